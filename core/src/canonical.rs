@@ -81,9 +81,7 @@ fn write_float(out: &mut String, f: f64) {
         let _ = write!(out, "{f:.0}");
     } else {
         // serde_json prints shortest round-trip digits; JS always writes the exponent's sign.
-        let text = serde_json::Number::from_f64(f)
-            .map(|n| n.to_string())
-            .unwrap_or_default();
+        let text = serde_json::Number::from_f64(f).map(|n| n.to_string()).unwrap_or_default();
         match text.split_once('e') {
             Some((mantissa, exp)) if !exp.starts_with(['-', '+']) => {
                 let _ = write!(out, "{mantissa}e+{exp}");
@@ -121,19 +119,13 @@ mod tests {
     #[test]
     fn sorts_nested_keys_and_drops_whitespace() {
         let v = json!({"b": {"z": 1, "a": [ {"y": true, "x": null} ]}, "a": "s"});
-        assert_eq!(
-            to_string(&v),
-            r#"{"a":"s","b":{"a":[{"x":null,"y":true}],"z":1}}"#
-        );
+        assert_eq!(to_string(&v), r#"{"a":"s","b":{"a":[{"x":null,"y":true}],"z":1}}"#);
     }
 
     #[test]
     fn escapes_like_json_stringify() {
         let v = json!("évt_ü\"\\\n/\u{1}\u{8}\u{c}\r\t\u{1f}");
-        assert_eq!(
-            to_string(&v),
-            "\"évt_ü\\\"\\\\\\n/\\u0001\\b\\f\\r\\t\\u001f\""
-        );
+        assert_eq!(to_string(&v), "\"évt_ü\\\"\\\\\\n/\\u0001\\b\\f\\r\\t\\u001f\"");
     }
 
     #[test]
@@ -146,9 +138,6 @@ mod tests {
 
     #[test]
     fn numbers_match_javascript() {
-        assert_eq!(
-            to_string(&json!([1, -7, 1.5, 2.0, 1e21, 0.1, -0.0])),
-            "[1,-7,1.5,2,1e+21,0.1,0]"
-        );
+        assert_eq!(to_string(&json!([1, -7, 1.5, 2.0, 1e21, 0.1, -0.0])), "[1,-7,1.5,2,1e+21,0.1,0]");
     }
 }

@@ -1,2 +1,62 @@
+//! # smartai-events
+//!
+//! Fetch, acknowledge and drain the event queue of the SmartAI hiring platform
+//! (`assessment.completed`, `assessment.sent`, `assessment.disqualified`), with request
+//! signing, retries, rate-limit handling, typed events and a long-running poller.
+//!
+//! The platform does not push webhooks: events wait in a queue until acknowledged. The
+//! safe pattern is *save first, acknowledge second*; [`AssessmentClient::drain`] and
+//! [`AssessmentClient::run`] implement it, so an event is acknowledged only after your
+//! handler succeeded (at-least-once delivery; make your save idempotent on the event ID).
+//!
+//! ```no_run
+//! use smartai_events::{AssessmentClient, DrainOptions, WebhookEvent};
+//!
+//! # async fn demo() -> smartai_events::Result<()> {
+//! let client = AssessmentClient::from_env()?;
+//! let summary = client
+//!     .drain(|events: Vec<WebhookEvent>| async move {
+//!         for event in events {
+//!             if let WebhookEvent::AssessmentCompleted(result) = &event {
+//!                 println!("{} scored {}", result.candidate_name, result.score);
+//!             }
+//!         }
+//!         Ok::<(), std::io::Error>(())
+//!     }, DrainOptions::default())
+//!     .await?;
+//! println!("handled {} events", summary.events);
+//! # Ok(()) }
+//! ```
+
+mod batches;
 pub mod canonical;
+mod client;
+pub mod clock;
+mod config;
+mod drain;
+mod error;
+pub mod events;
+mod gate;
+mod handler;
+mod health;
+pub mod retry;
+mod run;
 pub mod signing;
+mod stop;
+mod transport;
+mod types;
+pub mod validate;
+
+pub use batches::{Batches, DEDUPE_WINDOW, DrainOptions, DrainSummary};
+pub use client::{AssessmentClient, ClientBuilder};
+pub use config::{
+    Config, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_SECRET_KEY, Environment, SecretString, mask_api_key,
+};
+pub use error::{Error, ErrorCode, ErrorContext, Result};
+pub use events::{AssessmentResult, AssessmentSent, Candidate, Proctoring, UnknownEvent, Verification, WebhookEvent};
+pub use handler::{BoxError, BoxFuture, DeadLetterHook, Handler};
+pub use health::Health;
+pub use retry::RetryPolicy;
+pub use run::{MIN_INTERVAL, RunOptions, RunSummary};
+pub use transport::MAX_RESPONSE_BYTES;
+pub use types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, SessionUser, WebhookEventBatch};

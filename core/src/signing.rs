@@ -17,10 +17,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// );
 /// ```
 pub fn payload(method: &str, path: &str, timestamp_ms: i64, body: &str) -> String {
-    format!(
-        "{}:{path}:{timestamp_ms}:{body}",
-        method.to_ascii_uppercase()
-    )
+    format!("{}:{path}:{timestamp_ms}:{body}", method.to_ascii_uppercase())
 }
 
 /// Signs `payload` with `secret_key`, returning the lowercase hex digest.
@@ -53,8 +50,7 @@ pub fn verify(secret_key: &str, payload: &str, signature: &str) -> bool {
 
 fn mac(secret_key: &str, payload: &str) -> HmacSha256 {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
-    let mut mac =
-        HmacSha256::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = HmacSha256::new_from_slice(secret_key.as_bytes()).expect("HMAC takes any key length");
     mac.update(payload.as_bytes());
     mac
 }
@@ -70,56 +66,30 @@ mod tests {
     #[test]
     fn vector_get_events() {
         let p = payload("GET", "/api/v1/webhook/events", 1717200000000, "");
-        assert_eq!(
-            sign(SECRET, &p),
-            "d9261ca373a63e347f714f458e240fcee2128dbe14da75628d8700a817bd6040"
-        );
+        assert_eq!(sign(SECRET, &p), "d9261ca373a63e347f714f458e240fcee2128dbe14da75628d8700a817bd6040");
     }
 
     #[test]
     fn vector_create_session() {
         let body = canonical::to_string(&json!({"users": [{"name": "A", "email": "a@b.com"}]}));
         let p = payload("POST", "/api/v1/sessions", 1717200000000, &body);
-        assert_eq!(
-            p,
-            r#"POST:/api/v1/sessions:1717200000000:{"users":[{"email":"a@b.com","name":"A"}]}"#
-        );
-        assert_eq!(
-            sign(SECRET, &p),
-            "af6ce817f34b81261657dede9077376cdfb61a8b1a3973d155876a3103c399af"
-        );
+        assert_eq!(p, r#"POST:/api/v1/sessions:1717200000000:{"users":[{"email":"a@b.com","name":"A"}]}"#);
+        assert_eq!(sign(SECRET, &p), "af6ce817f34b81261657dede9077376cdfb61a8b1a3973d155876a3103c399af");
     }
 
     #[test]
     fn vector_acknowledge() {
-        let body = canonical::to_string(
-            &json!({"eventIds": ["evt_01J9XYZABC", "550e8400-e29b-41d4-a716-446655440000"]}),
-        );
-        let p = payload(
-            "post",
-            "/api/v1/webhook/events/acknowledge",
-            1717200000000,
-            &body,
-        );
-        assert_eq!(
-            sign(SECRET, &p),
-            "f7ec072ee0000e3e70bbdf97ffc8dabfa6684be12debed06aeccda16b8e93726"
-        );
+        let body =
+            canonical::to_string(&json!({"eventIds": ["evt_01J9XYZABC", "550e8400-e29b-41d4-a716-446655440000"]}));
+        let p = payload("post", "/api/v1/webhook/events/acknowledge", 1717200000000, &body);
+        assert_eq!(sign(SECRET, &p), "f7ec072ee0000e3e70bbdf97ffc8dabfa6684be12debed06aeccda16b8e93726");
     }
 
     #[test]
     fn vector_acknowledge_escaped_unicode() {
         let body = canonical::to_string(&json!({"eventIds": ["évt_ü\"\\\n/"]}));
-        let p = payload(
-            "POST",
-            "/api/v1/webhook/events/acknowledge",
-            1717200000123,
-            &body,
-        );
-        assert_eq!(
-            sign(SECRET, &p),
-            "19f5ec03a695b511f60152c135dbdc7bc98044b604d976047524d002277b79a6"
-        );
+        let p = payload("POST", "/api/v1/webhook/events/acknowledge", 1717200000123, &body);
+        assert_eq!(sign(SECRET, &p), "19f5ec03a695b511f60152c135dbdc7bc98044b604d976047524d002277b79a6");
     }
 
     #[test]

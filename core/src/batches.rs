@@ -1,0 +1,288 @@
+//! The drain engine: fetch a batch, hand it out, acknowledge it when the next one is
+//! asked for. `drain`, `run` and the `batches` stream are all built on [`Batches`].
+
+use crate::client::AssessmentClient;
+use crate::error::Result;
+use crate::types::{FetchOptions, WebhookEventBatch};
+use crate::validate;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{HashSet, VecDeque};
+
+/// How many recently handled IDs a drain remembers to avoid handing an event out twice.
+/// A correct server never returns an acknowledged event, so this only guards against a
+/// server that is slow to apply acknowledgements; it bounds memory on huge drains.
+pub const DEDUPE_WINDOW: usize = 50_000;
+
+/// Options of a drain, a `batches` stream and each cycle of `run`.
+///
+/// ```
+/// use smartai_events::DrainOptions;
+/// let opts = DrainOptions::new().limit(100).max_events(1_000);
+/// assert_eq!(opts.limit, 100);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainOptions {
+    /// Events per fetch (default 100, the server's cap).
+    pub limit: i64,
+    /// Only events stored after this Unix time in ms.
+    pub since: Option<i64>,
+    /// Stop after handing out this many events.
+    pub max_events: Option<u64>,
+    /// Stop after this many batches.
+    pub max_batches: Option<u64>,
+}
+
+impl Default for DrainOptions {
+    fn default() -> Self {
+        DrainOptions { limit: validate::MAX_LIMIT as i64, since: None, max_events: None, max_batches: None }
+    }
+}
+
+impl DrainOptions {
+    /// The defaults: batches of 100, no bounds.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Events per fetch.
+    pub fn limit(mut self, limit: i64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Only events stored after this Unix time in ms.
+    pub fn since_ms(mut self, since: i64) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Stop after this many events.
+    pub fn max_events(mut self, n: u64) -> Self {
+        self.max_events = Some(n);
+        self
+    }
+
+    /// Stop after this many batches.
+    pub fn max_batches(mut self, n: u64) -> Self {
+        self.max_batches = Some(n);
+        self
+    }
+
+    /// Reads `{ limit, since, maxEvents, maxBatches }` as a binding receives it.
+    pub fn from_json(options: &Value) -> Result<Self> {
+        let obj = crate::types::options_object(options)?;
+        let get = |k: &str| obj.and_then(|o| o.get(k));
+        let opts = DrainOptions {
+            limit: validate::limit_value(get("limit"), validate::MAX_LIMIT)? as i64,
+            since: validate::since_value(get("since"))?,
+            max_events: validate::count_value("maxEvents", get("maxEvents"))?,
+            max_batches: validate::count_value("maxBatches", get("maxBatches"))?,
+        };
+        Ok(opts)
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate::limit(self.limit)?;
+        self.since.map(validate::since).transpose()?;
+        for (name, v) in [("max_events", self.max_events), ("max_batches", self.max_batches)] {
+            if v == Some(0) {
+                return Err(crate::Error::invalid_argument(format!("{name} must be >= 1, got 0")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a drain did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainSummary {
+    /// Batches fetched.
+    pub batches: u64,
+    /// Events handed out (each at most once per drain).
+    pub events: u64,
+    /// Events the server confirmed as removed.
+    pub acknowledged: u64,
+    /// `pendingCount` of the last fetch.
+    pub pending_count: u64,
+}
+
+/// A pull-based drain: each [`Batches::next_batch`] first acknowledges the batch handed
+/// out before it, then fetches the next.
+///
+/// So a batch is acknowledged exactly when the code that received it asks for more. Code
+/// that stops early (an error, a `break`) leaves the batch it holds unacknowledged, and the
+/// platform delivers it again: at-least-once. [`Batches::commit`] acknowledges the held
+/// batch explicitly, for a loop that stops after finishing one.
+///
+/// ```no_run
+/// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+/// let mut batches = client.batches(Default::default());
+/// while let Some(batch) = batches.next_batch().await? {
+///     for event in &batch.events {
+///         println!("{}", event.event_id());
+///     }
+/// }
+/// println!("{:?}", batches.summary());
+/// # Ok(()) }
+/// ```
+pub struct Batches {
+    client: AssessmentClient,
+    options: DrainOptions,
+    owed: Vec<String>,
+    recent: RecentIds,
+    summary: DrainSummary,
+    done: bool,
+}
+
+impl Batches {
+    pub(crate) fn new(client: AssessmentClient, options: DrainOptions) -> Self {
+        Batches {
+            client,
+            options,
+            owed: Vec::new(),
+            recent: RecentIds::default(),
+            summary: DrainSummary::default(),
+            done: false,
+        }
+    }
+
+    /// Acknowledges the batch handed out last, then fetches the next one. `None` when the
+    /// queue is drained or a bound (`max_events`, `max_batches`) is reached.
+    pub async fn next_batch(&mut self) -> Result<Option<WebhookEventBatch>> {
+        self.commit().await?;
+        loop {
+            if self.done || self.reached_bounds() {
+                self.done = true;
+                return Ok(None);
+            }
+            let batch = self.fetch().await?;
+            if let Some(batch) = batch {
+                return Ok(Some(batch));
+            }
+            // Every event of that batch was handed out already; acknowledge and go on.
+            self.commit().await?;
+        }
+    }
+
+    fn reached_bounds(&self) -> bool {
+        self.options.max_batches.is_some_and(|n| self.summary.batches >= n)
+            || self.options.max_events.is_some_and(|n| self.summary.events >= n)
+    }
+
+    async fn fetch(&mut self) -> Result<Option<WebhookEventBatch>> {
+        self.options.validate()?;
+        let mut limit = self.options.limit.min(validate::MAX_LIMIT as i64);
+        if let Some(max) = self.options.max_events {
+            limit = limit.min((max - self.summary.events) as i64);
+        }
+        let mut fetch = FetchOptions::new().limit(limit);
+        if let Some(since) = self.options.since {
+            fetch = fetch.since_ms(since);
+        }
+        let mut batch = self.client.get_webhook_events(fetch).await?;
+        self.summary.batches += 1;
+        self.summary.pending_count = batch.pending_count;
+        if batch.pending_count == 0 || batch.events.is_empty() {
+            // Nothing more to fetch after this batch; an empty batch with a positive count
+            // (events hidden by `since`) must not spin.
+            self.done = true;
+        }
+        let received = batch.events.len();
+        batch.events.retain(|e| {
+            let id = e.event_id();
+            if !id.is_empty() {
+                self.owed.push(id.to_string());
+            }
+            id.is_empty() || self.recent.insert(id)
+        });
+        if received > 0 && batch.events.is_empty() {
+            tracing::debug!(received, "every event of the batch was handled already in this drain");
+            return Ok(None);
+        }
+        self.summary.events += batch.events.len() as u64;
+        Ok(Some(batch))
+    }
+
+    /// Acknowledges the batch handed out last, if it is not acknowledged yet. On failure the
+    /// IDs stay owed, so a later call tries again.
+    pub async fn commit(&mut self) -> Result<()> {
+        if self.owed.is_empty() {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut self.owed);
+        match self.client.acknowledge_validated(ids.clone()).await {
+            Ok(result) => {
+                self.summary.acknowledged += result.acknowledged;
+                Ok(())
+            }
+            Err(e) => {
+                self.owed = ids;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets the batch handed out last without acknowledging it; the platform delivers it again.
+    pub fn abandon(&mut self) {
+        self.owed.clear();
+    }
+
+    /// The IDs that the next advance will acknowledge.
+    pub fn owed(&self) -> &[String] {
+        &self.owed
+    }
+
+    /// What the drain did so far.
+    pub fn summary(&self) -> DrainSummary {
+        self.summary
+    }
+
+    /// The batches as a `futures::Stream`. The stream ends after the first error.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// use futures::StreamExt;
+    /// let mut stream = std::pin::pin!(client.batches(Default::default()).into_stream());
+    /// while let Some(batch) = stream.next().await {
+    ///     let batch = batch?;
+    ///     println!("{} events", batch.events.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn into_stream(self) -> impl futures::Stream<Item = Result<WebhookEventBatch>> + Send {
+        futures::stream::unfold(Some(self), |state| async move {
+            let mut batches = state?;
+            match batches.next_batch().await {
+                Ok(Some(batch)) => Some((Ok(batch), Some(batches))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}
+
+/// The most recent handled IDs, first in, first out.
+#[derive(Default)]
+struct RecentIds {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl RecentIds {
+    /// Returns `false` if the ID was seen already.
+    fn insert(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        if self.order.len() >= DEDUPE_WINDOW
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.set.insert(id.to_string());
+        self.order.push_back(id.to_string());
+        true
+    }
+}

@@ -1,0 +1,337 @@
+//! The client: configuration and the three calls the platform documents.
+
+use crate::config::{self, Config, Environment, SecretString};
+use crate::error::{Error, Result};
+use crate::events::WebhookEvent;
+use crate::gate::PollGate;
+use crate::health::{Health, HealthTracker};
+use crate::retry::RetryPolicy;
+use crate::transport::{Call, Transport};
+use crate::types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, WebhookEventBatch};
+use crate::validate::{self, ACK_CHUNK};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EVENTS_PATH: &str = "/api/v1/webhook/events";
+const ACK_PATH: &str = "/api/v1/webhook/events/acknowledge";
+const SESSIONS_PATH: &str = "/api/v1/sessions";
+
+/// A SmartAI platform client. Cheap to clone; clones share connections, the learned clock
+/// offset, the idle-poll gate and the health counters.
+///
+/// ```no_run
+/// # async fn demo() -> smartai_events::Result<()> {
+/// use smartai_events::{AssessmentClient, FetchOptions};
+/// let client = AssessmentClient::from_env()?;
+/// let batch = client.get_webhook_events(FetchOptions::new().limit(50)).await?;
+/// for event in &batch.events {
+///     println!("{} {}", event.event_type(), event.event_id());
+/// }
+/// let ids: Vec<&str> = batch.events.iter().map(|e| e.event_id()).collect();
+/// if !ids.is_empty() {
+///     client.acknowledge_webhook_events(&ids).await?;
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AssessmentClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) gate: PollGate,
+    pub(crate) health: HealthTracker,
+}
+
+impl fmt::Debug for AssessmentClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssessmentClient").field("config", &self.inner.transport.config).finish()
+    }
+}
+
+/// Builds an [`AssessmentClient`]. Unset options come from `ASSESSMENT_API_KEY`,
+/// `ASSESSMENT_SECRET_KEY` and `ASSESSMENT_BASE_URL`.
+///
+/// ```
+/// use smartai_events::AssessmentClient;
+/// use std::time::Duration;
+/// let client = AssessmentClient::builder()
+///     .api_key("wc_ak_test_0123456789")
+///     .secret_key("wc_sk_test_secret")
+///     .base_url("http://127.0.0.1:8080")
+///     .timeout(Duration::from_secs(5))
+///     .max_retries(2)
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.environment().as_str(), "test");
+/// assert!(!format!("{client:?}").contains("wc_sk_test_secret"));
+/// ```
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    secret_key: Option<SecretString>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    min_poll_interval: Option<Duration>,
+    allow_insecure_http: bool,
+    sdk_language: Option<&'static str>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_deref().map(config::mask_api_key))
+            .field("secret_key", &self.secret_key)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (`wc_ak_...`).
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The secret key (`wc_sk_...`) that signs requests.
+    pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.secret_key = Some(SecretString::new(secret_key));
+        self
+    }
+
+    /// The platform's base URL; default `https://platform.smartai.app`.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The timeout of one attempt, response body included; default 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The connect timeout; default 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after the first attempt; default 3.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy (attempts, base and cap of the backoff).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The idle-poll gate: after a fetch that found the queue empty, the next fetch waits
+    /// this long. Default 5 s, the platform's limit; 0 turns it off (for tests).
+    pub fn min_poll_interval(mut self, interval: Duration) -> Self {
+        self.min_poll_interval = Some(interval);
+        self
+    }
+
+    /// Permits `http://` to a host that is not loopback. The API key then crosses the
+    /// network in clear text; use this only inside a trusted network.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Which SDK is calling, for the `user-agent` (`rust`, `python`, `node`).
+    #[doc(hidden)]
+    pub fn sdk_language(mut self, language: &'static str) -> Self {
+        self.sdk_language = Some(language);
+        self
+    }
+
+    /// Validates the options and builds the client.
+    pub fn build(self) -> Result<AssessmentClient> {
+        let api_key = config::resolve(self.api_key, config::ENV_API_KEY)
+            .ok_or_else(|| Error::configuration("Missing API key"))?;
+        let secret_key = config::resolve(self.secret_key.map(|s| s.expose().to_string()), config::ENV_SECRET_KEY)
+            .ok_or_else(|| Error::configuration("Missing secret key"))?;
+        for (name, value) in [("API key", &api_key), ("secret key", &secret_key)] {
+            if value.chars().any(|c| c.is_control() || c.is_whitespace()) || !value.is_ascii() {
+                return Err(Error::configuration(format!(
+                    "the {name} contains whitespace or characters that cannot go in an HTTP header"
+                )));
+            }
+        }
+        let base_url = config::resolve(self.base_url, config::ENV_BASE_URL)
+            .unwrap_or_else(|| config::DEFAULT_BASE_URL.to_string());
+        let base_url = config::parse_base_url(&base_url, self.allow_insecure_http)?;
+        let timeout = positive("timeout", self.timeout.unwrap_or(Duration::from_secs(30)))?;
+        let connect_timeout = positive("connect_timeout", self.connect_timeout.unwrap_or(Duration::from_secs(10)))?;
+        let min_poll_interval = self.min_poll_interval.unwrap_or(Duration::from_secs(5));
+        let config = Config {
+            api_key,
+            secret_key: SecretString::new(secret_key),
+            base_url,
+            timeout,
+            connect_timeout,
+            retry: self.retry,
+            min_poll_interval,
+            user_agent: format!(
+                "smartai-events/{} ({})",
+                env!("CARGO_PKG_VERSION"),
+                self.sdk_language.unwrap_or("rust")
+            ),
+        };
+        Ok(AssessmentClient {
+            inner: Arc::new(Inner {
+                transport: Transport::new(config)?,
+                gate: PollGate::new(min_poll_interval),
+                health: HealthTracker::default(),
+            }),
+        })
+    }
+}
+
+fn positive(name: &str, d: Duration) -> Result<Duration> {
+    if d.is_zero() {
+        return Err(Error::configuration(format!("{name} must be greater than 0")));
+    }
+    Ok(d)
+}
+
+impl AssessmentClient {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `ASSESSMENT_API_KEY`, `ASSESSMENT_SECRET_KEY` and
+    /// `ASSESSMENT_BASE_URL`.
+    pub fn from_env() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// The client's validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.transport.config
+    }
+
+    /// `Test` for a `wc_ak_test_` key, `Live` otherwise.
+    pub fn environment(&self) -> Environment {
+        self.config().environment()
+    }
+
+    /// A snapshot of polling health.
+    pub fn health(&self) -> Health {
+        self.inner.health.snapshot()
+    }
+
+    /// Fetches up to `limit` events without removing them. Wait for the idle-poll gate
+    /// first if the previous fetch found the queue empty.
+    pub async fn get_webhook_events(&self, options: FetchOptions) -> Result<WebhookEventBatch> {
+        let (limit, since) = options.validated()?;
+        self.inner.gate.wait().await;
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(since) = since {
+            query.push(("since", since.to_string()));
+        }
+        let call = Call { method: Method::GET, path: EVENTS_PATH, query, body: None };
+        let span = tracing::info_span!("smartai.poll", limit, since);
+        let result = async {
+            let data = self.inner.transport.execute(&call).await?;
+            decode_batch(data)
+        };
+        let result = tracing::Instrument::instrument(result, span).await;
+        match &result {
+            Ok(batch) => {
+                self.inner.gate.record(batch.pending_count);
+                self.inner.health.poll_succeeded();
+                tracing::debug!(events = batch.events.len(), pending = batch.pending_count, "fetched");
+            }
+            Err(e) => self.inner.health.failed(e),
+        }
+        result
+    }
+
+    /// Acknowledges events so that the platform removes them. Duplicates are sent once, and
+    /// more than 100 IDs go in several requests; the result is the sum. IDs already
+    /// acknowledged are skipped by the server without error.
+    pub async fn acknowledge_webhook_events<S: AsRef<str>>(&self, event_ids: &[S]) -> Result<AcknowledgeResult> {
+        let ids = validate::event_ids(event_ids)?;
+        self.acknowledge_validated(ids).await
+    }
+
+    pub(crate) async fn acknowledge_validated(&self, ids: Vec<String>) -> Result<AcknowledgeResult> {
+        let mut total = 0;
+        for chunk in ids.chunks(ACK_CHUNK) {
+            let call =
+                Call { method: Method::POST, path: ACK_PATH, query: vec![], body: Some(json!({ "eventIds": chunk })) };
+            let span = tracing::info_span!("smartai.ack", ids = chunk.len());
+            let result = tracing::Instrument::instrument(self.inner.transport.execute(&call), span).await;
+            let data = match result {
+                Ok(data) => data,
+                Err(e) => {
+                    self.inner.health.failed(&e);
+                    return Err(e);
+                }
+            };
+            let acknowledged = data.get("acknowledged").and_then(Value::as_u64).ok_or_else(|| Error::Decode {
+                message: format!("expected {{\"acknowledged\": <number>}}, got {}", validate::describe(&data)),
+                context: Default::default(),
+            })?;
+            self.inner.health.acknowledged(acknowledged);
+            total += acknowledged;
+        }
+        tracing::debug!(requested = ids.len(), acknowledged = total, "acknowledged");
+        Ok(AcknowledgeResult { acknowledged: total })
+    }
+
+    /// Creates a candidate session and returns its token.
+    pub async fn create_session(&self, request: SessionRequest) -> Result<SessionToken> {
+        request.validate()?;
+        let body = serde_json::to_value(&request).map_err(|e| Error::invalid_argument(e.to_string()))?;
+        let call = Call { method: Method::POST, path: SESSIONS_PATH, query: vec![], body: Some(body) };
+        let data = self.inner.transport.execute(&call).await?;
+        serde_json::from_value::<SessionToken>(data.clone()).map_err(|e| Error::Decode {
+            message: format!("expected {{\"token\", \"expiresAt\"}} ({e}), got {}", validate::describe(&data)),
+            context: Default::default(),
+        })
+    }
+}
+
+fn decode_batch(data: Value) -> Result<WebhookEventBatch> {
+    let Value::Object(mut map) = data else {
+        return Err(Error::Decode {
+            message: format!("expected {{\"events\": [...], \"pendingCount\": n}}, got {}", validate::describe(&data)),
+            context: Default::default(),
+        });
+    };
+    let pending_count = map.get("pendingCount").and_then(Value::as_u64).ok_or_else(|| Error::Decode {
+        message: format!(
+            "expected a non-negative integer \"pendingCount\", got {}",
+            map.get("pendingCount").map(validate::describe).unwrap_or_else(|| "nothing".into())
+        ),
+        context: Default::default(),
+    })?;
+    let events = match map.remove("events") {
+        Some(Value::Array(items)) => items.into_iter().map(WebhookEvent::from_value).collect(),
+        other => {
+            return Err(Error::Decode {
+                message: format!(
+                    "expected an \"events\" array, got {}",
+                    other.as_ref().map(validate::describe).unwrap_or_else(|| "nothing".into())
+                ),
+                context: Default::default(),
+            });
+        }
+    };
+    Ok(WebhookEventBatch { events, pending_count })
+}

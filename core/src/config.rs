@@ -1,0 +1,246 @@
+//! Client configuration: options, environment variables and their validation.
+
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+use url::Url;
+
+/// The production base URL.
+pub const DEFAULT_BASE_URL: &str = "https://platform.smartai.app";
+/// Environment variable holding the API key.
+pub const ENV_API_KEY: &str = "ASSESSMENT_API_KEY";
+/// Environment variable holding the secret key.
+pub const ENV_SECRET_KEY: &str = "ASSESSMENT_SECRET_KEY";
+/// Environment variable holding the base URL.
+pub const ENV_BASE_URL: &str = "ASSESSMENT_BASE_URL";
+
+const TEST_KEY_PREFIX: &str = "wc_ak_test_";
+
+/// Which platform environment a key belongs to.
+///
+/// ```
+/// use smartai_events::Environment;
+/// assert_eq!(Environment::of_api_key("wc_ak_test_123"), Environment::Test);
+/// assert_eq!(Environment::of_api_key("wc_ak_abc"), Environment::Live);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// A `wc_ak_test_` key: no real emails are sent.
+    Test,
+    /// Any other key.
+    Live,
+}
+
+impl Environment {
+    /// The environment a key belongs to, from its prefix.
+    pub fn of_api_key(api_key: &str) -> Self {
+        if api_key.starts_with(TEST_KEY_PREFIX) { Environment::Test } else { Environment::Live }
+    }
+
+    /// `"test"` or `"live"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Live => "live",
+        }
+    }
+}
+
+/// A secret that never shows itself in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        SecretString(secret.into())
+    }
+
+    /// The secret itself; only for signing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+/// Shows an API key as `wc_ak_test_…1234`: enough to tell keys apart, not enough to use one.
+///
+/// ```
+/// assert_eq!(smartai_events::mask_api_key("wc_ak_test_abcdef1234"), "wc_ak_test_…1234");
+/// assert_eq!(smartai_events::mask_api_key("short"), "…");
+/// ```
+pub fn mask_api_key(api_key: &str) -> String {
+    let chars: Vec<char> = api_key.chars().collect();
+    if chars.len() < 12 {
+        return "…".to_string();
+    }
+    let prefix =
+        if api_key.starts_with(TEST_KEY_PREFIX) { TEST_KEY_PREFIX.to_string() } else { chars[..4].iter().collect() };
+    let suffix: String = chars[chars.len() - 4..].iter().collect();
+    format!("{prefix}…{suffix}")
+}
+
+/// The validated settings of a client. Built by [`crate::ClientBuilder`].
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) api_key: String,
+    pub(crate) secret_key: SecretString,
+    pub(crate) base_url: Url,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) min_poll_interval: Duration,
+    pub(crate) user_agent: String,
+}
+
+impl Config {
+    /// The environment of the configured key.
+    pub fn environment(&self) -> Environment {
+        Environment::of_api_key(&self.api_key)
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The per-attempt timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The idle-poll gate interval.
+    pub fn min_poll_interval(&self) -> Duration {
+        self.min_poll_interval
+    }
+
+    /// The API key, masked.
+    pub fn api_key_masked(&self) -> String {
+        mask_api_key(&self.api_key)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("api_key", &mask_api_key(&self.api_key))
+            .field("secret_key", &self.secret_key)
+            .field("base_url", &self.base_url.as_str())
+            .field("environment", &self.environment())
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("min_poll_interval", &self.min_poll_interval)
+            .finish()
+    }
+}
+
+/// Resolves one setting: an explicit non-empty option wins over the environment.
+pub(crate) fn resolve(option: Option<String>, env_var: &str) -> Option<String> {
+    option.filter(|v| !v.trim().is_empty()).or_else(|| std::env::var(env_var).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// Parses and checks a base URL: http(s) only, no query or fragment, and plain http only
+/// to a loopback host unless `allow_insecure_http` is set, because `x-api-key` would
+/// otherwise cross the network in clear text.
+pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool) -> Result<Url> {
+    let mut url = Url::parse(raw.trim()).map_err(|e| Error::configuration(format!("invalid base URL {raw:?}: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            if !allow_insecure_http && !is_loopback(&url) {
+                return Err(Error::configuration(format!(
+                    "refusing insecure base URL {raw:?}: plain http would send the API key in clear \
+                     text; use https, a loopback host, or set allow_insecure_http"
+                )));
+            }
+        }
+        other => {
+            return Err(Error::configuration(format!(
+                "invalid base URL {raw:?}: scheme {other:?} is not http or https"
+            )));
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::configuration(format!("invalid base URL {raw:?}: it has no host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::configuration(format!(
+            "invalid base URL {raw:?}: it must not carry a query string or fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::configuration(format!(
+            "invalid base URL {}: it must not carry credentials",
+            redact_userinfo(&url)
+        )));
+    }
+    // A prefix path is kept; the trailing slash goes so that joining stays predictable.
+    let trimmed = url.path().trim_end_matches('/').to_string();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+fn redact_userinfo(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    format!("{:?}", u.as_str())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_http_is_allowed_and_remote_http_refused() {
+        assert!(parse_base_url("http://127.0.0.1:8080", false).is_ok());
+        assert!(parse_base_url("http://127.5.0.1:8080", false).is_ok());
+        assert!(parse_base_url("http://[::1]:8080", false).is_ok());
+        assert!(parse_base_url("http://localhost:1", false).is_ok());
+        let err = parse_base_url("http://example.com", false).unwrap_err();
+        assert!(err.to_string().contains("http://example.com"), "{err}");
+        assert!(parse_base_url("http://example.com", true).is_ok());
+    }
+
+    #[test]
+    fn bad_urls_are_named() {
+        for bad in ["ftp://x", "not a url", "https://h/?q=1", "https://u:p@h"] {
+            let err = parse_base_url(bad, false).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::Configuration);
+            assert!(!err.to_string().contains(":p@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn prefix_path_is_kept_without_trailing_slash() {
+        let url = parse_base_url("https://host/prefix/", false).unwrap();
+        assert_eq!(url.path(), "/prefix");
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        assert_eq!(format!("{:?}", SecretString::new("wc_sk_x")), "\"[redacted]\"");
+    }
+}

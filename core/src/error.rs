@@ -1,0 +1,203 @@
+//! One error type for every failure, with a stable code shared by all three languages.
+
+use std::time::Duration;
+
+/// The stable, language-independent error codes.
+///
+/// ```
+/// use smartai_events::ErrorCode;
+/// assert_eq!(ErrorCode::RateLimited.as_str(), "RATE_LIMITED");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidArgument,
+    Configuration,
+    Authentication,
+    RateLimited,
+    InvalidRequest,
+    NotFound,
+    Server,
+    Timeout,
+    Network,
+    Decode,
+    Handler,
+    Cancelled,
+}
+
+impl ErrorCode {
+    /// The code as the upper-case string every binding exposes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::Configuration => "CONFIGURATION",
+            ErrorCode::Authentication => "AUTHENTICATION",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Server => "SERVER",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Network => "NETWORK",
+            ErrorCode::Decode => "DECODE",
+            ErrorCode::Handler => "HANDLER",
+            ErrorCode::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What went wrong on the wire: the HTTP status (if a response came), the request ID
+/// sent as `x-request-id`, and the server's own message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorContext {
+    pub status: Option<u16>,
+    pub request_id: Option<String>,
+    pub server_message: Option<String>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Every error this crate returns. Match on the variant, or use [`Error::code`].
+///
+/// ```
+/// use smartai_events::{AssessmentClient, ErrorCode};
+/// let err = AssessmentClient::builder().secret_key("s").build().unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::Configuration);
+/// assert_eq!(err.to_string(), "Missing API key");
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An argument failed client-side validation; nothing was sent.
+    #[error("{message}")]
+    InvalidArgument { message: String },
+    /// Missing keys, a bad base URL, an insecure URL.
+    #[error("{message}")]
+    Configuration { message: String },
+    /// 401 or 403: a wrong key, a wrong secret, or a clock the server does not accept.
+    #[error("HTTP {} from SmartAI platform: {}", .context.status.unwrap_or(401), .message)]
+    Authentication { message: String, context: ErrorContext },
+    /// 429 after the last retry. `retry_after` is the server's hint, if it gave one.
+    #[error("rate limited by the SmartAI platform: {message}{}", fmt_retry_after(.retry_after))]
+    RateLimited { message: String, retry_after: Option<Duration>, context: ErrorContext },
+    /// 400 or 422: the server refused the request.
+    #[error("invalid request (HTTP {}): {message}", .context.status.unwrap_or(400))]
+    InvalidRequest { message: String, context: ErrorContext },
+    /// 404 or 405, usually a wrong base URL.
+    #[error("not found (HTTP {}): {message}; check the base URL", .context.status.unwrap_or(404))]
+    NotFound { message: String, context: ErrorContext },
+    /// 5xx (or an unexpected status) after the last retry.
+    #[error("server error (HTTP {}): {message}", .context.status.unwrap_or(500))]
+    Server { message: String, context: ErrorContext },
+    /// An attempt took longer than the timeout, after the last retry.
+    #[error("timed out: {message}")]
+    Timeout { message: String, context: ErrorContext },
+    /// Connection refused or reset, a truncated body, after the last retry.
+    #[error("network error: {message}")]
+    Network {
+        message: String,
+        context: ErrorContext,
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A success status whose body is not the documented JSON.
+    #[error("could not decode the response: {message}")]
+    Decode { message: String, context: ErrorContext },
+    /// The user's handler failed; `source` is the handler's own error.
+    #[error("handler failed: {source}")]
+    Handler {
+        #[source]
+        source: BoxError,
+    },
+    /// The operation was cancelled (the stop signal fired).
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(" (retry after {:.3} s)", d.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Error::Configuration { .. } => ErrorCode::Configuration,
+            Error::Authentication { .. } => ErrorCode::Authentication,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::Server { .. } => ErrorCode::Server,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::Network { .. } => ErrorCode::Network,
+            Error::Decode { .. } => ErrorCode::Decode,
+            Error::Handler { .. } => ErrorCode::Handler,
+            Error::Cancelled => ErrorCode::Cancelled,
+        }
+    }
+
+    fn context(&self) -> Option<&ErrorContext> {
+        match self {
+            Error::Authentication { context, .. }
+            | Error::RateLimited { context, .. }
+            | Error::InvalidRequest { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::Server { context, .. }
+            | Error::Timeout { context, .. }
+            | Error::Network { context, .. }
+            | Error::Decode { context, .. } => Some(context),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the response that caused this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.context().and_then(|c| c.status)
+    }
+
+    /// The `x-request-id` of the call, the same across its retries.
+    pub fn request_id(&self) -> Option<&str> {
+        self.context().and_then(|c| c.request_id.as_deref())
+    }
+
+    /// The message the server put in its error body, if any.
+    pub fn server_message(&self) -> Option<&str> {
+        self.context().and_then(|c| c.server_message.as_deref())
+    }
+
+    /// The server's `Retry-After` hint on a rate-limited error.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether a later attempt may succeed (the run loop retries these).
+    pub fn is_transient(&self) -> bool {
+        matches!(self.code(), ErrorCode::RateLimited | ErrorCode::Server | ErrorCode::Timeout | ErrorCode::Network)
+    }
+
+    /// Wraps a handler's error; the binding recovers it with `source()` and downcasting.
+    pub fn handler(source: impl Into<BoxError>) -> Self {
+        Error::Handler { source: source.into() }
+    }
+
+    pub(crate) fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument { message: message.into() }
+    }
+
+    pub(crate) fn configuration(message: impl Into<String>) -> Self {
+        Error::Configuration { message: message.into() }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

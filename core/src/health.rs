@@ -1,0 +1,76 @@
+//! What a long-running poller reports about itself.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Mutex;
+
+/// A snapshot of a client's polling health, for readiness probes and dashboards.
+///
+/// ```
+/// # async fn demo(client: smartai_events::AssessmentClient) {
+/// let health = client.health();
+/// println!("last poll {:?}, {} events handled", health.last_success_at, health.events_handled);
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Health {
+    /// When a fetch last succeeded.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// When the last error happened, and what it was (code and message).
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error_code: Option<String>,
+    pub last_error: Option<String>,
+    /// Successful fetches.
+    pub polls: u64,
+    /// Events handed to a handler.
+    pub events_handled: u64,
+    /// Events the server confirmed as removed.
+    pub events_acknowledged: u64,
+    /// Events handed to the dead-letter hook.
+    pub events_dead_lettered: u64,
+    /// Failed fetches, acknowledges and handler calls.
+    pub errors: u64,
+    /// Failures since the last success; 0 when healthy.
+    pub consecutive_failures: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct HealthTracker(Mutex<Health>);
+
+impl HealthTracker {
+    pub(crate) fn snapshot(&self) -> Health {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn poll_succeeded(&self) {
+        let mut h = self.lock();
+        h.last_success_at = Some(Utc::now());
+        h.polls += 1;
+        h.consecutive_failures = 0;
+    }
+
+    pub(crate) fn handled(&self, events: usize) {
+        self.lock().events_handled += events as u64;
+    }
+
+    pub(crate) fn acknowledged(&self, events: u64) {
+        self.lock().events_acknowledged += events;
+    }
+
+    pub(crate) fn dead_lettered(&self, events: usize) {
+        self.lock().events_dead_lettered += events as u64;
+    }
+
+    pub(crate) fn failed(&self, error: &crate::Error) {
+        let mut h = self.lock();
+        h.last_error_at = Some(Utc::now());
+        h.last_error_code = Some(error.code().as_str().to_string());
+        h.last_error = Some(error.to_string());
+        h.errors += 1;
+        h.consecutive_failures += 1;
+    }
+}

@@ -1,0 +1,222 @@
+//! `run`: the long-running poller.
+
+use crate::batches::{DrainOptions, DrainSummary};
+use crate::client::AssessmentClient;
+use crate::drain::{Attempts, DeadLetters, Ended, drive};
+use crate::error::{Error, ErrorCode, Result};
+use crate::handler::{DeadLetterHook, Handler};
+use crate::retry::RetryPolicy;
+use crate::stop::Stop;
+use serde::Serialize;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+/// The platform's floor for the polling interval.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Options of [`AssessmentClient::run`].
+///
+/// ```
+/// use smartai_events::RunOptions;
+/// use std::time::Duration;
+/// let opts = RunOptions::new()
+///     .interval(Duration::from_secs(30))
+///     .max_attempts(5)
+///     .dead_letter(|events: Vec<smartai_events::WebhookEvent>, reason: String| async move {
+///         eprintln!("parking {} events: {reason}", events.len());
+///         Ok::<(), std::io::Error>(())
+///     });
+/// assert_eq!(opts.get_interval(), Duration::from_secs(30));
+/// ```
+pub struct RunOptions {
+    interval: Duration,
+    drain: DrainOptions,
+    max_attempts: u32,
+    dead_letter: Option<Box<dyn DeadLetterHook>>,
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("interval", &self.interval)
+            .field("drain", &self.drain)
+            .field("max_attempts", &self.max_attempts)
+            .field("dead_letter", &self.dead_letter.is_some())
+            .finish()
+    }
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            interval: Duration::from_secs(30),
+            drain: DrainOptions::default(),
+            max_attempts: 5,
+            dead_letter: None,
+        }
+    }
+}
+
+impl RunOptions {
+    /// The defaults: every 30 s, batches of 100, 5 attempts, no dead-letter hook.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The wait between drains; at least 5 s unless the client's `min_poll_interval` was lowered.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// The options of each drain.
+    pub fn drain_options(mut self, options: DrainOptions) -> Self {
+        self.drain = options;
+        self
+    }
+
+    /// After this many handler failures an event goes to the dead-letter hook (default 5).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Where events go after `max_attempts` failures; they are acknowledged once it succeeds.
+    /// Without a hook they are retried for ever.
+    pub fn dead_letter(mut self, hook: impl DeadLetterHook + 'static) -> Self {
+        self.dead_letter = Some(Box::new(hook));
+        self
+    }
+
+    /// The configured interval.
+    pub fn get_interval(&self) -> Duration {
+        self.interval
+    }
+}
+
+/// What a run did before it stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// Drains started.
+    pub cycles: u64,
+    /// Events handed to the handler.
+    pub events: u64,
+    /// Events the server confirmed as removed.
+    pub acknowledged: u64,
+    /// Failed cycles (network, server, handler).
+    pub errors: u64,
+}
+
+impl AssessmentClient {
+    /// Polls for ever: drains, waits `interval`, and repeats until `stop` resolves.
+    ///
+    /// - Transient errors (network, timeouts, 5xx, 429, a bad response) are logged and
+    ///   retried with backoff; they never end the loop. Authentication, configuration and
+    ///   not-found errors do end it, since retrying cannot fix them.
+    /// - A handler error leaves its batch unacknowledged for the next cycle. An event that
+    ///   failed `max_attempts` times goes to the dead-letter hook, and is acknowledged once
+    ///   the hook succeeds.
+    /// - On stop, a fetch or a wait in progress is abandoned at once; a handler in progress
+    ///   is allowed to finish, its batch is acknowledged, and `run` returns.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// use smartai_events::{RunOptions, WebhookEvent};
+    /// let stop = async { tokio::signal::ctrl_c().await.ok(); };
+    /// client
+    ///     .run(|events: Vec<WebhookEvent>| async move {
+    ///         println!("{} events", events.len());
+    ///         Ok::<(), std::io::Error>(())
+    ///     }, RunOptions::default(), stop)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run<H: Handler>(
+        &self,
+        mut handler: H,
+        mut options: RunOptions,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<RunSummary> {
+        self.check_run_options(&options)?;
+        let mut stop = Stop::new(stop);
+        let mut attempts = Attempts::new(options.max_attempts);
+        let mut summary = RunSummary::default();
+        let mut consecutive_failures: u32 = 0;
+        let retry = RetryPolicy { max_retries: u32::MAX, ..self.config().retry };
+        tracing::info!(interval_ms = options.interval.as_millis() as u64, "poller started");
+        loop {
+            summary.cycles += 1;
+            let mut batches = self.batches(options.drain);
+            let dead = DeadLetters { attempts: &mut attempts, hook: options.dead_letter.as_deref_mut() };
+            let outcome = drive(self, &mut batches, &mut handler, Some(dead), &mut stop).await;
+            let drained: DrainSummary = batches.summary();
+            summary.events += drained.events;
+            summary.acknowledged += drained.acknowledged;
+            let wait = match outcome {
+                Ok(Ended::Stopped) => break,
+                Ok(Ended::Drained) => {
+                    consecutive_failures = 0;
+                    if drained.events > 0 {
+                        tracing::info!(events = drained.events, batches = drained.batches, "drained");
+                    }
+                    options.interval
+                }
+                Err(e) if is_fatal(&e) => {
+                    tracing::error!(error = %e, "poller stopped: retrying cannot fix this error");
+                    return Err(e);
+                }
+                Err(e) => {
+                    summary.errors += 1;
+                    consecutive_failures = consecutive_failures.saturating_add(1);
+                    if e.code() == ErrorCode::Handler {
+                        options.interval
+                    } else {
+                        self.inner.health.failed(&e);
+                        let backoff = retry.backoff(consecutive_failures - 1, e.retry_after());
+                        let wait = backoff
+                            .max(self.config().min_poll_interval)
+                            .min(options.interval.max(e.retry_after().unwrap_or_default()));
+                        tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "poll failed; trying again");
+                        wait
+                    }
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = stop.wait() => break,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!(cycles = summary.cycles, events = summary.events, "poller stopped");
+        Ok(summary)
+    }
+
+    fn check_run_options(&self, options: &RunOptions) -> Result<()> {
+        options.drain.validate()?;
+        let floor = MIN_INTERVAL.min(self.config().min_poll_interval);
+        if options.interval < floor {
+            return Err(Error::invalid_argument(format!(
+                "interval must be at least {} s (the platform rate-limits faster polling), got {:.3} s",
+                floor.as_secs_f64(),
+                options.interval.as_secs_f64()
+            )));
+        }
+        if options.max_attempts == 0 {
+            return Err(Error::invalid_argument("max_attempts must be >= 1, got 0"));
+        }
+        Ok(())
+    }
+}
+
+fn is_fatal(e: &Error) -> bool {
+    matches!(
+        e.code(),
+        ErrorCode::Authentication
+            | ErrorCode::Configuration
+            | ErrorCode::NotFound
+            | ErrorCode::InvalidArgument
+            | ErrorCode::InvalidRequest
+    )
+}

@@ -1,0 +1,49 @@
+//! A stop signal that can be checked without being consumed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Waker};
+
+pub(crate) struct Stop {
+    future: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    fired: bool,
+}
+
+impl Stop {
+    pub(crate) fn new(future: impl Future<Output = ()> + Send + 'static) -> Self {
+        Stop { future: Some(Box::pin(future)), fired: false }
+    }
+
+    pub(crate) fn never() -> Self {
+        Stop { future: None, fired: false }
+    }
+
+    /// Whether the signal has fired, without waiting.
+    pub(crate) fn fired(&mut self) -> bool {
+        if !self.fired
+            && let Some(f) = self.future.as_mut()
+        {
+            let mut cx = Context::from_waker(Waker::noop());
+            if f.as_mut().poll(&mut cx).is_ready() {
+                self.fired = true;
+                self.future = None;
+            }
+        }
+        self.fired
+    }
+
+    /// Resolves when the signal fires; pending forever for [`Stop::never`].
+    pub(crate) async fn wait(&mut self) {
+        if self.fired {
+            return;
+        }
+        match self.future.as_mut() {
+            Some(f) => {
+                f.await;
+                self.fired = true;
+                self.future = None;
+            }
+            None => std::future::pending().await,
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! One logical call on the wire: sign, send, classify the response, retry.
+//!
+//! Every attempt is signed afresh (the timestamp moves on) while the `x-request-id` stays
+//! the same across the retries of one call, so that server logs can tie them together.
+
+use crate::canonical;
+use crate::clock::SkewClock;
+use crate::config::Config;
+use crate::error::{Error, ErrorContext, Result};
+use crate::retry::{self, parse_retry_after};
+use crate::signing;
+use crate::validate::shorten;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::{Duration, SystemTime};
+
+/// A response body larger than this is refused rather than buffered.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How much of an unexpected body an error message quotes.
+const EXCERPT_CHARS: usize = 120;
+
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    pub(crate) config: Config,
+    pub(crate) clock: SkewClock,
+}
+
+/// One API call, before signing.
+pub(crate) struct Call {
+    pub method: Method,
+    /// The path below the base URL, such as `/api/v1/webhook/events`.
+    pub path: &'static str,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+/// How one attempt ended.
+enum Outcome {
+    Success(Value),
+    /// Worth another attempt; the error is what the caller sees if none is left.
+    Retry {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
+    /// A 401 or 403; it may be retried once if the clock turns out to be skewed.
+    AuthFailed(Error),
+    Fail(Error),
+}
+
+impl Transport {
+    pub(crate) fn new(config: Config) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))?;
+        Ok(Transport { http, config, clock: SkewClock::default() })
+    }
+
+    /// Sends `call`, retrying as the protocol says, and returns the response data with any
+    /// `{"success":true,"data":...}` envelope removed.
+    pub(crate) async fn execute(&self, call: &Call) -> Result<Value> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let body = call.body.as_ref().map(canonical::to_string);
+        let mut url = self.config.base_url.clone();
+        url.set_path(&format!("{}{}", self.config.base_url.path(), call.path));
+        if !call.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let policy = self.config.retry;
+        let mut attempt: u32 = 0;
+        let mut skew_retry_used = false;
+        loop {
+            let outcome = self.attempt(call, &url, body.as_deref(), &request_id).await;
+            match outcome {
+                Outcome::Success(value) => return Ok(value),
+                Outcome::Fail(error) => return Err(error),
+                Outcome::AuthFailed(error) => {
+                    if !skew_retry_used && self.clock.correct_after_auth_failure() {
+                        skew_retry_used = true;
+                        tracing::info!(request_id, "retrying once with the corrected clock");
+                        continue;
+                    }
+                    return Err(error);
+                }
+                Outcome::Retry { error, retry_after } => {
+                    if attempt >= policy.max_retries {
+                        return Err(error);
+                    }
+                    let sleep = policy.backoff(attempt, retry_after);
+                    if error.code() == crate::ErrorCode::RateLimited {
+                        tracing::warn!(
+                            request_id,
+                            path = call.path,
+                            sleep_ms = sleep.as_millis() as u64,
+                            "rate limited; backing off"
+                        );
+                    } else {
+                        tracing::warn!(request_id, path = call.path, attempt = attempt + 1, sleep_ms = sleep.as_millis() as u64, error = %error, "retrying");
+                    }
+                    tokio::time::sleep(sleep).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call, url: &url::Url, body: Option<&str>, request_id: &str) -> Outcome {
+        let timestamp = self.clock.now_ms();
+        let payload = signing::payload(call.method.as_str(), url.path(), timestamp, body.unwrap_or(""));
+        let signature = signing::sign(self.config.secret_key.expose(), &payload);
+        let mut request = self
+            .http
+            .request(call.method.clone(), url.clone())
+            .timeout(self.config.timeout)
+            .header("accept", "application/json")
+            .header("x-api-key", &self.config.api_key)
+            .header("x-timestamp", timestamp.to_string())
+            .header("x-signature", signature)
+            .header("x-request-id", request_id);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let context = |status: Option<u16>, server_message: Option<String>| ErrorContext {
+            status,
+            request_id: Some(request_id.to_string()),
+            server_message,
+        };
+
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return transport_failure(&e, context(None, None), self.config.timeout),
+        };
+        let status = response.status();
+        if let Some(date) = response.headers().get("date").and_then(|v| v.to_str().ok()) {
+            self.clock.observe_date(date);
+        }
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let bytes = match read_body(response).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::TooLarge) => {
+                return Outcome::Fail(Error::Decode {
+                    message: format!("the response body is larger than {MAX_RESPONSE_BYTES} bytes"),
+                    context: context(Some(status.as_u16()), None),
+                });
+            }
+            Err(BodyError::Transport(e)) => {
+                return transport_failure(&e, context(Some(status.as_u16()), None), self.config.timeout);
+            }
+        };
+        classify(status, &bytes, retry_after, |msg| context(Some(status.as_u16()), msg))
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n as usize > MAX_RESPONSE_BYTES) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(1024).min(1 << 20) as usize);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+fn classify(
+    status: StatusCode,
+    bytes: &[u8],
+    retry_after: Option<Duration>,
+    context: impl Fn(Option<String>) -> ErrorContext,
+) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        return match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => unwrap_envelope(value, &context),
+            Err(e) => Outcome::Fail(Error::Decode {
+                message: format!("expected JSON ({e}); the body starts with {:?}", excerpt(bytes)),
+                context: context(None),
+            }),
+        };
+    }
+    let server_message = error_message(bytes);
+    let message = server_message
+        .clone()
+        .unwrap_or_else(|| status.canonical_reason().map(str::to_string).unwrap_or_else(|| format!("HTTP {code}")));
+    let ctx = context(server_message);
+    match code {
+        400 | 422 => Outcome::Fail(Error::InvalidRequest { message, context: ctx }),
+        401 | 403 => Outcome::AuthFailed(Error::Authentication { message, context: ctx }),
+        404 | 405 => Outcome::Fail(Error::NotFound { message, context: ctx }),
+        429 => Outcome::Retry { error: Error::RateLimited { message, retry_after, context: ctx }, retry_after },
+        408 => Outcome::Retry {
+            error: Error::Timeout { message: format!("HTTP 408: {message}"), context: ctx },
+            retry_after,
+        },
+        c if retry::is_retryable_status(c) => Outcome::Retry {
+            error: Error::Server { message, context: ctx },
+            retry_after: if c == 503 { retry_after } else { None },
+        },
+        c if (400..500).contains(&c) => Outcome::Fail(Error::InvalidRequest { message, context: ctx }),
+        _ => Outcome::Fail(Error::Server { message, context: ctx }),
+    }
+}
+
+fn unwrap_envelope(value: Value, context: &impl Fn(Option<String>) -> ErrorContext) -> Outcome {
+    match value {
+        Value::Object(mut map) if map.get("success").is_some_and(Value::is_boolean) => {
+            if map.get("success") == Some(&Value::Bool(true)) {
+                match map.remove("data") {
+                    Some(data) => Outcome::Success(data),
+                    None => Outcome::Fail(Error::Decode {
+                        message: "a success envelope without \"data\"".to_string(),
+                        context: context(None),
+                    }),
+                }
+            } else {
+                let message = message_field(&Value::Object(map)).unwrap_or_else(|| "the request failed".to_string());
+                Outcome::Fail(Error::InvalidRequest { message: message.clone(), context: context(Some(message)) })
+            }
+        }
+        other => Outcome::Success(other),
+    }
+}
+
+/// The server's message from `{"error":...}`, `{"message":...}` or `{"success":false,"error":...}`.
+fn error_message(bytes: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => message_field(&value),
+        Err(_) if bytes.is_empty() => None,
+        Err(_) => Some(excerpt(bytes)),
+    }
+}
+
+fn message_field(value: &Value) -> Option<String> {
+    let field = value.get("error").or_else(|| value.get("message"))?;
+    match field {
+        Value::String(s) => Some(shorten(s, 500)),
+        Value::Object(_) => field.get("message").and_then(Value::as_str).map(|s| shorten(s, 500)),
+        _ => None,
+    }
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(EXCERPT_CHARS * 4)];
+    shorten(&String::from_utf8_lossy(head), EXCERPT_CHARS)
+}
+
+fn transport_failure(error: &reqwest::Error, context: ErrorContext, timeout: Duration) -> Outcome {
+    let message = error_chain(error);
+    let error = if error.is_timeout() {
+        Error::Timeout {
+            message: format!("no complete response within {:.1} s ({message})", timeout.as_secs_f64()),
+            context,
+        }
+    } else if error.is_builder() || error.is_request() && error.url().is_none() {
+        return Outcome::Fail(Error::configuration(format!("could not build the request: {message}")));
+    } else {
+        Error::Network { message, context, source: None }
+    };
+    Outcome::Retry { error, retry_after: None }
+}
+
+/// reqwest's own message is terse ("error sending request"); the cause chain says why.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,247 @@
+//! Client-side validation of arguments, before anything is sent.
+//!
+//! The typed Rust API and the Python and Node bindings all end here. The bindings hand
+//! over their arguments as JSON values (a JavaScript number may be `1.5` or `NaN`, a Python
+//! argument may be a string), so the rules are written once, for JSON.
+
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+/// The server's cap on one fetch.
+pub const MAX_LIMIT: u32 = 100;
+/// The default fetch size.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// At most this many IDs go in one acknowledge request.
+pub const ACK_CHUNK: usize = 100;
+/// Below this a `since` is almost surely seconds, not milliseconds (it is March 1973 in ms).
+pub const MIN_SINCE_MS: i64 = 100_000_000_000;
+
+/// Checks a fetch `limit` and clamps it to the server cap.
+///
+/// ```
+/// use smartai_events::validate::limit;
+/// assert_eq!(limit(250).unwrap(), 100);
+/// assert!(limit(0).unwrap_err().to_string().contains("got 0"));
+/// ```
+pub fn limit(value: i64) -> Result<u32> {
+    if value < 1 {
+        return Err(Error::invalid_argument(format!("limit must be an integer >= 1, got {value}")));
+    }
+    Ok(value.min(MAX_LIMIT as i64) as u32)
+}
+
+/// Checks a `since` in Unix milliseconds.
+///
+/// ```
+/// use smartai_events::validate::since;
+/// assert!(since(1_717_200_000_000).is_ok());
+/// assert!(since(1_717_200_000).unwrap_err().to_string().contains("seconds"));
+/// ```
+pub fn since(value: i64) -> Result<i64> {
+    if value < 0 {
+        return Err(Error::invalid_argument(format!(
+            "since must be a non-negative Unix timestamp in milliseconds, got {value}"
+        )));
+    }
+    if value < MIN_SINCE_MS {
+        return Err(Error::invalid_argument(format!(
+            "since must be a Unix timestamp in milliseconds, got {value}, which looks like seconds; \
+             multiply by 1000"
+        )));
+    }
+    Ok(value)
+}
+
+/// Checks acknowledge IDs: a non-empty list of non-empty strings. Duplicates are dropped,
+/// keeping the first occurrence's order.
+///
+/// ```
+/// use smartai_events::validate::event_ids;
+/// assert_eq!(event_ids(["a", "b", "a"]).unwrap(), vec!["a", "b"]);
+/// assert_eq!(event_ids(Vec::<String>::new()).unwrap_err().to_string(), "eventIds must be a non-empty array");
+/// ```
+pub fn event_ids<I, S>(ids: I) -> Result<Vec<String>>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (index, id) in ids.into_iter().enumerate() {
+        let id = id.as_ref();
+        if id.trim().is_empty() {
+            return Err(Error::invalid_argument(format!("eventIds[{index}] must be a non-empty string, got {id:?}")));
+        }
+        if seen.insert(id.to_string()) {
+            out.push(id.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::invalid_argument(NON_EMPTY_IDS));
+    }
+    Ok(out)
+}
+
+pub(crate) const NON_EMPTY_IDS: &str = "eventIds must be a non-empty array";
+
+/// [`limit`] for a loosely typed value from a binding: an integral number, or absent.
+///
+/// ```
+/// use serde_json::json;
+/// use smartai_events::validate::limit_value;
+/// assert_eq!(limit_value(Some(&json!(10.0)), 50).unwrap(), 10);
+/// assert!(limit_value(Some(&json!(1.5)), 50).is_err());
+/// assert!(limit_value(Some(&json!("10")), 50).is_err());
+/// assert_eq!(limit_value(None, 50).unwrap(), 50);
+/// ```
+pub fn limit_value(value: Option<&Value>, default: u32) -> Result<u32> {
+    match value {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => limit(integer("limit", v, "an integer >= 1")?),
+    }
+}
+
+/// [`since`] for a loosely typed value from a binding: an integral number of milliseconds, or absent.
+pub fn since_value(value: Option<&Value>) -> Result<Option<i64>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => since(integer("since", v, "a Unix timestamp in milliseconds")?).map(Some),
+    }
+}
+
+/// [`event_ids`] for a loosely typed value from a binding.
+pub fn event_ids_value(value: &Value) -> Result<Vec<String>> {
+    let Value::Array(items) = value else {
+        return Err(Error::invalid_argument(NON_EMPTY_IDS));
+    };
+    let mut ids = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match item {
+            Value::String(s) => ids.push(s.as_str()),
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "eventIds[{index}] must be a non-empty string, got {}",
+                    describe(other)
+                )));
+            }
+        }
+    }
+    event_ids(ids)
+}
+
+/// An optional non-negative count option (`maxEvents`, `maxBatches`...).
+pub fn count_value(name: &str, value: Option<&Value>) -> Result<Option<u64>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let n = integer(name, v, "an integer >= 1")?;
+            if n < 1 {
+                return Err(Error::invalid_argument(format!("{name} must be an integer >= 1, got {n}")));
+            }
+            Ok(Some(n as u64))
+        }
+    }
+}
+
+/// An optional duration option given in milliseconds (`intervalMs`...), or seconds when
+/// `unit_ms` is 1000 (Python's `interval=`).
+pub fn duration_value(name: &str, value: Option<&Value>, unit_ms: f64) -> Result<Option<std::time::Duration>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            let v = n.as_f64().unwrap_or(f64::NAN);
+            if !v.is_finite() || v < 0.0 {
+                return Err(Error::invalid_argument(format!("{name} must be a non-negative number, got {n}")));
+            }
+            Ok(Some(std::time::Duration::from_secs_f64(v * unit_ms / 1000.0)))
+        }
+        Some(other) => {
+            Err(Error::invalid_argument(format!("{name} must be a non-negative number, got {}", describe(other))))
+        }
+    }
+}
+
+/// An integer from a JSON number; `2.0` is accepted (JavaScript has no integers), `2.5`,
+/// strings and booleans are not.
+fn integer(name: &str, value: &Value, expected: &str) -> Result<i64> {
+    if let Value::Number(n) = value {
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        if let Some(f) = n.as_f64()
+            && f.is_finite()
+            && f.fract() == 0.0
+            && f.abs() < 9.007_199_254_740_992e15
+        {
+            return Ok(f as i64);
+        }
+    }
+    Err(Error::invalid_argument(format!("{name} must be {expected}, got {}", describe(value))))
+}
+
+/// Names a bad value for an error message, shortened so that a huge argument cannot flood logs.
+pub fn describe(value: &Value) -> String {
+    let text = match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => format!("{b} (a boolean)"),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?} (a string)"),
+        Value::Array(_) => "an array".to_string(),
+        Value::Object(_) => "an object".to_string(),
+    };
+    shorten(&text, 80)
+}
+
+pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max_chars).collect();
+        s.push('…');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn limit_rules() {
+        assert_eq!(limit(1).unwrap(), 1);
+        assert_eq!(limit(100).unwrap(), 100);
+        assert_eq!(limit(101).unwrap(), 100);
+        for bad in [0, -1, i64::MIN] {
+            assert!(limit(bad).unwrap_err().to_string().contains(&bad.to_string()));
+        }
+        for bad in [json!(1.5), json!("5"), json!(true), json!([1]), json!({})] {
+            let err = limit_value(Some(&bad), 50).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidArgument, "{bad}");
+            assert!(err.to_string().starts_with("limit must be"), "{err}");
+        }
+    }
+
+    #[test]
+    fn since_rules() {
+        assert_eq!(since_value(Some(&json!(1_717_200_000_000u64))).unwrap(), Some(1_717_200_000_000));
+        assert!(since_value(Some(&json!(-5))).unwrap_err().to_string().contains("-5"));
+        assert!(since_value(Some(&json!(1.5e12 + 0.5))).is_err());
+        assert!(since_value(Some(&json!("yesterday"))).unwrap_err().to_string().contains("yesterday"));
+    }
+
+    #[test]
+    fn id_rules() {
+        assert_eq!(event_ids_value(&json!("a")).unwrap_err().to_string(), NON_EMPTY_IDS);
+        assert_eq!(event_ids_value(&json!([])).unwrap_err().to_string(), NON_EMPTY_IDS);
+        assert!(event_ids_value(&json!(["a", 7])).unwrap_err().to_string().contains("eventIds[1]"));
+        assert!(event_ids_value(&json!(["a", ""])).unwrap_err().to_string().contains("eventIds[1]"));
+        assert_eq!(event_ids_value(&json!(["x", "x", "y"])).unwrap(), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn describe_is_short() {
+        let long = "x".repeat(10_000);
+        assert!(describe(&json!(long)).chars().count() < 100);
+    }
+}
