@@ -39,6 +39,7 @@ pub mod events;
 mod gate;
 mod handler;
 mod health;
+mod options;
 pub mod retry;
 mod run;
 pub mod signing;
