@@ -1,0 +1,384 @@
+//! The emulator's shared state and the control operations that both the Rust handle and
+//! the admin HTTP API call.
+
+use crate::config::{ApiKey, EmulatorConfig, RateLimitConfig, duration_to_ms};
+use crate::faults::{FaultRule, FaultTable};
+use crate::generator;
+use crate::queue::Queue;
+use crate::ratelimit::Limiter;
+use crate::requestlog::{RequestLog, RequestLogEntry};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// Locks a mutex, carrying on after a panic elsewhere: every critical section leaves the
+/// state consistent, so a poisoned lock holds nothing half-done.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Real Unix time in milliseconds.
+pub(crate) fn real_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Queue statistics for one API key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// The key these numbers are for.
+    pub api_key: String,
+    /// Unacknowledged events now in the queue.
+    pub pending: usize,
+    /// Events ever enqueued.
+    pub enqueued_total: u64,
+    /// Events removed by acknowledge.
+    pub acknowledged_total: u64,
+    /// Events dropped by retention.
+    pub expired_total: u64,
+    /// Successful fetch requests.
+    pub fetches: u64,
+    /// Events returned by all fetches (redeliveries count again).
+    pub events_delivered: u64,
+    /// Successful acknowledge requests.
+    pub acks: u64,
+    /// Successful session requests.
+    pub sessions: u64,
+    /// Requests refused with 429 by either rate limit.
+    pub rate_limited: u64,
+    /// Requests with this key refused with 401 (bad signature or timestamp).
+    pub auth_failures: u64,
+    /// `storedAt` of the oldest pending event, in Unix ms.
+    pub oldest_pending_ms: Option<i64>,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub fetches: u64,
+    pub events_delivered: u64,
+    pub acks: u64,
+    pub sessions: u64,
+    pub rate_limited: u64,
+    pub auth_failures: u64,
+}
+
+/// Everything one key owns, behind one lock so a fetch sees queue and limits consistently.
+pub(crate) struct KeyData {
+    pub queue: Queue,
+    pub limiter: Limiter,
+    pub counters: Counters,
+}
+
+pub(crate) struct KeyState {
+    pub key: ApiKey,
+    pub data: Mutex<KeyData>,
+}
+
+impl KeyState {
+    fn new(key: ApiKey, rate_limit: RateLimitConfig) -> Self {
+        Self {
+            key,
+            data: Mutex::new(KeyData {
+                queue: Queue::default(),
+                limiter: Limiter::new(rate_limit),
+                counters: Counters::default(),
+            }),
+        }
+    }
+}
+
+struct GeneratorCursor {
+    next_index: u64,
+    last_stored_at_ms: i64,
+}
+
+pub(crate) struct Shared {
+    pub keys: Vec<ApiKey>,
+    states: Vec<Arc<KeyState>>,
+    by_key: HashMap<String, Arc<KeyState>>,
+    pub seed: u64,
+    pub retention: Duration,
+    pub timestamp_window: Duration,
+    clock_offset_ms: AtomicI64,
+    faults: Mutex<FaultTable>,
+    pub log: Arc<RequestLog>,
+    cursor: Mutex<GeneratorCursor>,
+    fill_counter: AtomicU64,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    pub fn new(config: &EmulatorConfig, shutdown: watch::Receiver<bool>) -> Self {
+        let mut keys: Vec<ApiKey> = Vec::new();
+        for k in &config.keys {
+            if !keys.iter().any(|e| e.api_key == k.api_key) {
+                keys.push(k.clone());
+            }
+        }
+        if keys.is_empty() {
+            keys.push(ApiKey::default());
+        }
+        let states: Vec<Arc<KeyState>> = keys
+            .iter()
+            .map(|k| Arc::new(KeyState::new(k.clone(), config.rate_limit)))
+            .collect();
+        let by_key = states
+            .iter()
+            .map(|s| (s.key.api_key.clone(), s.clone()))
+            .collect();
+        Self {
+            keys,
+            states,
+            by_key,
+            seed: config.seed,
+            retention: config.retention,
+            timestamp_window: config.timestamp_window,
+            clock_offset_ms: AtomicI64::new(config.clock_offset_ms),
+            faults: Mutex::new(FaultTable::new(config.seed)),
+            log: Arc::new(RequestLog::default()),
+            cursor: Mutex::new(GeneratorCursor {
+                next_index: 0,
+                last_stored_at_ms: i64::MIN,
+            }),
+            fill_counter: AtomicU64::new(0),
+            shutdown,
+        }
+    }
+
+    // ---- clock -------------------------------------------------------------------------
+
+    /// The emulator's clock: real time plus the configured offset, in Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        real_now_ms().saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn set_clock_offset_ms(&self, ms: i64) {
+        self.clock_offset_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// `now_ms` as a `SystemTime`, for the `Date` header.
+    pub fn now_system_time(&self) -> SystemTime {
+        let ms = self.now_ms().max(0);
+        UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    fn retention_cutoff(&self) -> i64 {
+        let retention = i64::try_from(duration_to_ms(self.retention)).unwrap_or(i64::MAX);
+        self.now_ms().saturating_sub(retention)
+    }
+
+    // ---- keys and queues ---------------------------------------------------------------
+
+    pub fn key_state(&self, api_key: &str) -> Option<&Arc<KeyState>> {
+        self.by_key.get(api_key)
+    }
+
+    fn first(&self) -> &Arc<KeyState> {
+        &self.states[0]
+    }
+
+    /// Locks a key's data after dropping expired events, so every reader sees retention
+    /// applied.
+    pub fn lock_key<'a>(&self, state: &'a KeyState) -> MutexGuard<'a, KeyData> {
+        let cutoff = self.retention_cutoff();
+        let mut data = lock(&state.data);
+        data.queue.expire_before(cutoff);
+        data
+    }
+
+    pub fn first_api_key(&self) -> &str {
+        &self.first().key.api_key
+    }
+
+    /// Enqueues events for `api_key`; see [`crate::Emulator::enqueue_for`].
+    pub fn enqueue_for(&self, api_key: &str, events: Vec<Value>) -> usize {
+        let Some(state) = self.key_state(api_key) else {
+            tracing::warn!(api_key = %crate::requestlog::mask_key(api_key), "enqueue for an unknown API key ignored");
+            return 0;
+        };
+        let now = self.now_ms();
+        let prepared: Vec<(String, i64, String)> = events
+            .into_iter()
+            .filter_map(|event| self.prepare(event, now))
+            .collect();
+        let mut data = self.lock_key(state);
+        let mut added = 0;
+        for (id, stored_at, json) in prepared {
+            if data.queue.push(&id, stored_at, json) {
+                added += 1;
+            } else {
+                tracing::debug!(event_id = %id, "duplicate pending event ID skipped");
+            }
+        }
+        added
+    }
+
+    /// Fills in `eventId` and `storedAt` when missing and serialises the event once.
+    fn prepare(&self, mut event: Value, now_ms: i64) -> Option<(String, i64, String)> {
+        let obj = event.as_object_mut()?;
+        let id = match obj.get("eventId") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
+                let n = self.fill_counter.fetch_add(1, Ordering::Relaxed);
+                let id = generator::filler_event_id(n);
+                obj.insert("eventId".into(), Value::String(id.clone()));
+                id
+            }
+        };
+        let stored_at = match obj.get("storedAt") {
+            Some(Value::String(s)) => generator::parse_iso_ms(s).unwrap_or(now_ms),
+            Some(Value::Number(n)) => n.as_i64().unwrap_or(now_ms),
+            _ => {
+                obj.insert(
+                    "storedAt".into(),
+                    Value::String(generator::iso_ms(now_ms)),
+                );
+                now_ms
+            }
+        };
+        let json = serde_json::to_string(&event).ok()?;
+        Some((id, stored_at, json))
+    }
+
+    /// Generates `n` events for the first key; see [`crate::Emulator::generate`].
+    pub fn generate(&self, n: usize) -> usize {
+        let api_key = self.first_api_key().to_string();
+        self.generate_for(&api_key, n)
+    }
+
+    pub fn generate_for(&self, api_key: &str, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        let (start, end_ms) = {
+            let mut cursor = lock(&self.cursor);
+            let start = cursor.next_index;
+            cursor.next_index += n as u64;
+            // storedAt keeps rising across calls, so generated events queue in call order.
+            let n_ms = i64::try_from(n).unwrap_or(i64::MAX);
+            let end = self
+                .now_ms()
+                .max(cursor.last_stored_at_ms.saturating_add(n_ms));
+            cursor.last_stored_at_ms = end;
+            (start, end)
+        };
+        let events = generator::generate_range(self.seed, start, n, end_ms);
+        self.enqueue_for(api_key, events)
+    }
+
+    pub fn stats_for(&self, api_key: &str) -> QueueStats {
+        let Some(state) = self.key_state(api_key) else {
+            return QueueStats {
+                api_key: api_key.to_string(),
+                ..QueueStats::default()
+            };
+        };
+        let data = self.lock_key(state);
+        let q = &data.queue;
+        let c = &data.counters;
+        QueueStats {
+            api_key: api_key.to_string(),
+            pending: q.len(),
+            enqueued_total: q.enqueued_total,
+            acknowledged_total: q.acknowledged_total,
+            expired_total: q.expired_total,
+            fetches: c.fetches,
+            events_delivered: c.events_delivered,
+            acks: c.acks,
+            sessions: c.sessions,
+            rate_limited: c.rate_limited,
+            auth_failures: c.auth_failures,
+            oldest_pending_ms: q.oldest_stored_at_ms(),
+        }
+    }
+
+    pub fn stats(&self) -> QueueStats {
+        self.stats_for(self.first_api_key())
+    }
+
+    pub fn pending_ids_for(&self, api_key: &str) -> Vec<String> {
+        self.key_state(api_key)
+            .map(|s| self.lock_key(s).queue.pending_ids())
+            .unwrap_or_default()
+    }
+
+    pub fn acknowledged_ids_for(&self, api_key: &str) -> Vec<String> {
+        self.key_state(api_key)
+            .map(|s| self.lock_key(s).queue.acknowledged_ids())
+            .unwrap_or_default()
+    }
+
+    // ---- faults, limits, log, reset ----------------------------------------------------
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultTable> {
+        lock(&self.faults)
+    }
+
+    pub fn fault_rules(&self) -> Vec<FaultRule> {
+        self.faults().rules()
+    }
+
+    pub fn set_faults(&self, rules: Vec<FaultRule>) {
+        self.faults().set(rules);
+    }
+
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.faults().add(rule);
+    }
+
+    pub fn rate_limit(&self) -> RateLimitConfig {
+        lock(&self.first().data).limiter.config()
+    }
+
+    pub fn set_rate_limit(&self, config: RateLimitConfig) {
+        for state in &self.states {
+            lock(&state.data).limiter = Limiter::new(config);
+        }
+    }
+
+    pub fn request_log(&self) -> Vec<RequestLogEntry> {
+        self.log.snapshot()
+    }
+
+    pub fn clear_request_log(&self) {
+        self.log.clear();
+    }
+
+    /// Empties queues and statistics, the request log, the fault list and the rate-limit
+    /// state. The clock offset, the rate-limit settings and the ID counters stay, so IDs
+    /// generated after a reset never repeat earlier ones.
+    pub fn reset(&self) {
+        for state in &self.states {
+            let mut data = lock(&state.data);
+            let config = data.limiter.config();
+            *data = KeyData {
+                queue: Queue::default(),
+                limiter: Limiter::new(config),
+                counters: Counters::default(),
+            };
+        }
+        self.faults().set(Vec::new());
+        self.log.clear();
+    }
+
+    // ---- shutdown ----------------------------------------------------------------------
+
+    pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Resolves once the emulator is shutting down (or its handle is gone).
+    pub async fn wait_shutdown(&self) {
+        let mut rx = self.shutdown.clone();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
