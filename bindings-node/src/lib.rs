@@ -1,1 +1,30 @@
+//! Node.js bindings of `smartai-events` (the npm package `smartai-events`).
+//!
+//! The native module is deliberately thin: it converts JavaScript values to the JSON the
+//! core's loose-input entry points take, hands results back as JSON text, and encodes
+//! errors for the JavaScript facade (`index.js`), which rethrows them as typed
+//! `SmartAIError`s. Every rule (validation, signing, retries, drain, run) lives in the core.
 
+#![deny(clippy::all)]
+
+mod client;
+mod convert;
+#[cfg(feature = "emulator")]
+mod emulator;
+mod error;
+
+pub use client::{NativeBatches, NativeClient, StopToken};
+#[cfg(feature = "emulator")]
+pub use emulator::NativeEmulator;
+
+use napi_derive::napi;
+
+/// The value that starts the message of every error the facade translates.
+#[napi]
+pub const ERROR_MARKER: &str = error::MARKER;
+
+/// Masks an API key for display (`wc_ak_test_…1234`).
+#[napi]
+pub fn mask_api_key(api_key: String) -> String {
+    smartai_events::mask_api_key(&api_key)
+}

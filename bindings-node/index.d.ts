@@ -1,0 +1,449 @@
+// Type declarations of `smartai-events` (hand-written; the native module's generated
+// declarations are in native.d.ts and are not part of the public API).
+//
+// `require('smartai-events')` is the `AssessmentClient` class itself, as with the official
+// `@recordorg/smartai-assessment-backend`; everything else hangs off it as named exports.
+
+declare namespace AssessmentClient {
+  // -------------------------------------------------------------------------------------
+  // Options and results
+
+  export interface AssessmentClientOptions {
+    /** `wc_ak_...`; default `process.env.ASSESSMENT_API_KEY`. */
+    apiKey?: string
+    /** `wc_sk_...`; default `process.env.ASSESSMENT_SECRET_KEY`. */
+    secretKey?: string
+    /** Default `process.env.ASSESSMENT_BASE_URL`, then `https://platform.smartai.app`. */
+    baseUrl?: string
+    /** Per-attempt timeout in ms (default 30000). */
+    timeoutMs?: number
+    /** Connect timeout in ms (default 10000). */
+    connectTimeoutMs?: number
+    /** Retries after the first attempt (default 3). */
+    maxRetries?: number
+    /** The idle-poll gate in ms (default 5000; 0 turns it off, for tests). */
+    minPollIntervalMs?: number
+    /** Permit `http://` to a host that is not loopback (default false). */
+    allowInsecureHttp?: boolean
+  }
+
+  export interface GetWebhookEventsOptions {
+    /** Events per call: an integer from 1; default 50; above 100 means 100. */
+    limit?: number
+    /** Only events stored after this time: Unix **milliseconds** or a `Date`. */
+    since?: number | Date
+  }
+
+  export interface GetWebhookEventsResult {
+    events: WebhookEvent[]
+    /** Events still queued after this batch; more than 0 means "call again". */
+    pendingCount: number
+  }
+
+  export interface AcknowledgeResult {
+    /** How many events were removed (already-acknowledged IDs are not counted). */
+    acknowledged: number
+  }
+
+  export interface SessionUser {
+    name: string
+    email: string
+  }
+
+  export interface CreateSessionOptions {
+    users: SessionUser[]
+    recruiterId?: string
+    recruiterEmail?: string
+  }
+
+  export interface SessionToken {
+    /** A JWT. */
+    token: string
+    /** ISO-8601, when the platform says. */
+    expiresAt: string | null
+  }
+
+  export interface DrainOptions {
+    /** Events per fetch (default 100, the server's cap). */
+    limit?: number
+    /** Only events stored after this time (Unix ms or a `Date`). */
+    since?: number | Date
+    /** Stop after handing out this many events. */
+    maxEvents?: number
+    /** Stop after this many batches. */
+    maxBatches?: number
+  }
+
+  export interface DrainSummary {
+    batches: number
+    events: number
+    acknowledged: number
+    /** `pendingCount` of the last fetch. */
+    pendingCount: number
+  }
+
+  export type Handler = (events: WebhookEvent[]) => void | Promise<void>
+  export type DeadLetterHook = (events: WebhookEvent[], reason: string) => void | Promise<void>
+
+  export interface RunOptions extends DrainOptions {
+    /** Wait between drains in ms (default 30000; at least 5000 unless `minPollIntervalMs` was lowered). */
+    intervalMs?: number
+    /** Stops the poller: a fetch or wait in progress is abandoned, a handler in progress finishes. */
+    signal?: AbortSignal
+    /** Handler failures after which an event goes to `deadLetter` (default 5). */
+    maxAttempts?: number
+    /** Receives events that failed `maxAttempts` times; they are acknowledged once it succeeds. */
+    deadLetter?: DeadLetterHook
+  }
+
+  export interface RunSummary {
+    cycles: number
+    events: number
+    acknowledged: number
+    errors: number
+  }
+
+  export interface Health {
+    lastSuccessAt: string | null
+    lastErrorAt: string | null
+    lastErrorCode: ErrorCode | null
+    lastError: string | null
+    polls: number
+    eventsHandled: number
+    eventsAcknowledged: number
+    eventsDeadLettered: number
+    errors: number
+    consecutiveFailures: number
+  }
+
+  export interface Batch {
+    events: WebhookEvent[]
+    pendingCount: number
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Events: plain objects with exactly the fields the server sent.
+
+  export interface Proctoring {
+    score?: number | null
+    violationCount?: number | null
+    [field: string]: unknown
+  }
+
+  export interface Verification {
+    imageUrl?: string | null
+    [field: string]: unknown
+  }
+
+  /** The fields of `assessment.completed` and `assessment.disqualified`. */
+  export interface AssessmentResultFields {
+    eventId: string
+    /** ISO-8601. */
+    storedAt: string
+    assessmentId: string
+    candidateId: string
+    candidateName: string
+    candidateEmail: string
+    assessmentName?: string | null
+    jobTitle?: string | null
+    score: number
+    /** Documented as always 100. */
+    totalMarks: number
+    passMarks: number
+    /** `score >= passMarks`. */
+    passed: boolean
+    /** `completed`, `timeout`, `abandoned` (and `submitted` has been seen). */
+    status: 'completed' | 'timeout' | 'abandoned' | 'submitted' | (string & {})
+    /** ISO-8601. */
+    submittedAt?: string | null
+    /** Whole minutes, at least 1; null when a start or submit time is missing. */
+    durationMinutes?: number | null
+    /** Null when first stored: generated later. */
+    aiFeedback?: string | null
+    reportUrl?: string | null
+    skills?: string[] | null
+    /** Item shape not documented. */
+    questionAnswers?: unknown[] | null
+    verification?: Verification | null
+    proctoring?: Proctoring | null
+  }
+
+  export interface AssessmentCompletedEvent extends AssessmentResultFields {
+    event: 'assessment.completed'
+  }
+
+  export interface AssessmentDisqualifiedEvent extends AssessmentResultFields {
+    event: 'assessment.disqualified'
+  }
+
+  export interface Candidate {
+    id: string
+    name: string
+    email: string
+  }
+
+  export interface AssessmentSentEvent {
+    event: 'assessment.sent'
+    eventId: string
+    /** ISO-8601. */
+    storedAt: string
+    assessmentId: string
+    assessmentUrl?: string | null
+    keyId?: string | null
+    orgId?: string | null
+    jobTitle?: string | null
+    candidates: Candidate[]
+    totalCandidates?: number | null
+  }
+
+  /**
+   * The `event` of a type this SDK does not know: at run time simply the string the server
+   * sent. Its type is a string subtype that no literal matches, so that a check such as
+   * `e.event === 'assessment.completed'` narrows the union to the known type, and the final
+   * `else` leaves `UnknownEvent`. Compare an unknown type as a plain string:
+   * `(e.event as string) === 'assessment.reviewed'`.
+   */
+  export type UnknownEventType = `${string}\u0000(unknown event type)`
+
+  /** An event of a type this SDK does not know; every field is kept. */
+  export interface UnknownEvent {
+    event: UnknownEventType
+    eventId: string
+    storedAt?: string
+    [field: string]: unknown
+  }
+
+  export type KnownWebhookEvent = AssessmentCompletedEvent | AssessmentDisqualifiedEvent | AssessmentSentEvent
+  export type WebhookEvent = KnownWebhookEvent | UnknownEvent
+  export type WebhookEventType = KnownWebhookEvent['event']
+
+  // -------------------------------------------------------------------------------------
+  // Errors
+
+  export type ErrorCode =
+    | 'INVALID_ARGUMENT'
+    | 'CONFIGURATION'
+    | 'AUTHENTICATION'
+    | 'RATE_LIMITED'
+    | 'INVALID_REQUEST'
+    | 'NOT_FOUND'
+    | 'SERVER'
+    | 'TIMEOUT'
+    | 'NETWORK'
+    | 'DECODE'
+    | 'HANDLER'
+    | 'CANCELLED'
+
+  export interface SmartAIErrorDetails {
+    code?: ErrorCode
+    status?: number | null
+    requestId?: string | null
+    retryAfterMs?: number | null
+    serverMessage?: string | null
+    cause?: unknown
+  }
+
+  export class SmartAIError extends Error {
+    constructor(message: string, details?: SmartAIErrorDetails)
+    /** The stable code, the same in Rust, Python and Node. */
+    readonly code: ErrorCode
+    /** The HTTP status, when a response came. */
+    readonly status?: number
+    /** The `x-request-id` of the call (the same across its retries). */
+    readonly requestId?: string
+    /** The server's `Retry-After`, in ms, on a `RateLimitedError`. */
+    readonly retryAfterMs?: number
+    /** The message the server put in its error body. */
+    readonly serverMessage?: string
+  }
+  export class InvalidArgumentError extends SmartAIError {
+    readonly code: 'INVALID_ARGUMENT'
+  }
+  export class ConfigurationError extends SmartAIError {
+    readonly code: 'CONFIGURATION'
+  }
+  export class AuthenticationError extends SmartAIError {
+    readonly code: 'AUTHENTICATION'
+  }
+  export class RateLimitedError extends SmartAIError {
+    readonly code: 'RATE_LIMITED'
+  }
+  export class InvalidRequestError extends SmartAIError {
+    readonly code: 'INVALID_REQUEST'
+  }
+  export class NotFoundError extends SmartAIError {
+    readonly code: 'NOT_FOUND'
+  }
+  export class ServerError extends SmartAIError {
+    readonly code: 'SERVER'
+  }
+  export class TimeoutError extends SmartAIError {
+    readonly code: 'TIMEOUT'
+  }
+  export class NetworkError extends SmartAIError {
+    readonly code: 'NETWORK'
+  }
+  export class DecodeError extends SmartAIError {
+    readonly code: 'DECODE'
+  }
+  /** A handler (or dead-letter hook) failed; `cause` is its own error, unchanged. */
+  export class HandlerError extends SmartAIError {
+    readonly code: 'HANDLER'
+    readonly cause: unknown
+  }
+  export class CancelledError extends SmartAIError {
+    readonly code: 'CANCELLED'
+  }
+
+  // -------------------------------------------------------------------------------------
+  // batches()
+
+  /**
+   * The async iterator of `client.batches()`.
+   *
+   * - Asking for the next batch (the next loop iteration) first acknowledges the previous one.
+   * - Leaving the loop (`break`, `return`, or a `throw`) calls `return()`, which acknowledges
+   *   nothing of the batch in hand: it comes back on a later poll (at-least-once). JavaScript
+   *   does not tell the iterator *why* the loop ended, so `break` and `throw` behave the same.
+   * - To keep the batch you finished before a `break`, `await it.commit()` first.
+   */
+  export class BatchIterator implements AsyncIterableIterator<Batch> {
+    private constructor()
+    [Symbol.asyncIterator](): BatchIterator
+    next(): Promise<IteratorResult<Batch, undefined>>
+    return(value?: unknown): Promise<IteratorResult<Batch, undefined>>
+    /** Acknowledges the batch handed out last, if not done yet. */
+    commit(): Promise<void>
+    summary(): Promise<DrainSummary>
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The emulator (for tests)
+
+  export interface EmulatorApiKey {
+    api_key: string
+    secret_key: string
+  }
+
+  /** The emulator's `EmulatorConfig` JSON; every field is optional. */
+  export interface EmulatorOptions {
+    host?: string
+    /** 0 (default) picks a free port. */
+    port?: number
+    keys?: EmulatorApiKey[]
+    /** Generated events enqueued at start. */
+    initial_events?: number
+    seed?: number
+    rate_limit?: EmulatorRateLimit
+    retention_ms?: number
+    timestamp_window_ms?: number
+    clock_offset_ms?: number
+  }
+
+  /** `null` turns a limit off; a missing field takes its default. */
+  export interface EmulatorRateLimit {
+    idle_poll_interval_ms?: number | null
+    bucket?: { per_second: number; burst: number } | null
+  }
+
+  export type EmulatorEndpoint = 'fetch' | 'acknowledge' | 'session' | 'admin' | 'other'
+
+  export type FaultKind =
+    | { type: 'status'; status: number; retry_after?: string; retryAfter?: string; body?: string }
+    | { type: 'latency'; ms: number }
+    | { type: 'hang' }
+    | { type: 'reset' }
+    | { type: 'truncate' }
+    | { type: 'malformed_json' }
+    | { type: 'applied_but_lost' }
+    | { type: 'envelope' }
+
+  export interface FaultRule {
+    /** Default: every endpoint. */
+    endpoint?: EmulatorEndpoint | null
+    /** 0..1, default 1. */
+    probability?: number
+    /** Apply at most this many times; default unlimited. */
+    remaining?: number | null
+    kind: FaultKind
+  }
+
+  export interface QueueStats {
+    api_key: string
+    pending: number
+    enqueued_total: number
+    acknowledged_total: number
+    expired_total: number
+    fetches: number
+    events_delivered: number
+    acks: number
+    sessions: number
+    rate_limited: number
+    auth_failures: number
+    oldest_pending_ms: number | null
+  }
+
+  export interface RequestLogEntry {
+    at_ms: number
+    method: string
+    path: string
+    query: string | null
+    endpoint: EmulatorEndpoint
+    /** 0 when the connection was dropped without a response. */
+    status: number
+    fault: string | null
+    request_id: string | null
+    api_key: string | null
+    user_agent: string | null
+    duration_ms: number
+    body: string | null
+  }
+
+  export class Emulator {
+    private constructor()
+    static start(options?: EmulatorOptions | null): Promise<Emulator>
+    readonly url: string
+    readonly apiKey: string
+    readonly secretKey: string
+    /** `{ apiKey, secretKey, baseUrl }` for `new AssessmentClient(...)`. */
+    clientOptions(): { apiKey: string; secretKey: string; baseUrl: string }
+    enqueue(events: object | object[]): number
+    generate(n: number): number
+    setFaults(rules: FaultRule | FaultRule[]): void
+    addFault(rule: FaultRule | FaultRule[]): void
+    clearFaults(): void
+    faults(): FaultRule[]
+    stats(): QueueStats
+    pendingIds(): string[]
+    acknowledgedIds(): string[]
+    requestLog(): RequestLogEntry[]
+    clearRequestLog(): void
+    setClockOffsetMs(ms: number): void
+    setRateLimit(config: EmulatorRateLimit | null): void
+    reset(): void
+    stop(): Promise<void>
+    [Symbol.asyncDispose](): Promise<void>
+  }
+
+  /** Masks an API key for display: `wc_ak_test_…1234`. */
+  export function maskApiKey(apiKey: string): string
+
+  export { AssessmentClient, AssessmentClient as default }
+}
+
+declare class AssessmentClient {
+  constructor(options?: AssessmentClient.AssessmentClientOptions)
+  /** `"test"` for a `wc_ak_test_` key, `"live"` otherwise. */
+  readonly environment: 'test' | 'live'
+  getWebhookEvents(options?: AssessmentClient.GetWebhookEventsOptions): Promise<AssessmentClient.GetWebhookEventsResult>
+  acknowledgeWebhookEvents(eventIds: readonly string[]): Promise<AssessmentClient.AcknowledgeResult>
+  createSession(options: AssessmentClient.CreateSessionOptions): Promise<AssessmentClient.SessionToken>
+  drain(handler: AssessmentClient.Handler, options?: AssessmentClient.DrainOptions): Promise<AssessmentClient.DrainSummary>
+  batches(options?: AssessmentClient.DrainOptions): AssessmentClient.BatchIterator
+  run(handler: AssessmentClient.Handler, options?: AssessmentClient.RunOptions): Promise<AssessmentClient.RunSummary>
+  health(): Promise<AssessmentClient.Health>
+  close(): Promise<void>
+  toJSON(): { apiKey: string; baseUrl: string }
+}
+
+export = AssessmentClient

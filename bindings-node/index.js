@@ -1,0 +1,486 @@
+'use strict'
+
+// The JavaScript facade of `smartai-events`.
+//
+// Every rule (validation, signing, retries, the idle-poll gate, drain, batches, run,
+// decoding) lives in the Rust core. This file only converts: JSON text from the native
+// module becomes plain objects, native errors become typed `SmartAIError`s, an
+// `AbortSignal` becomes a native stop token, and JS handlers are wrapped so that their
+// original error object survives as the `cause`.
+
+const util = require('node:util')
+const native = require('./native.js')
+
+const MARKER = native.ERROR_MARKER
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+class SmartAIError extends Error {
+  /**
+   * @param {string} message
+   * @param {{ code?: string, status?: number | null, requestId?: string | null,
+   *   retryAfterMs?: number | null, serverMessage?: string | null, cause?: unknown }} [details]
+   */
+  constructor(message, details = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined)
+    this.name = new.target.name
+    this.code = details.code ?? new.target.code ?? 'UNKNOWN'
+    this.status = details.status ?? undefined
+    this.requestId = details.requestId ?? undefined
+    this.retryAfterMs = details.retryAfterMs ?? undefined
+    this.serverMessage = details.serverMessage ?? undefined
+  }
+}
+
+const CODES = {
+  INVALID_ARGUMENT: 'InvalidArgumentError',
+  CONFIGURATION: 'ConfigurationError',
+  AUTHENTICATION: 'AuthenticationError',
+  RATE_LIMITED: 'RateLimitedError',
+  INVALID_REQUEST: 'InvalidRequestError',
+  NOT_FOUND: 'NotFoundError',
+  SERVER: 'ServerError',
+  TIMEOUT: 'TimeoutError',
+  NETWORK: 'NetworkError',
+  DECODE: 'DecodeError',
+  HANDLER: 'HandlerError',
+  CANCELLED: 'CancelledError',
+}
+
+const errors = { SmartAIError }
+const byCode = {}
+for (const [code, name] of Object.entries(CODES)) {
+  // A named class per code, e.g. `class RateLimitedError extends SmartAIError {}`.
+  const cls = { [name]: class extends SmartAIError {} }[name]
+  Object.defineProperty(cls, 'code', { value: code })
+  errors[name] = cls
+  byCode[code] = cls
+}
+
+/**
+ * Turns an error from the native module into the matching `SmartAIError` subclass.
+ * `slot` holds the original error of a failed JS handler (the `cause` of a HANDLER error).
+ */
+function translate(err, slot) {
+  const message = err && typeof err.message === 'string' ? err.message : null
+  if (message === null) return err
+  if (message.startsWith(MARKER)) {
+    let p
+    try {
+      p = JSON.parse(message.slice(MARKER.length))
+    } catch {
+      return err
+    }
+    const Cls = byCode[p.code] ?? SmartAIError
+    const details = {
+      code: p.code,
+      status: p.status,
+      requestId: p.requestId,
+      retryAfterMs: p.retryAfterMs,
+      serverMessage: p.serverMessage,
+    }
+    if (p.code === 'HANDLER' && slot && slot.failed) details.cause = slot.error
+    return new Cls(p.message, details)
+  }
+  // Anything else is a bug in this package (a Rust panic, a conversion napi refused):
+  // report it as a plain Error, without napi's status code.
+  const plain = new Error(message)
+  if (err.stack) plain.stack = `Error: ${message}\n${String(err.stack).split('\n').slice(1).join('\n')}`
+  return plain
+}
+
+function callNative(fn) {
+  try {
+    return fn()
+  } catch (err) {
+    throw translate(err)
+  }
+}
+
+function parse(text) {
+  return text == null ? text : JSON.parse(text)
+}
+
+/** A message for the Rust side; the error object itself stays in `slot`. */
+function describe(err) {
+  try {
+    if (err instanceof Error) return err.message || err.name
+    return String(err)
+  } catch {
+    return 'the handler failed'
+  }
+}
+
+function fail(slot, err) {
+  slot.failed = true
+  slot.error = err
+  return describe(err)
+}
+
+/**
+ * Wraps a handler for the native module: it receives the batch as JSON text, and its
+ * promise resolves to `null` on success or to the error message on failure (it never
+ * rejects). A value that is not a function goes through unchanged, so the native module
+ * reports it.
+ */
+function bridge(fn, slot, spread) {
+  if (typeof fn !== 'function') return fn
+  return (text) => {
+    let result
+    try {
+      const args = JSON.parse(text)
+      result = spread ? fn(...args) : fn(args)
+    } catch (err) {
+      return Promise.resolve(fail(slot, err))
+    }
+    return Promise.resolve(result).then(
+      () => null,
+      (err) => fail(slot, err),
+    )
+  }
+}
+
+function isObject(value) {
+  return value !== null && typeof value === 'object'
+}
+
+// ---------------------------------------------------------------------------------------
+// The client
+
+const kNative = Symbol('smartai-events.native')
+
+/**
+ * The async iterator returned by `client.batches()`.
+ *
+ * - `next()` first acknowledges the batch it handed out before, then fetches the next.
+ * - `return()` (called by `break`, `return` or a `throw` inside `for await`) acknowledges
+ *   nothing of the batch in hand: it comes back on a later poll (at-least-once).
+ * - `commit()` acknowledges the batch in hand now, e.g. right before a `break`.
+ */
+class BatchIterator {
+  #native
+  #error
+  #finished = false
+
+  constructor(nativeBatches, error) {
+    this.#native = nativeBatches
+    this.#error = error
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  async next() {
+    if (this.#error) {
+      const err = this.#error
+      this.#error = undefined
+      this.#finished = true
+      throw err
+    }
+    if (this.#finished) return { done: true, value: undefined }
+    let text
+    try {
+      text = await this.#native.next()
+    } catch (err) {
+      this.#finished = true
+      throw translate(err)
+    }
+    if (text === null) {
+      this.#finished = true
+      return { done: true, value: undefined }
+    }
+    return { done: false, value: JSON.parse(text) }
+  }
+
+  async return(value) {
+    if (!this.#finished) {
+      this.#finished = true
+      if (this.#native) await this.#native.abandon()
+    }
+    return { done: true, value }
+  }
+
+  /** Acknowledges the batch handed out last, if it is not acknowledged yet. */
+  async commit() {
+    if (!this.#native) return
+    try {
+      await this.#native.commit()
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  /** `{ batches, events, acknowledged, pendingCount }` so far. */
+  async summary() {
+    if (!this.#native) return { batches: 0, events: 0, acknowledged: 0, pendingCount: 0 }
+    return JSON.parse(await this.#native.summary())
+  }
+}
+
+class AssessmentClient {
+  /**
+   * @param {object} [options] `apiKey`, `secretKey`, `baseUrl`, `timeoutMs`, `connectTimeoutMs`,
+   *   `maxRetries`, `minPollIntervalMs`, `allowInsecureHttp`. Missing keys and base URL come
+   *   from `ASSESSMENT_API_KEY`, `ASSESSMENT_SECRET_KEY` and `ASSESSMENT_BASE_URL`.
+   */
+  constructor(options) {
+    Object.defineProperty(this, kNative, { value: callNative(() => new native.NativeClient(options)) })
+  }
+
+  /** `"test"` for a `wc_ak_test_` key, `"live"` otherwise. */
+  get environment() {
+    return this[kNative].environment
+  }
+
+  /** Fetches up to `limit` events (default 50, at most 100) without removing them. */
+  async getWebhookEvents(options) {
+    try {
+      return JSON.parse(await this[kNative].getWebhookEvents(options))
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  /** Removes events from the queue; returns `{ acknowledged }`. */
+  async acknowledgeWebhookEvents(eventIds) {
+    try {
+      return JSON.parse(await this[kNative].acknowledgeWebhookEvents(eventIds))
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  /** Creates a candidate session; returns `{ token, expiresAt }`. */
+  async createSession(request) {
+    try {
+      return JSON.parse(await this[kNative].createSession(request))
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  /**
+   * Fetch → `await handler(events)` → acknowledge, while more is pending. A handler failure
+   * acknowledges nothing of its batch and rejects with a `HandlerError` whose `cause` is the
+   * handler's own error.
+   */
+  async drain(handler, options) {
+    const slot = { failed: false, error: undefined }
+    try {
+      return JSON.parse(await this[kNative].drain(bridge(handler, slot, false), options))
+    } catch (err) {
+      throw translate(err, slot)
+    }
+  }
+
+  /** The queue as an async iterator of `{ events, pendingCount }` batches; see `BatchIterator`. */
+  batches(options) {
+    try {
+      return new BatchIterator(this[kNative].batches(options))
+    } catch (err) {
+      // Reported by the first `next()`, so that `for await` sees a rejection.
+      return new BatchIterator(null, translate(err))
+    }
+  }
+
+  /**
+   * Polls until `signal` aborts: drain, wait `intervalMs`, repeat. Resolves to
+   * `{ cycles, events, acknowledged, errors }`.
+   */
+  async run(handler, options) {
+    const slot = { failed: false, error: undefined }
+    let rest = options
+    let signal
+    let deadLetter
+    if (isObject(options)) {
+      ;({ signal, deadLetter, ...rest } = options)
+    }
+    const stop = new native.StopToken()
+    const onAbort = () => stop.cancel()
+    if (signal != null) {
+      if (signal.aborted) stop.cancel()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    }
+    try {
+      const text = await this[kNative].run(
+        bridge(handler, slot, false),
+        rest,
+        stop,
+        bridge(deadLetter, slot, true),
+      )
+      return JSON.parse(text)
+    } catch (err) {
+      throw translate(err, slot)
+    } finally {
+      if (signal != null && typeof signal.removeEventListener === 'function') {
+        signal.removeEventListener('abort', onAbort)
+      }
+    }
+  }
+
+  /** Polling health: last success, last error, counters. */
+  async health() {
+    return JSON.parse(callNative(() => this[kNative].health()))
+  }
+
+  /** Releases the connections; later calls reject with a `ConfigurationError`. */
+  async close() {
+    this[kNative].close()
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    const fields = {
+      apiKey: this[kNative].maskedApiKey,
+      baseUrl: this[kNative].baseUrl,
+      environment: this[kNative].environment,
+    }
+    if (this[kNative].closed) fields.closed = true
+    return `AssessmentClient ${inspect(fields, options)}`
+  }
+
+  toJSON() {
+    return { apiKey: this[kNative].maskedApiKey, baseUrl: this[kNative].baseUrl }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The emulator
+
+/**
+ * The in-process SmartAI emulator, for tests. Options, fault rules, `stats()` and
+ * `requestLog()` use the emulator's JSON shapes (snake_case keys), as its admin API does.
+ */
+class Emulator {
+  #native
+
+  constructor(nativeEmulator) {
+    if (!nativeEmulator) throw new TypeError('use `await Emulator.start(options)`')
+    this.#native = nativeEmulator
+  }
+
+  /** Starts an emulator on a free loopback port. */
+  static async start(options) {
+    if (typeof native.startEmulator !== 'function') {
+      throw new Error('this build of smartai-events has no emulator')
+    }
+    try {
+      return new Emulator(await native.startEmulator(options))
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  get url() {
+    return callNative(() => this.#native.url)
+  }
+
+  get apiKey() {
+    return callNative(() => this.#native.apiKey)
+  }
+
+  get secretKey() {
+    return callNative(() => this.#native.secretKey)
+  }
+
+  /** `{ apiKey, secretKey, baseUrl }`, ready for `new AssessmentClient(...)`. */
+  clientOptions() {
+    return { apiKey: this.apiKey, secretKey: this.secretKey, baseUrl: this.url }
+  }
+
+  /** Enqueues events (objects as the platform stores them); returns how many were new. */
+  enqueue(events) {
+    return callNative(() => this.#native.enqueue(events))
+  }
+
+  /** Enqueues `n` generated, realistic events; returns how many. */
+  generate(n) {
+    return callNative(() => this.#native.generate(n))
+  }
+
+  setFaults(rules) {
+    callNative(() => this.#native.setFaults(rules))
+  }
+
+  addFault(rule) {
+    callNative(() => this.#native.addFault(rule))
+  }
+
+  clearFaults() {
+    callNative(() => this.#native.clearFaults())
+  }
+
+  faults() {
+    return parse(callNative(() => this.#native.faults()))
+  }
+
+  stats() {
+    return parse(callNative(() => this.#native.stats()))
+  }
+
+  pendingIds() {
+    return callNative(() => this.#native.pendingIds())
+  }
+
+  acknowledgedIds() {
+    return callNative(() => this.#native.acknowledgedIds())
+  }
+
+  requestLog() {
+    return parse(callNative(() => this.#native.requestLog()))
+  }
+
+  clearRequestLog() {
+    callNative(() => this.#native.clearRequestLog())
+  }
+
+  setClockOffsetMs(ms) {
+    callNative(() => this.#native.setClockOffsetMs(ms))
+  }
+
+  /** The emulator's rate-limit config; `null` turns both limits off. */
+  setRateLimit(config) {
+    callNative(() => this.#native.setRateLimit(config))
+  }
+
+  reset() {
+    callNative(() => this.#native.reset())
+  }
+
+  async stop() {
+    try {
+      await this.#native.stop()
+    } catch (err) {
+      throw translate(err)
+    }
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.stop()
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    let fields
+    try {
+      fields = { url: this.#native.url, apiKey: native.maskApiKey(this.#native.apiKey) }
+    } catch {
+      fields = { stopped: true }
+    }
+    return `Emulator ${inspect(fields, options)}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports: `require('smartai-events')` is the class itself, as with the official SDK, and
+// carries everything else as named exports.
+
+Object.assign(AssessmentClient, errors, {
+  AssessmentClient,
+  BatchIterator,
+  Emulator,
+  maskApiKey: native.maskApiKey,
+  default: AssessmentClient,
+})
+
+module.exports = AssessmentClient

@@ -1,0 +1,351 @@
+//! `NativeClient`, `NativeBatches` and `StopToken`: the native half of `AssessmentClient`.
+//!
+//! Results leave Rust as JSON text (events exactly as the server sent them) and are
+//! `JSON.parse`d by the facade; see the README for the measurements behind that choice.
+
+use crate::convert::Loose;
+use crate::error::{IntoNapi, JsCallbackError, coded, guard};
+use napi::bindgen_prelude::{Function, Promise, PromiseRaw, Unknown};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Env, Result, Status, ValueType};
+use napi_derive::napi;
+use serde_json::json;
+use smartai_events::{
+    AssessmentClient, BoxError, BoxFuture, ClientBuilder, DeadLetterHook, DrainOptions, ErrorCode, FetchOptions,
+    Handler, RunOptions, SessionRequest, WebhookEvent, validate,
+};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// A JS callback: takes JSON text, returns a promise of `null` (success) or the message of
+/// the error it failed with (the facade keeps the error object itself).
+type Callback = ThreadsafeFunction<String, Promise<Option<String>>, String, Status, false>;
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))
+}
+
+fn type_name(value: &Unknown) -> Result<&'static str> {
+    Ok(match value.get_type()? {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "a boolean",
+        ValueType::Number => "a number",
+        ValueType::String => "a string",
+        ValueType::Object => "an object",
+        ValueType::Symbol => "a symbol",
+        ValueType::BigInt => "a bigint",
+        _ => "not a function",
+    })
+}
+
+/// Makes a thread-safe function of a JS function. It is strong on purpose: it lives only as
+/// long as the `drain`/`run` call that owns it (whose promise keeps Node alive anyway) and
+/// is released when that call ends, so it never keeps a finished script running.
+fn callback(value: &Unknown, what: &str) -> Result<Arc<Callback>> {
+    if value.get_type()? != ValueType::Function {
+        return Err(coded(ErrorCode::InvalidArgument, format!("{what} must be a function, got {}", type_name(value)?)));
+    }
+    let function: Function<String, Promise<Option<String>>> = unsafe { value.cast()? };
+    let tsfn = function.build_threadsafe_function::<String>().callee_handled::<false>().build()?;
+    Ok(Arc::new(tsfn))
+}
+
+/// Calls into JS and awaits the returned promise. Never blocks the JS thread.
+async fn invoke(callback: Arc<Callback>, argument: String) -> std::result::Result<(), BoxError> {
+    let promise = callback.call_async_catch(argument).await.map_err(|e| Box::new(JsCallbackError(e.reason)))?;
+    match promise.await {
+        Ok(None) => Ok(()),
+        Ok(Some(message)) => Err(Box::new(JsCallbackError(message))),
+        Err(e) => Err(Box::new(JsCallbackError(e.reason))),
+    }
+}
+
+struct JsHandler(Arc<Callback>);
+
+impl Handler for JsHandler {
+    fn handle(&mut self, events: Vec<WebhookEvent>) -> BoxFuture<std::result::Result<(), BoxError>> {
+        let callback = self.0.clone();
+        Box::pin(async move {
+            let text = serde_json::to_string(&events)?;
+            drop(events);
+            invoke(callback, text).await
+        })
+    }
+}
+
+struct JsDeadLetter(Arc<Callback>);
+
+impl DeadLetterHook for JsDeadLetter {
+    fn dead_letter(
+        &mut self,
+        events: Vec<WebhookEvent>,
+        reason: String,
+    ) -> BoxFuture<std::result::Result<(), BoxError>> {
+        let callback = self.0.clone();
+        Box::pin(async move {
+            let text = format!("[{},{}]", serde_json::to_string(&events)?, serde_json::to_string(&reason)?);
+            invoke(callback, text).await
+        })
+    }
+}
+
+/// Cancels a `run`; the facade wires an `AbortSignal` to `cancel()`.
+#[napi]
+pub struct StopToken {
+    token: CancellationToken,
+}
+
+#[napi]
+impl StopToken {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        StopToken { token: CancellationToken::new() }
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    #[napi(getter)]
+    pub fn cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+}
+
+impl Default for StopToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The native client. `close()` drops the core client (and its connections).
+#[napi]
+pub struct NativeClient {
+    inner: Mutex<Option<AssessmentClient>>,
+    masked_api_key: String,
+    base_url: String,
+    environment: String,
+}
+
+impl NativeClient {
+    fn client(&self) -> Result<AssessmentClient> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| coded(ErrorCode::Configuration, "the client is closed"))
+    }
+}
+
+#[napi]
+impl NativeClient {
+    /// Options as `ClientBuilder::from_json` takes them; unset keys come from `ASSESSMENT_*`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(options: Loose) -> Result<Self> {
+        let client = ClientBuilder::from_json(&options.0).napi()?.sdk_language("node").build().napi()?;
+        let config = client.config();
+        Ok(NativeClient {
+            masked_api_key: config.api_key_masked(),
+            base_url: config.base_url().to_string(),
+            environment: client.environment().as_str().to_string(),
+            inner: Mutex::new(Some(client)),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn environment(&self) -> String {
+        self.environment.clone()
+    }
+
+    #[napi(getter)]
+    pub fn masked_api_key(&self) -> String {
+        self.masked_api_key.clone()
+    }
+
+    #[napi(getter)]
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// `{ events, pendingCount }` as JSON text.
+    #[napi(catch_unwind)]
+    pub async fn get_webhook_events(&self, options: Loose) -> Result<String> {
+        let client = self.client()?;
+        guard(async move {
+            let options = FetchOptions::from_json(&options.0).napi()?;
+            let batch = client.get_webhook_events(options).await.napi()?;
+            to_json(&batch)
+        })
+        .await
+    }
+
+    /// `{ acknowledged }` as JSON text.
+    #[napi(catch_unwind)]
+    pub async fn acknowledge_webhook_events(&self, event_ids: Loose) -> Result<String> {
+        let client = self.client()?;
+        guard(async move {
+            let ids = validate::event_ids_value(&event_ids.0).napi()?;
+            let result = client.acknowledge_webhook_events(&ids).await.napi()?;
+            to_json(&result)
+        })
+        .await
+    }
+
+    /// `{ token, expiresAt }` as JSON text.
+    #[napi(catch_unwind)]
+    pub async fn create_session(&self, request: Loose) -> Result<String> {
+        let client = self.client()?;
+        guard(async move {
+            let request = SessionRequest::from_json(&request.0).napi()?;
+            let token = client.create_session(request).await.napi()?;
+            to_json(&token)
+        })
+        .await
+    }
+
+    /// A health snapshot as JSON text, with camelCase keys and ISO timestamps.
+    #[napi(catch_unwind)]
+    pub fn health(&self) -> Result<String> {
+        let h = self.client()?.health();
+        let iso = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        };
+        to_json(&json!({
+            "lastSuccessAt": iso(h.last_success_at),
+            "lastErrorAt": iso(h.last_error_at),
+            "lastErrorCode": h.last_error_code,
+            "lastError": h.last_error,
+            "polls": h.polls,
+            "eventsHandled": h.events_handled,
+            "eventsAcknowledged": h.events_acknowledged,
+            "eventsDeadLettered": h.events_dead_lettered,
+            "errors": h.errors,
+            "consecutiveFailures": h.consecutive_failures,
+        }))
+    }
+
+    /// Drains with a JS handler; resolves to the summary as JSON text.
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+    pub fn drain<'env>(&self, env: &'env Env, handler: Unknown, options: Loose) -> Result<PromiseRaw<'env, String>> {
+        let client = self.client()?;
+        let handler = JsHandler(callback(&handler, "handler")?);
+        env.spawn_future(guard(async move {
+            let options = DrainOptions::from_json_strict(&options.0).napi()?;
+            let summary = client.drain(handler, options).await.napi()?;
+            to_json(&summary)
+        }))
+    }
+
+    /// Runs the poller until `stop` is cancelled; resolves to the run summary as JSON text.
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+    pub fn run<'env>(
+        &self,
+        env: &'env Env,
+        handler: Unknown,
+        options: Loose,
+        stop: &StopToken,
+        dead_letter: Option<Unknown>,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let client = self.client()?;
+        let handler = JsHandler(callback(&handler, "handler")?);
+        let dead_letter = match dead_letter {
+            Some(value) if !matches!(value.get_type()?, ValueType::Undefined | ValueType::Null) => {
+                Some(JsDeadLetter(callback(&value, "deadLetter")?))
+            }
+            _ => None,
+        };
+        let token = stop.token.clone();
+        env.spawn_future(guard(async move {
+            let mut options = RunOptions::from_json(&options.0).napi()?;
+            if let Some(hook) = dead_letter {
+                options = options.dead_letter(hook);
+            }
+            let summary = client.run(handler, options, token.cancelled_owned()).await.napi()?;
+            to_json(&summary)
+        }))
+    }
+
+    /// A pull-based drain for `for await`. Options are validated here, synchronously.
+    #[napi(catch_unwind)]
+    pub fn batches(&self, options: Loose) -> Result<NativeBatches> {
+        let client = self.client()?;
+        let options = DrainOptions::from_json_strict(&options.0).napi()?;
+        Ok(NativeBatches { inner: Arc::new(tokio::sync::Mutex::new(client.batches(options))) })
+    }
+}
+
+/// The state of one `batches()` iteration.
+#[napi]
+pub struct NativeBatches {
+    inner: Arc<tokio::sync::Mutex<smartai_events::Batches>>,
+}
+
+#[napi]
+impl NativeBatches {
+    /// Acknowledges the batch handed out last, then fetches the next: `{ events,
+    /// pendingCount }` as JSON text, or `null` at the end.
+    #[napi(catch_unwind)]
+    pub async fn next(&self) -> Result<Option<String>> {
+        let inner = self.inner.clone();
+        guard(async move {
+            let mut batches = inner.lock().await;
+            match batches.next_batch().await.napi()? {
+                Some(batch) => Ok(Some(to_json(&batch)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    /// Acknowledges the batch handed out last, if not done yet.
+    #[napi(catch_unwind)]
+    pub async fn commit(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        guard(async move { inner.lock().await.commit().await.napi() }).await
+    }
+
+    /// Forgets the batch handed out last without acknowledging it.
+    #[napi(catch_unwind)]
+    pub async fn abandon(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        guard(async move {
+            inner.lock().await.abandon();
+            Ok(())
+        })
+        .await
+    }
+
+    /// The drain summary so far, as JSON text.
+    #[napi(catch_unwind)]
+    pub async fn summary(&self) -> Result<String> {
+        let inner = self.inner.clone();
+        guard(async move { to_json(&inner.lock().await.summary()) }).await
+    }
+}
+
+/// For the panic test only: panics synchronously, or inside a future.
+#[napi(js_name = "__panicForTests", catch_unwind, ts_return_type = "Promise<void> | void")]
+pub fn panic_for_tests<'env>(env: &'env Env, asynchronous: bool) -> Result<Option<PromiseRaw<'env, ()>>> {
+    if !asynchronous {
+        panic!("a deliberate panic (synchronous)");
+    }
+    let promise = env.spawn_future(guard(async move {
+        if asynchronous {
+            panic!("a deliberate panic (in a future)");
+        }
+        Ok(())
+    }))?;
+    Ok(Some(promise))
+}

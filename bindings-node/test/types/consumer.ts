@@ -1,0 +1,102 @@
+// A strict TypeScript consumer of the package's types (checked by `tsc --strict --noEmit`).
+import AssessmentClient = require('smartai-events')
+import type { WebhookEvent, DrainSummary } from 'smartai-events'
+
+const { SmartAIError, RateLimitedError, HandlerError, Emulator } = AssessmentClient
+
+async function main(): Promise<void> {
+  const client = new AssessmentClient({
+    apiKey: 'wc_ak_test_0123456789',
+    secretKey: 'wc_sk_test_secret',
+  })
+  const env: 'test' | 'live' = client.environment
+
+  // The seed's example, typed.
+  const { events, pendingCount } = await client.getWebhookEvents({ limit: 50 })
+  console.log(`Got ${events.length} events, ${pendingCount} still pending`)
+  if (events.length) {
+    await client.acknowledgeWebhookEvents(events.map((e) => e.eventId))
+  }
+
+  for (const e of events) {
+    if (e.event === 'assessment.completed') {
+      const name: string = e.candidateName
+      const score: number = e.score
+      const feedback: string | null | undefined = e.aiFeedback
+      const violations: number | null | undefined = e.proctoring?.violationCount
+      console.log(name, score, feedback, violations)
+    } else if (e.event === 'assessment.sent') {
+      const emails: string[] = e.candidates.map((c) => c.email)
+      console.log(emails)
+    } else if (e.event === 'assessment.disqualified') {
+      const passed: boolean = e.passed
+      console.log(passed)
+    } else {
+      // Only the unknown fallback is left.
+      const type: string = e.event
+      const anything: unknown = e['someNewField']
+      console.log(type, anything)
+    }
+  }
+
+  const first: WebhookEvent | undefined = events[0]
+  if (first) {
+    // @ts-expect-error: candidateName is not known until the type is narrowed
+    const name: string = first.candidateName
+    console.log(name)
+  }
+
+  // @ts-expect-error: since is a number (ms) or a Date, not a string
+  await client.getWebhookEvents({ since: '2026-01-01' })
+
+  // @ts-expect-error: acknowledge takes IDs, not events
+  await client.acknowledgeWebhookEvents(events)
+
+  const summary: DrainSummary = await client.drain(async (batch) => {
+    for (const e of batch) console.log(e.eventId)
+  }, { limit: 100, maxEvents: 1000 })
+  console.log(summary.acknowledged)
+
+  const it = client.batches({ limit: 10 })
+  for await (const batch of it) {
+    console.log(batch.events.length, batch.pendingCount)
+    await it.commit()
+    break
+  }
+
+  const controller = new AbortController()
+  const run = await client.run((batch) => {
+    console.log(batch.length)
+  }, {
+    intervalMs: 30_000,
+    signal: controller.signal,
+    maxAttempts: 3,
+    deadLetter: async (dead, reason) => console.log(dead.length, reason),
+  })
+  console.log(run.cycles)
+
+  try {
+    await client.createSession({ users: [{ name: 'A', email: 'a@b.com' }], recruiterEmail: 'r@b.com' })
+  } catch (err) {
+    if (err instanceof RateLimitedError) {
+      const wait: number | undefined = err.retryAfterMs
+      console.log(wait)
+    } else if (err instanceof HandlerError) {
+      console.log(err.cause)
+    } else if (err instanceof SmartAIError) {
+      const code: AssessmentClient.ErrorCode = err.code
+      console.log(code, err.status, err.requestId)
+    }
+  }
+
+  const health = await client.health()
+  console.log(health.lastSuccessAt, env)
+
+  const emu = await Emulator.start({ initial_events: 5, rate_limit: { idle_poll_interval_ms: null, bucket: null } })
+  emu.addFault({ endpoint: 'acknowledge', remaining: 1, kind: { type: 'status', status: 503 } })
+  const test = new AssessmentClient({ ...emu.clientOptions(), minPollIntervalMs: 0 })
+  await test.close()
+  await emu.stop()
+}
+
+void main
