@@ -21,6 +21,8 @@ use std::time::Duration;
 
 const API_BODY_LIMIT: usize = 10 * 1024 * 1024;
 const ADMIN_BODY_LIMIT: usize = 1024 * 1024 * 1024;
+/// How long a request whose connection was killed may linger if it is not dropped with it.
+const ORPHAN_STREAM_LIMIT: Duration = Duration::from_secs(60);
 /// Long enough for the first part of a truncated body to be flushed before the close.
 const TRUNCATE_FLUSH_DELAY: Duration = Duration::from_millis(30);
 
@@ -160,11 +162,16 @@ async fn drop_connection(
     mode: KillMode,
 ) -> Response {
     draft.finish(0);
-    if let Some(conn) = conn {
-        conn.kill.fire(mode);
+    match conn {
+        Some(conn) => {
+            conn.kill.fire(mode);
+            // The connection task drops this future with the connection; answering here
+            // instead would let a response slip out. The bound only matters for HTTP/2
+            // streams, which run in their own tasks.
+            tokio::time::sleep(ORPHAN_STREAM_LIMIT).await;
+        }
+        None => shared.wait_shutdown().await,
     }
-    // Normally this future is dropped together with the connection before this returns.
-    shared.wait_shutdown().await;
     StatusCode::SERVICE_UNAVAILABLE.into_response()
 }
 

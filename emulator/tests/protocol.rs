@@ -1,0 +1,388 @@
+//! The platform endpoints over real HTTP: signing, queue semantics, retention, rate limits
+//! and sessions.
+
+mod common;
+
+use common::{Caller, event, ids, now_ms, start, start_plain};
+use serde_json::json;
+use smartai_emulator::{ApiKey, EmulatorConfig, RateLimitConfig, TokenBucket};
+use std::time::Duration;
+
+#[tokio::test]
+async fn signed_fetch_returns_events_in_stored_order_with_date_header() {
+    let emu = start_plain().await;
+    let now = now_ms();
+    emu.enqueue(vec![
+        event("late", now - 1_000),
+        event("early", now - 3_000),
+        event("tie-1", now - 2_000),
+        event("tie-2", now - 2_000),
+    ]);
+    let c = Caller::new(&emu);
+    let r = c.fetch("?limit=3").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(ids(&r), ["early", "tie-1", "tie-2"]);
+    assert_eq!(r.json()["pendingCount"], 1);
+    assert!(r.header("date").is_some());
+    assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
+
+    let log = emu.request_log();
+    let last = log.last().unwrap();
+    assert_eq!(last.status, 200);
+    assert_eq!(last.query.as_deref(), Some("limit=3"));
+    assert_eq!(last.request_id.as_deref(), Some("req-test-1"));
+    assert_eq!(last.user_agent.as_deref(), Some("smartai-events/0.1.0 (rust)"));
+}
+
+#[tokio::test]
+async fn authentication_failures_say_why() {
+    let emu = start_plain().await;
+    let c = Caller::new(&emu);
+    let path = "/api/v1/webhook/events?limit=5";
+
+    let r = c
+        .send_replacing(
+            c.request("GET", path, None, now_ms()),
+            "x-signature",
+            &"00".repeat(32),
+        )
+        .await;
+    assert_eq!((r.status, r.error().as_str()), (401, "Invalid signature"));
+
+    let mut stranger = c.clone();
+    stranger.api_key = "wc_ak_test_nobody".into();
+    let r = stranger.fetch("").await;
+    assert_eq!((r.status, r.error().as_str()), (401, "Invalid API key"));
+
+    let stale = now_ms() - 10 * 60 * 1000;
+    let r = c.send(c.request("GET", path, None, stale)).await;
+    assert_eq!(r.status, 401);
+    let msg = r.error();
+    assert!(msg.contains("stale") && msg.contains("server time"), "{msg}");
+
+    let r = c
+        .send(c.http.get(format!("{}{path}", c.base)).header("x-api-key", &c.api_key))
+        .await;
+    assert_eq!((r.status, r.error().as_str()), (401, "Missing x-timestamp header"));
+    let r = c.send(c.http.get(format!("{}{path}", c.base))).await;
+    assert_eq!((r.status, r.error().as_str()), (401, "Missing x-api-key header"));
+
+    let r = c
+        .send_replacing(
+            c.request("GET", path, None, now_ms()),
+            "x-timestamp",
+            "yesterday",
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.error().contains("yesterday"));
+
+    // A body that is not JSON cannot be canonicalised, so it cannot be verified.
+    let r = c
+        .send(
+            c.request("POST", "/api/v1/webhook/events/acknowledge", None, now_ms())
+                .body("{not json"),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("not valid JSON"));
+    // The query string is not signed, and the signature covers the exact path.
+    let r = c
+        .send(c.request("GET", "/api/v1/webhook/events?limit=7", None, now_ms()))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(emu.stats().auth_failures, 4);
+}
+
+/// The protocol's fourth test vector, sent byte for byte with its published signature: the
+/// emulator's clock is moved to the vector's timestamp.
+#[tokio::test]
+async fn fourth_test_vector_is_accepted_verbatim() {
+    let secret = "wc_sk_test_9e345f2b48dd318d301a2bdd";
+    let ts: i64 = 1_717_200_000_123;
+    let emu = start(
+        EmulatorConfig::default()
+            .without_rate_limit()
+            .with_keys(vec![ApiKey::new("wc_ak_test_vector", secret)])
+            .with_clock_offset_ms(ts - now_ms()),
+    )
+    .await;
+    let odd_id = "évt_ü\"\\\n/";
+    assert_eq!(emu.enqueue(vec![json!({ "eventId": odd_id, "event": "assessment.sent" })]), 1);
+    let body = smartai_events::canonical::to_string(&json!({ "eventIds": [odd_id] }));
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}/api/v1/webhook/events/acknowledge", emu.url()))
+        .header("x-api-key", "wc_ak_test_vector")
+        .header("x-timestamp", ts.to_string())
+        .header(
+            "x-signature",
+            "19f5ec03a695b511f60152c135dbdc7bc98044b604d976047524d002277b79a6",
+        )
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // The Date header carries the emulator's (shifted) clock.
+    let date = resp.headers()["date"].to_str().unwrap().to_string();
+    let date_ms = httpdate::parse_http_date(&date)
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((date_ms - ts).abs() < 60_000, "{date}");
+    assert_eq!(resp.text().await.unwrap(), r#"{"acknowledged":1}"#);
+    assert_eq!(emu.acknowledged_ids(), [odd_id]);
+}
+
+#[tokio::test]
+async fn limit_is_defaulted_clamped_and_validated() {
+    let emu = start_plain().await;
+    emu.generate(160);
+    let c = Caller::new(&emu);
+
+    let r = c.fetch("").await;
+    assert_eq!(ids(&r).len(), 50);
+    assert_eq!(r.json()["pendingCount"], 110);
+
+    let r = c.fetch("?limit=500").await;
+    assert_eq!(ids(&r).len(), 100);
+    assert_eq!(r.json()["pendingCount"], 60);
+
+    for bad in ["0", "-3", "abc", "2.5", ""] {
+        let r = c.fetch(&format!("?limit={bad}")).await;
+        assert_eq!(r.status, 400, "limit={bad}");
+        assert!(r.error().contains(&format!("\"{bad}\"")), "{}", r.error());
+    }
+    let r = c.fetch("?limit=5&since=noon").await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("since") && r.error().contains("noon"));
+}
+
+#[tokio::test]
+async fn since_filters_by_stored_at() {
+    let emu = start_plain().await;
+    let t = now_ms() - 10_000;
+    emu.enqueue(vec![
+        event("a", t),
+        event("b", t + 1_000),
+        event("c", t + 2_000),
+        event("d", t + 3_000),
+    ]);
+    let c = Caller::new(&emu);
+    let r = c.fetch(&format!("?limit=1&since={}", t + 1_000)).await;
+    assert_eq!(ids(&r), ["c"]);
+    assert_eq!(r.json()["pendingCount"], 1);
+    let r = c.fetch(&format!("?limit=10&since={}", t + 3_000)).await;
+    assert_eq!(ids(&r), Vec::<String>::new());
+    assert_eq!(r.json()["pendingCount"], 0);
+    let r = c.fetch(&format!("?since={}", t - 1)).await;
+    assert_eq!(ids(&r), ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn fetch_keeps_and_acknowledge_removes() {
+    let emu = start_plain().await;
+    let now = now_ms();
+    emu.enqueue(vec![event("e1", now - 3), event("e2", now - 2), event("e3", now - 1)]);
+    let c = Caller::new(&emu);
+
+    assert_eq!(ids(&c.fetch("?limit=2").await), ["e1", "e2"]);
+    assert_eq!(ids(&c.fetch("?limit=2").await), ["e1", "e2"]);
+
+    let r = c.ack(&["e1", "e2", "unknown", "e1"]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({ "acknowledged": 2 }));
+    let r = c.ack(&["e1"]).await;
+    assert_eq!(r.json(), json!({ "acknowledged": 0 }));
+
+    let r = c.fetch("?limit=10").await;
+    assert_eq!(ids(&r), ["e3"]);
+    assert_eq!(r.json()["pendingCount"], 0);
+    assert_eq!(emu.pending_ids(), ["e3"]);
+    assert_eq!(emu.acknowledged_ids(), ["e1", "e2"]);
+
+    let path = "/api/v1/webhook/events/acknowledge";
+    for body in [json!({ "eventIds": [] }), json!({}), json!({ "eventIds": "e3" })] {
+        let r = c.call("POST", path, Some(&body)).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.error(), "eventIds must be a non-empty array");
+    }
+    let r = c.call("POST", path, None).await;
+    assert_eq!(r.error(), "eventIds must be a non-empty array");
+    let r = c.call("POST", path, Some(&json!({ "eventIds": ["e3", 7] }))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("eventIds[1]"));
+
+    let stats = emu.stats();
+    assert_eq!((stats.pending, stats.acknowledged_total), (1, 2));
+    assert_eq!(stats.fetches, 3);
+}
+
+#[tokio::test]
+async fn each_key_has_its_own_queue() {
+    let emu = start(EmulatorConfig::default().without_rate_limit().with_key_count(2)).await;
+    let second = emu.keys()[1].clone();
+    emu.generate(3);
+    assert_eq!(emu.enqueue_for(&second.api_key, vec![event("only-b", now_ms())]), 1);
+
+    let a = Caller::new(&emu);
+    let b = Caller::for_key(&emu, &second.api_key, &second.secret_key);
+    assert_eq!(ids(&a.fetch("").await).len(), 3);
+    assert_eq!(ids(&b.fetch("").await), ["only-b"]);
+    assert_eq!(a.ack(&["only-b"]).await.json()["acknowledged"], 0);
+    assert_eq!(b.ack(&["only-b"]).await.json()["acknowledged"], 1);
+    // Each key signs with its own secret.
+    let mut wrong = b.clone();
+    wrong.secret = emu.secret_key().to_string();
+    assert_eq!(wrong.fetch("").await.status, 401);
+    assert_eq!(emu.stats_for(&second.api_key).acknowledged_total, 1);
+    assert_eq!(emu.stats().pending, 3);
+}
+
+#[tokio::test]
+async fn unacknowledged_events_expire_after_retention() {
+    let emu = start(
+        EmulatorConfig::default()
+            .without_rate_limit()
+            .with_retention(Duration::from_secs(60)),
+    )
+    .await;
+    let now = now_ms();
+    emu.enqueue(vec![
+        event("old-1", now - 5 * 60_000),
+        event("old-2", now - 2 * 60_000),
+        event("fresh", now - 1_000),
+    ]);
+    let r = Caller::new(&emu).fetch("").await;
+    assert_eq!(ids(&r), ["fresh"]);
+    assert_eq!(r.json()["pendingCount"], 0);
+    let stats = emu.stats();
+    assert_eq!((stats.pending, stats.expired_total), (1, 2));
+}
+
+#[tokio::test]
+async fn idle_poll_gate_answers_429_with_retry_after() {
+    let interval = Duration::from_millis(300);
+    let emu = start(EmulatorConfig::default().with_rate_limit(RateLimitConfig {
+        idle_poll_interval: Some(interval),
+        bucket: None,
+    }))
+    .await;
+    emu.generate(2);
+    let c = Caller::new(&emu);
+    // Draining fetches (pendingCount > 0) are never gated.
+    assert_eq!(c.fetch("?limit=1").await.json()["pendingCount"], 1);
+    let r = c.fetch("?limit=10").await;
+    assert_eq!((r.status, r.json()["pendingCount"].as_u64()), (200, Some(0)));
+
+    let r = c.fetch("?limit=1").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(
+        r.error(),
+        "Rate limited: poll at most every 300 ms when the queue is empty"
+    );
+    // Acknowledge is not a poll.
+    assert_eq!(c.ack(&["nothing"]).await.status, 200);
+
+    tokio::time::sleep(interval + Duration::from_millis(50)).await;
+    assert_eq!(c.fetch("?limit=1").await.status, 200);
+    assert_eq!(emu.stats().rate_limited, 1);
+}
+
+#[tokio::test]
+async fn default_idle_poll_message_matches_the_platform() {
+    let emu = start(EmulatorConfig::default()).await;
+    let c = Caller::new(&emu);
+    assert_eq!(c.fetch("").await.status, 200);
+    let r = c.fetch("").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        r.error(),
+        "Rate limited: poll at most every 5 seconds when the queue is empty"
+    );
+    let secs: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=5).contains(&secs));
+}
+
+#[tokio::test]
+async fn token_bucket_limits_bursts() {
+    let emu = start(EmulatorConfig::default().with_rate_limit(RateLimitConfig {
+        idle_poll_interval: None,
+        bucket: Some(TokenBucket {
+            per_second: 1.0,
+            burst: 3,
+        }),
+    }))
+    .await;
+    let c = Caller::new(&emu);
+    for _ in 0..3 {
+        assert_eq!(c.ack(&["x"]).await.status, 200);
+    }
+    let r = c.fetch("").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    assert!(r.error().starts_with("Rate limited"));
+
+    emu.set_rate_limit(RateLimitConfig::disabled());
+    assert_eq!(c.fetch("").await.status, 200);
+}
+
+#[tokio::test]
+async fn sessions_validate_and_return_a_jwt() {
+    let emu = start_plain().await;
+    let c = Caller::new(&emu);
+    let path = "/api/v1/sessions";
+    let r = c
+        .call(
+            "POST",
+            path,
+            Some(&json!({
+                "users": [{ "name": "Zoë Müller", "email": "zoe@example.de" }],
+                "recruiterEmail": "hr@example.com",
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(token.split('.').count(), 3);
+    let expires = r.json()["expiresAt"].as_str().unwrap().to_string();
+    assert!(chrono::DateTime::parse_from_rfc3339(&expires).is_ok());
+
+    let cases = [
+        (json!({ "users": [], "recruiterId": "r1" }), "users must be a non-empty array"),
+        (json!({ "recruiterId": "r1" }), "users must be a non-empty array"),
+        (json!({ "users": [{ "email": "a@b.com" }], "recruiterId": "r1" }), "name is required"),
+        (json!({ "users": [{ "name": "A" }], "recruiterId": "r1" }), "email is required"),
+        (
+            json!({ "users": [{ "name": "A", "email": "a@b.com" }] }),
+            "Provide at least one of recruiterId or recruiterEmail — pass one or both",
+        ),
+    ];
+    for (body, message) in cases {
+        let r = c.call("POST", path, Some(&body)).await;
+        assert_eq!((r.status, r.error().as_str()), (400, message), "{body}");
+    }
+    assert_eq!(emu.stats().sessions, 1);
+}
+
+#[tokio::test]
+async fn prefixed_paths_wrong_methods_and_unknown_paths() {
+    let emu = start_plain().await;
+    emu.generate(1);
+    let c = Caller::new(&emu);
+    // A base URL with a path prefix keeps the prefix in the signed path.
+    let r = c.call("GET", "/prefix/api/v1/webhook/events?limit=5", None).await;
+    assert_eq!(ids(&r).len(), 1);
+
+    let r = c.call("POST", "/api/v1/webhook/events", Some(&json!({}))).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    let r = c.call("GET", "/api/v2/nothing", None).await;
+    assert_eq!(r.status, 404);
+    assert!(r.error().contains("/api/v2/nothing"));
+    assert!(r.header("date").is_some());
+}
