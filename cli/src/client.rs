@@ -1,0 +1,33 @@
+//! Builds the core client from flags and environment.
+
+use crate::args::ClientArgs;
+use smartai_events::{AssessmentClient, ErrorCode};
+
+/// The configured client. A missing key or a bad base URL is a usage error (exit 2), with
+/// a hint where to put the keys; no secret is ever part of the message.
+pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
+    let mut builder = AssessmentClient::builder()
+        .max_retries(args.max_retries)
+        .min_poll_interval(args.min_poll_interval)
+        .allow_insecure_http(args.allow_insecure_http);
+    if let Some(v) = &args.api_key {
+        builder = builder.api_key(v.clone());
+    }
+    if let Some(v) = &args.secret_key {
+        builder = builder.secret_key(v.clone());
+    }
+    if let Some(v) = &args.base_url {
+        builder = builder.base_url(v.clone());
+    }
+    let client = match builder.build() {
+        Ok(c) => c,
+        Err(e) if e.code() == ErrorCode::Configuration && e.to_string().starts_with("Missing") => {
+            return Err(crate::exit::usage(format!(
+                "{e}: set ASSESSMENT_API_KEY and ASSESSMENT_SECRET_KEY, or pass --api-key and --secret-key"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::debug!(api_key = %client.config().api_key_masked(), base_url = %client.config().base_url(), "client ready");
+    Ok(client)
+}

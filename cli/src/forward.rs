@@ -1,0 +1,176 @@
+//! `forward`: the pull-to-push bridge. Each event is POSTed, in queue order, to the
+//! user's endpoint; the batch is acknowledged only after every event in it got a 2xx.
+//!
+//! Signature (with `--secret`): `x-smartai-signature: t=<unix ms>,v1=<hex>` where `<hex>` is
+//! HMAC-SHA256 keyed by the secret over `"<t>.<body>"`. The timestamp is inside the signed
+//! string so a receiver can refuse replays older than a few minutes.
+
+use crate::args::ForwardArgs;
+use crate::exit::usage;
+use crate::output::Output;
+use crate::{client, once, signals, status};
+use anyhow::{Context, anyhow};
+use serde_json::json;
+use smartai_events::{DrainOptions, RetryPolicy, RunOptions, WebhookEvent};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The header that carries the signature.
+pub const SIGNATURE_HEADER: &str = "x-smartai-signature";
+
+/// Builds the header value for `body` signed at `t_ms`.
+pub fn signature(secret: &str, t_ms: i64, body: &str) -> String {
+    let mac = smartai_events::signing::sign(secret, &format!("{t_ms}.{body}"));
+    format!("t={t_ms},v1={mac}")
+}
+
+struct Forwarder {
+    http: reqwest::Client,
+    to: reqwest::Url,
+    secret: Option<String>,
+    attempts: u32,
+    retry: RetryPolicy,
+    stop: CancellationToken,
+}
+
+impl Forwarder {
+    /// Delivers one event, retrying with the core's backoff. Errors name the event and the
+    /// last status, never the secret.
+    async fn deliver(&self, event: &WebhookEvent) -> anyhow::Result<()> {
+        let body = event.raw().to_string();
+        let mut last = String::new();
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                let wait = self.retry.backoff(attempt - 1, None);
+                // A stop does not cut the batch short (the core waits for the handler), but
+                // it does not need to sit out a long backoff either.
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.stop.cancelled() => return Err(anyhow!("stopped while retrying event {}: {last}", event.event_id())),
+                }
+            }
+            let mut request = self
+                .http
+                .post(self.to.clone())
+                .header("content-type", "application/json")
+                .header("user-agent", concat!("smartai-events-forward/", env!("CARGO_PKG_VERSION")))
+                .header("x-smartai-event-id", event.event_id())
+                .header("x-smartai-event-type", event.event_type());
+            if let Some(secret) = &self.secret {
+                let t = chrono::Utc::now().timestamp_millis();
+                request = request.header(SIGNATURE_HEADER, signature(secret, t, &body));
+            }
+            match request.body(body.clone()).send().await {
+                Ok(response) if response.status().is_success() => {
+                    tracing::debug!(event_id = event.event_id(), attempt, "delivered");
+                    return Ok(());
+                }
+                Ok(response) => last = format!("HTTP {}", response.status()),
+                Err(e) => last = format!("{}", without_url(e)),
+            }
+            tracing::warn!(event_id = event.event_id(), attempt = attempt + 1, error = %last, "delivery failed");
+        }
+        Err(anyhow!("could not deliver event {} after {} attempts: {last}", event.event_id(), self.attempts))
+    }
+}
+
+/// reqwest's errors quote the URL, which may carry credentials; keep the kind only.
+fn without_url(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "bad response body"
+    } else {
+        "request failed"
+    };
+    let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
+    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+}
+
+pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
+    let to = reqwest::Url::parse(&args.to)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| usage(format!("invalid --to {:?}: expected an http:// or https:// URL", crate::store::redact(&args.to))))?;
+    if args.secret.as_deref() == Some("") {
+        return Err(usage("--secret is empty"));
+    }
+    let client = client::build(&args.client)?;
+    let stop = signals::stop_token()?;
+    let http = reqwest::Client::builder()
+        .timeout(args.timeout)
+        .connect_timeout(args.timeout.min(Duration::from_secs(10)))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let forwarder = Arc::new(Forwarder {
+        http,
+        to,
+        secret: args.secret.clone(),
+        attempts: args.attempts,
+        retry: *client.config().retry(),
+        stop: stop.clone(),
+    });
+    let shown = crate::store::redact(&args.to).into_owned();
+    out.status(
+        None,
+        format!(
+            "forwarding to {shown}{}",
+            if args.secret.is_some() { " (signed: x-smartai-signature)" } else { " (unsigned; pass --secret to sign)" }
+        ),
+        json!({"type": "start", "to": shown, "signed": args.secret.is_some(), "mode": if args.once { "once" } else { "poll" }}),
+    );
+    let handler = {
+        let forwarder = forwarder.clone();
+        move |events: Vec<WebhookEvent>| {
+            let forwarder = forwarder.clone();
+            async move {
+                // In order, one at a time: a receiver sees the queue's order within a batch.
+                for event in &events {
+                    forwarder.deliver(event).await?;
+                }
+                Ok::<(), anyhow::Error>(())
+            }
+        }
+    };
+    if args.once {
+        once::drain(&client, DrainOptions::new().limit(args.limit), &stop, &out, !args.no_progress, "forwarded", |events| {
+            handler(events)
+        })
+        .await?;
+        return Ok(());
+    }
+    // No dead-letter hook and no attempt limit: an event that cannot be delivered stays in
+    // the queue (the platform keeps it) instead of being acknowledged undelivered, and the
+    // batch keeps its order.
+    let options = RunOptions::new()
+        .interval(args.interval)
+        .max_attempts(u32::MAX)
+        .drain_options(DrainOptions::new().limit(args.limit));
+    let bar = out.spinner(!args.no_progress);
+    let done = CancellationToken::new();
+    let settle = (args.interval / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let reporter = status::spawn(client.clone(), out.clone(), bar, "forwarded", settle, done.clone());
+    let result = client.run(handler, options, stop.clone().cancelled_owned()).await;
+    done.cancel();
+    let _ = reporter.await;
+    let summary = result?;
+    out.status(
+        None,
+        format!("stopped after {} cycles: {} events forwarded", summary.cycles, summary.events),
+        json!({"type": "stopped", "cycles": summary.cycles, "events": summary.events, "acknowledged": summary.acknowledged, "errors": summary.errors}),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signature_format() {
+        let s = super::signature("whsec", 1_717_200_000_000, "{}");
+        let mac = smartai_events::signing::sign("whsec", "1717200000000.{}");
+        assert_eq!(s, format!("t=1717200000000,v1={mac}"));
+    }
+}

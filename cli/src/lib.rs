@@ -1,0 +1,83 @@
+//! The `smartai-events` command line: `sync` (events into SQLite or PostgreSQL), `forward`
+//! (events to an HTTP endpoint), `events` / `ack`, `demo` and `emulator`.
+//!
+//! Every rule about the platform (signing, retries, the idle-poll gate, drain, run, dead
+//! letters) lives in the core crate `smartai-events`; this crate only wires it to a
+//! database, an HTTP endpoint and a terminal.
+
+pub mod args;
+mod client;
+mod demo;
+pub mod exit;
+mod fleet;
+mod forward;
+mod once;
+mod output;
+mod peek;
+mod signals;
+mod status;
+pub mod store;
+mod sync;
+
+use args::{Cli, Command};
+use clap::Parser;
+use output::Output;
+use std::process::ExitCode;
+
+/// Parses the command line, runs the command, and maps the outcome to the documented exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, and usage errors with exit 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    init_tracing(cli.verbose, cli.json);
+    let out = Output::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.error(&anyhow::anyhow!("cannot start the async runtime: {e}"), exit::RUNTIME);
+            return ExitCode::from(exit::RUNTIME);
+        }
+    };
+    let result = runtime.block_on(run(cli.command, out.clone()));
+    // Do not wait for stray blocking tasks (a stdin reader, a hung socket) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit::code_of(&e);
+            out.error(&e, code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(command: Command, out: Output) -> anyhow::Result<()> {
+    match command {
+        Command::Sync(args) => sync::run(args, out).await,
+        Command::Forward(args) => forward::run(args, out).await,
+        Command::Events(args) => peek::events(args, out).await,
+        Command::Ack(args) => peek::ack(args, out).await,
+        Command::Demo(args) => demo::run(args, out).await,
+        Command::Emulator(args) => smartai_emulator::cli::run_cli(args).await.map_err(Into::into),
+    }
+}
+
+/// Logs to stderr. By default only this CLI's own info lines and everyone's warnings: the
+/// core's per-cycle info lines would repeat the CLI's status lines. Payloads are never
+/// logged at info.
+fn init_tracing(verbose: u8, json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn,smartai_events_cli=info",
+        1 => "info,smartai_events=debug,smartai_events_cli=debug,smartai_emulator=debug",
+        _ => "debug,smartai_events=trace,smartai_events_cli=trace,smartai_emulator=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.with_target(verbose > 0).try_init() };
+}

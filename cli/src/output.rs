@@ -1,0 +1,101 @@
+//! What the user sees: human lines on stderr (around an optional progress bar) or, with
+//! `--json`, one JSON object per line on stdout.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Output {
+    json: bool,
+    /// Whether stderr is a terminal: progress bars only make sense there.
+    tty: bool,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Output { json, tty: std::io::stderr().is_terminal() }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// One status line: `human` for people (stderr), `machine` for `--json` (stdout; a
+    /// `"type"` field and a timestamp are expected in it, `ts` is added).
+    pub fn status(&self, bar: Option<&ProgressBar>, human: impl AsRef<str>, mut machine: Value) {
+        if self.json {
+            if let Value::Object(map) = &mut machine {
+                map.insert("ts".into(), json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+            }
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{machine}");
+            let _ = stdout.flush();
+            return;
+        }
+        let line = format!("{} {}", chrono::Local::now().format("%H:%M:%S"), human.as_ref());
+        match bar {
+            Some(bar) if !bar.is_hidden() => bar.suspend(|| eprintln!("{line}")),
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    /// A final result: plain text on stdout, or one JSON line with `--json`.
+    pub fn result(&self, human: impl AsRef<str>, machine: Value) {
+        let mut stdout = std::io::stdout().lock();
+        if self.json {
+            let _ = writeln!(stdout, "{machine}");
+        } else {
+            let _ = writeln!(stdout, "{}", human.as_ref());
+        }
+        let _ = stdout.flush();
+    }
+
+    /// Reports a failure. The message is the error chain; secrets never enter errors.
+    pub fn error(&self, error: &anyhow::Error, code: u8) {
+        if self.json {
+            let line = json!({
+                "type": "error",
+                "code": crate::exit::code_name(error),
+                "exitCode": code,
+                "message": format!("{error:#}"),
+            });
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}");
+            let _ = stdout.flush();
+        } else {
+            eprintln!("error: {error:#}");
+        }
+    }
+
+    /// A progress bar with a known total, on stderr; hidden unless stderr is a terminal
+    /// and the output is for people.
+    pub fn progress_bar(&self, enabled: bool) -> ProgressBar {
+        if self.json || !self.tty || !enabled {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} events ({per_sec}) {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+
+    /// A counter without a total, for the long-running poller, whose core loop does not
+    /// report the queue length.
+    pub fn spinner(&self, enabled: bool) -> ProgressBar {
+        if self.json || !self.tty || !enabled {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} events {msg} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
+}

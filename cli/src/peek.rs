@@ -1,0 +1,46 @@
+//! `events` (look without acknowledging) and `ack`.
+
+use crate::args::{AckArgs, EventsArgs};
+use crate::client;
+use crate::output::Output;
+use serde_json::json;
+use smartai_events::FetchOptions;
+
+pub async fn events(args: EventsArgs, out: Output) -> anyhow::Result<()> {
+    let client = client::build(&args.client)?;
+    let batch = client.get_webhook_events(FetchOptions::new().limit(args.limit)).await?;
+    if out.is_json() {
+        // The events exactly as the platform sent them, one per line (jq-friendly).
+        for event in &batch.events {
+            out.result("", event.raw().clone());
+        }
+        out.result("", json!({"type": "pending", "shown": batch.events.len(), "pendingCount": batch.pending_count}));
+        return Ok(());
+    }
+    if batch.events.is_empty() {
+        out.result("no pending events", json!(null));
+        return Ok(());
+    }
+    let mut text = format!("{:<38} {:<26} {}\n", "EVENT ID", "TYPE", "STORED AT");
+    for event in &batch.events {
+        let stored = event.stored_at().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
+        text.push_str(&format!("{:<38} {:<26} {stored}\n", event.event_id(), event.event_type()));
+    }
+    text.push_str(&format!(
+        "{} shown, {} more pending (nothing was acknowledged)",
+        batch.events.len(),
+        batch.pending_count
+    ));
+    out.result(text, json!(null));
+    Ok(())
+}
+
+pub async fn ack(args: AckArgs, out: Output) -> anyhow::Result<()> {
+    let client = client::build(&args.client)?;
+    let result = client.acknowledge_webhook_events(&args.ids).await?;
+    out.result(
+        format!("acknowledged {} of {} events (unknown or already acknowledged IDs are skipped)", result.acknowledged, args.ids.len()),
+        json!({"type": "acknowledged", "requested": args.ids.len(), "acknowledged": result.acknowledged}),
+    );
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Where events land: SQLite or PostgreSQL, chosen by the URL scheme.
+//!
+//! Both backends share one contract: [`Store::save`] upserts a whole batch in ONE
+//! transaction and returns only after the commit, so the caller can acknowledge. The
+//! schema comes from migrations embedded in the binary, one set per backend
+//! (`cli/migrations/{sqlite,postgres}`).
+
+mod postgres;
+mod sqlite;
+
+use crate::exit::usage;
+use serde::Serialize;
+use smartai_events::WebhookEvent;
+use std::borrow::Cow;
+
+pub use postgres::PgStore;
+
+/// The connection options of a PostgreSQL URL (for the fleet's lock connection).
+pub fn postgres_options(url: &str) -> anyhow::Result<sqlx::postgres::PgConnectOptions> {
+    postgres::check_url(url)
+}
+pub use sqlite::SqliteStore;
+
+/// A parsed `--db` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// Accepts `sqlite://PATH`, `sqlite:PATH`, `sqlite::memory:`, `postgres://...` and
+    /// `postgresql://...`. Anything else is a usage error that names the value (with any
+    /// password masked).
+    pub fn parse(raw: &str) -> anyhow::Result<DbUrl> {
+        let trimmed = raw.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("sqlite:") {
+            if trimmed.len() <= "sqlite:".len() || trimmed == "sqlite://" {
+                return Err(usage(format!(
+                    "invalid database URL {:?}: no file path; use e.g. sqlite://smartai-events.db",
+                    redact(trimmed)
+                )));
+            }
+            sqlite::check_url(trimmed)?;
+            return Ok(DbUrl::Sqlite(trimmed.to_string()));
+        }
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            postgres::check_url(trimmed)?;
+            return Ok(DbUrl::Postgres(trimmed.to_string()));
+        }
+        Err(usage(format!(
+            "unsupported database URL {:?}: use sqlite://PATH (e.g. sqlite://smartai-events.db) or postgres://USER@HOST/DB",
+            redact(trimmed)
+        )))
+    }
+
+    /// The URL with its password masked, for messages and logs.
+    pub fn display(&self) -> String {
+        match self {
+            DbUrl::Sqlite(u) | DbUrl::Postgres(u) => redact(u).into_owned(),
+        }
+    }
+}
+
+/// Masks the password of `scheme://user:password@host`.
+pub fn redact(url: &str) -> Cow<'_, str> {
+    let Some(scheme_end) = url.find("://") else { return Cow::Borrowed(url) };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else { return Cow::Borrowed(url) };
+    let userinfo = &authority[..at];
+    let Some(colon) = userinfo.find(':') else { return Cow::Borrowed(url) };
+    Cow::Owned(format!("{}://{}:***{}", &url[..scheme_end], &userinfo[..colon], &rest[at..]))
+}
+
+/// An open store. Cheap to clone (a connection pool inside).
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// What the demo prints: rows per type and the pass rate of completed assessments.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contents {
+    pub total: u64,
+    pub by_type: Vec<(String, u64)>,
+    pub completed: u64,
+    pub passed: u64,
+    pub dead_letters: u64,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if missing) and applies the migrations.
+    pub async fn open(url: &DbUrl) -> anyhow::Result<Store> {
+        Ok(match url {
+            DbUrl::Sqlite(u) => Store::Sqlite(SqliteStore::open(u).await?),
+            DbUrl::Postgres(u) => Store::Postgres(PgStore::open(u).await?),
+        })
+    }
+
+    /// Upserts the batch in one transaction; returns after the commit.
+    pub async fn save(&self, events: &[WebhookEvent]) -> anyhow::Result<()> {
+        let rows: Vec<Row<'_>> = events.iter().filter_map(Row::of).collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Sqlite(s) => s.save(&rows).await,
+            Store::Postgres(s) => s.save(&rows).await,
+        }
+    }
+
+    /// Parks events in `webhook_dead_letters` (one transaction).
+    pub async fn dead_letter(&self, events: &[WebhookEvent], reason: &str) -> anyhow::Result<()> {
+        let rows: Vec<Row<'_>> = events.iter().filter_map(Row::of).collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Sqlite(s) => s.dead_letter(&rows, reason).await,
+            Store::Postgres(s) => s.dead_letter(&rows, reason).await,
+        }
+    }
+
+    /// Counts for summaries.
+    pub async fn contents(&self) -> anyhow::Result<Contents> {
+        match self {
+            Store::Sqlite(s) => s.contents().await,
+            Store::Postgres(s) => s.contents().await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// One event as the tables see it.
+pub(crate) struct Row<'a> {
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub stored_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub payload: &'a serde_json::Value,
+    /// The JSON text exactly as the platform's field order gave it (serde_json keeps order).
+    pub payload_text: String,
+}
+
+impl<'a> Row<'a> {
+    fn of(event: &'a WebhookEvent) -> Option<Row<'a>> {
+        let event_id = event.event_id();
+        if event_id.is_empty() {
+            // It could never be acknowledged either; the core keeps handing it out.
+            tracing::warn!("skipping an event without an eventId");
+            return None;
+        }
+        Some(Row {
+            event_id,
+            event_type: event.event_type(),
+            stored_at: event.stored_at(),
+            payload: event.raw(),
+            payload_text: event.raw().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_redact() {
+        assert!(matches!(DbUrl::parse("sqlite://x.db").unwrap(), DbUrl::Sqlite(_)));
+        assert!(matches!(DbUrl::parse("sqlite::memory:").unwrap(), DbUrl::Sqlite(_)));
+        assert!(matches!(DbUrl::parse("postgres://u@localhost/db").unwrap(), DbUrl::Postgres(_)));
+        let err = DbUrl::parse("mysql://root:hunter2@localhost/x").unwrap_err().to_string();
+        assert!(err.contains("mysql://root:***@localhost/x"), "{err}");
+        assert!(!err.contains("hunter2"));
+        let err = DbUrl::parse("postgres://u:hunter2@localhost:notaport/db").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("notaport"), "{err}");
+        assert_eq!(redact("postgres://a@h/db"), "postgres://a@h/db");
+        assert!(DbUrl::parse("sqlite://").is_err());
+    }
+}

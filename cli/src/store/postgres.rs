@@ -1,0 +1,127 @@
+//! PostgreSQL: `payload` is JSONB, timestamps are TIMESTAMPTZ. The pool here serves the
+//! stores; the fleet's leader lock uses its own dedicated connection (see `fleet.rs`).
+
+use super::{Contents, Row};
+use crate::exit::usage;
+use anyhow::Context;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::types::Json;
+use std::str::FromStr;
+use std::time::Duration;
+
+const UPSERT: &str = "INSERT INTO webhook_events (event_id, event_type, stored_at, payload, received_at, attempts) \
+     VALUES ($1, $2, $3, $4, now(), 1) \
+     ON CONFLICT (event_id) DO UPDATE SET \
+         event_type = EXCLUDED.event_type, stored_at = EXCLUDED.stored_at, payload = EXCLUDED.payload, \
+         attempts = webhook_events.attempts + 1";
+
+const DEAD_LETTER: &str = "INSERT INTO webhook_dead_letters (event_id, payload, reason, failed_at) VALUES ($1, $2, $3, now()) \
+     ON CONFLICT (event_id) DO UPDATE SET payload = EXCLUDED.payload, reason = EXCLUDED.reason, failed_at = now()";
+
+fn migrator() -> Migrator {
+    let mut m = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "webhook_events".into(),
+        MigrationType::Simple,
+        include_str!("../../migrations/postgres/0001_webhook_events.sql").into_sql_str(),
+        false,
+    )]);
+    // See sqlite.rs: keep clear of an app's own `_sqlx_migrations`.
+    m.dangerous_set_table_name("_smartai_events_migrations");
+    m
+}
+
+/// Parses a PostgreSQL URL. The error names the URL with its password masked.
+pub(crate) fn check_url(url: &str) -> anyhow::Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|e| {
+        let mut message = e.to_string();
+        // The driver's message may quote the URL; never let a password through.
+        if let Some(password) = url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_string))
+            && !password.is_empty()
+        {
+            message = message.replace(&password, "***");
+        }
+        usage(format!("invalid database URL {:?}: {message}", super::redact(url)))
+    })
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = check_url(url)?;
+        let shown = super::redact(url).into_owned();
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
+        migrator().run(&pool).await.with_context(|| format!("cannot migrate the PostgreSQL database {shown}"))?;
+        Ok(PgStore { pool })
+    }
+
+    pub(super) async fn save(&self, rows: &[Row<'_>]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await.context("cannot begin a transaction")?;
+        for row in rows {
+            sqlx::query(UPSERT)
+                .bind(row.event_id)
+                .bind(row.event_type)
+                .bind(row.stored_at)
+                .bind(Json(row.payload))
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("cannot store event {}", row.event_id))?;
+        }
+        tx.commit().await.context("cannot commit the batch")?;
+        Ok(())
+    }
+
+    pub(super) async fn dead_letter(&self, rows: &[Row<'_>], reason: &str) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for row in rows {
+            sqlx::query(DEAD_LETTER)
+                .bind(row.event_id)
+                .bind(&row.payload_text)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
+        }
+        tx.commit().await.context("cannot commit the dead letters")?;
+        Ok(())
+    }
+
+    pub(super) async fn contents(&self) -> anyhow::Result<Contents> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events").fetch_one(&self.pool).await?;
+        let by_type: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT event_type, COUNT(*) FROM webhook_events GROUP BY event_type ORDER BY COUNT(*) DESC, event_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let (completed, passed): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE payload->>'passed' = 'true') \
+             FROM webhook_events WHERE event_type = 'assessment.completed'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let dead_letters: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_dead_letters").fetch_one(&self.pool).await?;
+        Ok(Contents {
+            total: total as u64,
+            by_type: by_type.into_iter().map(|(t, n)| (t, n as u64)).collect(),
+            completed: completed as u64,
+            passed: passed as u64,
+            dead_letters: dead_letters as u64,
+        })
+    }
+
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,133 @@
+//! SQLite: one file, created if missing, in WAL mode so readers (`sqlite3`) never block
+//! the poller. `payload` is TEXT holding the JSON as received.
+
+use super::{Contents, Row};
+use crate::exit::usage;
+use anyhow::Context;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+const UPSERT: &str = "INSERT INTO webhook_events (event_id, event_type, stored_at, payload, received_at, attempts) \
+     VALUES (?1, ?2, ?3, ?4, ?5, 1) \
+     ON CONFLICT (event_id) DO UPDATE SET \
+         event_type = excluded.event_type, stored_at = excluded.stored_at, payload = excluded.payload, \
+         attempts = webhook_events.attempts + 1";
+
+const DEAD_LETTER: &str = "INSERT INTO webhook_dead_letters (event_id, payload, reason, failed_at) VALUES (?1, ?2, ?3, ?4) \
+     ON CONFLICT (event_id) DO UPDATE SET payload = excluded.payload, reason = excluded.reason, failed_at = excluded.failed_at";
+
+fn migrator() -> Migrator {
+    let mut m = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "webhook_events".into(),
+        MigrationType::Simple,
+        include_str!("../../migrations/sqlite/0001_webhook_events.sql").into_sql_str(),
+        false,
+    )]);
+    // Our own bookkeeping table, so a database that an app also migrates with sqlx
+    // (`_sqlx_migrations`) is not confused by our versions, nor we by theirs.
+    m.dangerous_set_table_name("_smartai_events_migrations");
+    m
+}
+
+pub(super) fn check_url(url: &str) -> anyhow::Result<SqliteConnectOptions> {
+    SqliteConnectOptions::from_str(url)
+        .map_err(|e| usage(format!("invalid database URL {url:?}: {e}; use e.g. sqlite://smartai-events.db")))
+}
+
+fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = check_url(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before we acknowledge, even across a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {url}"))?;
+        migrator().run(&pool).await.with_context(|| format!("cannot migrate the SQLite database {url}"))?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub(super) async fn save(&self, rows: &[Row<'_>]) -> anyhow::Result<()> {
+        let now = timestamp(chrono::Utc::now());
+        let mut tx = self.pool.begin().await.context("cannot begin a transaction")?;
+        for row in rows {
+            let stored_at = row
+                .stored_at
+                .map(timestamp)
+                .or_else(|| row.payload.get("storedAt").and_then(|v| v.as_str()).map(str::to_string));
+            sqlx::query(UPSERT)
+                .bind(row.event_id)
+                .bind(row.event_type)
+                .bind(stored_at)
+                .bind(&row.payload_text)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("cannot store event {}", row.event_id))?;
+        }
+        tx.commit().await.context("cannot commit the batch")?;
+        Ok(())
+    }
+
+    pub(super) async fn dead_letter(&self, rows: &[Row<'_>], reason: &str) -> anyhow::Result<()> {
+        let now = timestamp(chrono::Utc::now());
+        let mut tx = self.pool.begin().await?;
+        for row in rows {
+            sqlx::query(DEAD_LETTER)
+                .bind(row.event_id)
+                .bind(&row.payload_text)
+                .bind(reason)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
+        }
+        tx.commit().await.context("cannot commit the dead letters")?;
+        Ok(())
+    }
+
+    pub(super) async fn contents(&self) -> anyhow::Result<Contents> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_events").fetch_one(&self.pool).await?;
+        let by_type: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT event_type, COUNT(*) FROM webhook_events GROUP BY event_type ORDER BY COUNT(*) DESC, event_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let (completed, passed): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN json_extract(payload, '$.passed') = 1 THEN 1 ELSE 0 END), 0) \
+             FROM webhook_events WHERE event_type = 'assessment.completed'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let dead_letters: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_dead_letters").fetch_one(&self.pool).await?;
+        Ok(Contents {
+            total: total as u64,
+            by_type: by_type.into_iter().map(|(t, n)| (t, n as u64)).collect(),
+            completed: completed as u64,
+            passed: passed as u64,
+            dead_letters: dead_letters as u64,
+        })
+    }
+
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+}

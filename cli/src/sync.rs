@@ -1,0 +1,134 @@
+//! `sync`: every event into SQLite or PostgreSQL. Save first, acknowledge second: the
+//! handler given to the core returns `Ok` only after the batch's transaction committed,
+//! and the core acknowledges only after an `Ok`.
+
+use crate::args::SyncArgs;
+use crate::fleet::{self, Ended};
+use crate::output::Output;
+use crate::store::{DbUrl, Store};
+use crate::{client, once, signals, status};
+use serde_json::json;
+use smartai_events::{AssessmentClient, DrainOptions, RunOptions, RunSummary, WebhookEvent};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long `sync --once` waits for a fleet leader to step down before leaving the queue to it.
+const ONCE_STANDBY_LIMIT: Duration = Duration::from_secs(10);
+
+pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
+    let db = DbUrl::parse(&args.db)?;
+    let client = client::build(&args.client)?;
+    let stop = signals::stop_token()?;
+    let store = Store::open(&db).await?;
+    let mode = if args.once { "once" } else { "poll" };
+    out.status(
+        None,
+        if args.once {
+            format!("draining into {}", db.display())
+        } else {
+            format!("syncing into {} every {} (Ctrl-C to stop)", db.display(), humantime::format_duration(args.interval))
+        },
+        json!({"type": "start", "db": db.display(), "mode": mode, "pid": std::process::id()}),
+    );
+    let result = match &db {
+        DbUrl::Sqlite(_) => work(&client, &store, &args, &out, stop.clone()).await,
+        DbUrl::Postgres(url) => {
+            let options = crate::store::postgres_options(url)?;
+            // clap resolved --api-key / ASSESSMENT_API_KEY into this field, as the client did.
+            let key = fleet::lock_key(args.client.api_key.as_deref().unwrap_or_default());
+            let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
+            match fleet::lead(options, key, &stop, &out, give_up, |leading| work(&client, &store, &args, &out, leading))
+                .await
+            {
+                Ok(Ended::Done(())) => Ok(()),
+                Ok(Ended::OtherLeader) => {
+                    out.status(
+                        None,
+                        "another sync process leads this database and drains the queue; nothing to do",
+                        json!({"type": "skipped", "reason": "another process is the leader"}),
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    store.close().await;
+    result
+}
+
+/// The work of whoever leads: one drain (`--once`) or the poller, until `stop`.
+async fn work(
+    client: &AssessmentClient,
+    store: &Store,
+    args: &SyncArgs,
+    out: &Output,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    if args.once {
+        once::drain(
+            client,
+            DrainOptions::new().limit(args.limit),
+            &stop,
+            out,
+            !args.no_progress,
+            "stored",
+            |events: Vec<WebhookEvent>| {
+                let store = store.clone();
+                async move { store.save(&events).await }
+            },
+        )
+        .await?;
+        return Ok(());
+    }
+    let summary = poll(client, store, args, out, stop).await?;
+    out.status(
+        None,
+        format!(
+            "stopped after {} cycles: {} events stored, {} acknowledged",
+            summary.cycles, summary.events, summary.acknowledged
+        ),
+        json!({"type": "stopped", "cycles": summary.cycles, "events": summary.events, "acknowledged": summary.acknowledged, "errors": summary.errors}),
+    );
+    Ok(())
+}
+
+/// The long-running poller: the core's `run`, with a store as handler and dead-letter hook.
+async fn poll(
+    client: &AssessmentClient,
+    store: &Store,
+    args: &SyncArgs,
+    out: &Output,
+    stop: CancellationToken,
+) -> anyhow::Result<RunSummary> {
+    let handler = {
+        let store = store.clone();
+        move |events: Vec<WebhookEvent>| {
+            let store = store.clone();
+            async move { store.save(&events).await }
+        }
+    };
+    let dead_letter = {
+        let store = store.clone();
+        move |events: Vec<WebhookEvent>, reason: String| {
+            let store = store.clone();
+            async move {
+                tracing::warn!(events = events.len(), %reason, "parking events in webhook_dead_letters");
+                store.dead_letter(&events, &reason).await
+            }
+        }
+    };
+    let options = RunOptions::new()
+        .interval(args.interval)
+        .max_attempts(args.max_attempts)
+        .drain_options(DrainOptions::new().limit(args.limit))
+        .dead_letter(dead_letter);
+    let bar = out.spinner(!args.no_progress);
+    let reporter_done = CancellationToken::new();
+    let settle = (args.interval / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let reporter = status::spawn(client.clone(), out.clone(), bar, "stored", settle, reporter_done.clone());
+    let result = client.run(handler, options, stop.cancelled_owned()).await;
+    reporter_done.cancel();
+    let _ = reporter.await;
+    Ok(result?)
+}
