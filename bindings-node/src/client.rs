@@ -349,3 +349,17 @@ pub fn panic_for_tests<'env>(env: &'env Env, asynchronous: bool) -> Result<Optio
     }))?;
     Ok(Some(promise))
 }
+
+/// For the hand-over benchmark only: decodes a JSON list of events as the client does, then
+/// hands them to JS as napi objects (`objects = true`) or as JSON text to `JSON.parse`.
+#[napi(js_name = "__benchHandover", catch_unwind, ts_return_type = "unknown")]
+pub fn bench_handover(text: String, objects: bool) -> Result<napi::Either<Vec<serde_json::Value>, String>> {
+    let raw: Vec<serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    let events: Vec<WebhookEvent> = raw.into_iter().map(WebhookEvent::from_value).collect();
+    if objects {
+        Ok(napi::Either::A(events.into_iter().map(WebhookEvent::into_raw).collect()))
+    } else {
+        Ok(napi::Either::B(to_json(&events)?))
+    }
+}

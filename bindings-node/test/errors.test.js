@@ -1,0 +1,156 @@
+'use strict'
+// HTTP statuses and transport failures, injected by the emulator, mapped to typed errors.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const util = require('node:util')
+const { AssessmentClient, startEmulator, clientFor, requests, withinMs } = require('./helpers.js')
+
+const E = AssessmentClient
+
+let emu
+test.before(async () => {
+  emu = await startEmulator()
+})
+test.after(async () => {
+  await emu.stop()
+})
+test.beforeEach(() => {
+  emu.reset()
+})
+
+function checkError(err, Cls, code) {
+  assert.ok(err instanceof Cls, `expected ${Cls.name}, got ${err && err.name}: ${err && err.message}`)
+  assert.ok(err instanceof E.SmartAIError)
+  assert.equal(err.code, code)
+  assert.equal(err.name, Cls.name)
+  assert.ok(!err.message.includes(emu.secretKey))
+  assert.ok(!util.inspect(err).includes(emu.secretKey))
+  return true
+}
+
+test('a wrong secret is an AuthenticationError, sent once (not retried)', async () => {
+  const client = clientFor(emu, { secretKey: 'wc_sk_test_wrong_secret_value' })
+  await assert.rejects(client.getWebhookEvents(), (err) => {
+    checkError(err, E.AuthenticationError, 'AUTHENTICATION')
+    assert.equal(err.status, 401)
+    assert.match(err.message, /^HTTP 401 from SmartAI platform/)
+    assert.equal(typeof err.requestId, 'string')
+    assert.ok(!err.message.includes('wc_sk_test_wrong_secret_value'))
+    return true
+  })
+  assert.equal(requests(emu, 'fetch').length, 1)
+})
+
+test('an unknown API key is an AuthenticationError, not retried', async () => {
+  const client = clientFor(emu, { apiKey: 'wc_ak_test_unknown0000' })
+  await assert.rejects(client.acknowledgeWebhookEvents(['a']), (err) => checkError(err, E.AuthenticationError, 'AUTHENTICATION'))
+  assert.equal(requests(emu, 'acknowledge').length, 1)
+})
+
+test('400 is an InvalidRequestError with the server message, not retried', async () => {
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 400, body: '{"error":"limit is odd"}' } })
+  await assert.rejects(clientFor(emu).getWebhookEvents(), (err) => {
+    checkError(err, E.InvalidRequestError, 'INVALID_REQUEST')
+    assert.equal(err.status, 400)
+    assert.equal(err.serverMessage, 'limit is odd')
+    assert.match(err.message, /limit is odd/)
+    return true
+  })
+  assert.equal(requests(emu, 'fetch').length, 1)
+})
+
+test('404 is a NotFoundError (a wrong base URL), not retried', async () => {
+  const client = new AssessmentClient({ apiKey: emu.apiKey, secretKey: emu.secretKey, baseUrl: `${emu.url}/wrong/prefix/`, minPollIntervalMs: 0 })
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 404 } })
+  await assert.rejects(client.getWebhookEvents(), (err) => {
+    checkError(err, E.NotFoundError, 'NOT_FOUND')
+    assert.equal(err.status, 404)
+    return true
+  })
+  assert.equal(emu.requestLog().length, 1)
+})
+
+test('429 after the last retry is a RateLimitedError carrying retryAfterMs', async () => {
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 429, retry_after: '2' } })
+  await assert.rejects(clientFor(emu, { maxRetries: 0 }).getWebhookEvents(), (err) => {
+    checkError(err, E.RateLimitedError, 'RATE_LIMITED')
+    assert.equal(err.status, 429)
+    assert.equal(err.retryAfterMs, 2000)
+    return true
+  })
+})
+
+test('429 and 503 are retried; the same request ID is kept across attempts', async () => {
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 429, retry_after: '0' } })
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 503 } })
+  emu.generate(2)
+  const batch = await clientFor(emu, { maxRetries: 3 }).getWebhookEvents()
+  assert.equal(batch.events.length, 2)
+  const log = requests(emu, 'fetch')
+  assert.deepEqual(log.map((r) => r.status), [429, 503, 200])
+  assert.equal(new Set(log.map((r) => r.request_id)).size, 1)
+})
+
+for (const status of [500, 503]) {
+  test(`${status} is retried, then a ServerError`, async () => {
+    emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status } })
+    await assert.rejects(clientFor(emu, { maxRetries: 2 }).getWebhookEvents(), (err) => {
+      checkError(err, E.ServerError, 'SERVER')
+      assert.equal(err.status, status)
+      return true
+    })
+    assert.equal(requests(emu, 'fetch').length, 3)
+  })
+}
+
+test('a hang past the timeout is a TimeoutError', async () => {
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'hang' } })
+  const client = clientFor(emu, { timeoutMs: 300, maxRetries: 1 })
+  await withinMs(
+    assert.rejects(client.getWebhookEvents(), (err) => checkError(err, E.TimeoutError, 'TIMEOUT')),
+    20_000,
+    'a timed-out fetch',
+  )
+  assert.equal(requests(emu, 'fetch').length, 2)
+})
+
+test('a connection reset is a NetworkError after the retries', async () => {
+  emu.addFault({ endpoint: 'acknowledge', kind: { type: 'reset' } })
+  await assert.rejects(clientFor(emu, { maxRetries: 1 }).acknowledgeWebhookEvents(['a']), (err) =>
+    checkError(err, E.NetworkError, 'NETWORK'),
+  )
+  assert.equal(requests(emu, 'acknowledge').length, 2)
+})
+
+test('a 200 with malformed JSON is a DecodeError, not retried', async () => {
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'malformed_json' } })
+  await assert.rejects(clientFor(emu).getWebhookEvents(), (err) => {
+    checkError(err, E.DecodeError, 'DECODE')
+    assert.equal(err.status, 200)
+    return true
+  })
+  assert.equal(requests(emu, 'fetch').length, 1)
+})
+
+test('the {success, data} envelope is accepted', async () => {
+  emu.generate(1)
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'envelope' } })
+  const batch = await clientFor(emu).getWebhookEvents()
+  assert.equal(batch.events.length, 1)
+})
+
+test('a closed client refuses calls with a ConfigurationError', async () => {
+  const client = clientFor(emu)
+  await client.close()
+  await assert.rejects(client.getWebhookEvents(), (err) => checkError(err, E.ConfigurationError, 'CONFIGURATION'))
+  assert.match(util.inspect(client), /closed: true/)
+})
+
+test('errors can be constructed and matched by users', () => {
+  const err = new E.RateLimitedError('slow down', { status: 429, retryAfterMs: 5 })
+  assert.equal(err.code, 'RATE_LIMITED')
+  assert.equal(err.retryAfterMs, 5)
+  assert.ok(err instanceof E.SmartAIError)
+  assert.equal(new E.SmartAIError('x', { code: 'SERVER' }).code, 'SERVER')
+})

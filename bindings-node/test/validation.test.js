@@ -1,0 +1,174 @@
+'use strict'
+// Client-side validation: every rule is the core's; these tests check that each one reaches
+// JavaScript with its code, its message and the right class, and that nothing was sent.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { AssessmentClient, startEmulator, clientFor } = require('./helpers.js')
+
+const { SmartAIError, InvalidArgumentError, ConfigurationError } = AssessmentClient
+
+let emu
+let client
+test.before(async () => {
+  emu = await startEmulator()
+  client = clientFor(emu)
+})
+test.after(async () => {
+  await emu.stop()
+})
+
+async function rejectsWith(promise, Cls, code, pattern) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof Cls, `expected ${Cls.name}, got ${err && err.constructor && err.constructor.name}: ${err}`)
+    assert.ok(err instanceof SmartAIError)
+    assert.ok(err instanceof Error)
+    assert.equal(err.code, code)
+    assert.notEqual(err.code, 'GenericFailure')
+    assert.match(err.message, pattern)
+    assert.ok(!err.message.includes('smartai-events-error'), err.message)
+    return true
+  })
+}
+
+test('limit: 0, -1, 1.5, NaN, "5", Infinity are refused before any request', async () => {
+  emu.clearRequestLog()
+  const cases = [
+    [0, /limit must be an integer >= 1, got 0/],
+    [-1, /limit must be an integer >= 1, got -1/],
+    [1.5, /limit must be an integer >= 1, got 1\.5/],
+    [NaN, /limit must be an integer >= 1, got .*NaN/],
+    ['5', /limit must be an integer >= 1, got "5" \(a string\)/],
+    [Infinity, /limit must be an integer >= 1, got .*Infinity/],
+    [true, /limit must be an integer >= 1, got true/],
+  ]
+  for (const [limit, pattern] of cases) {
+    await rejectsWith(client.getWebhookEvents({ limit }), InvalidArgumentError, 'INVALID_ARGUMENT', pattern)
+  }
+  assert.equal(emu.requestLog().length, 0)
+})
+
+test('limit above 100 is clamped, 2.0 is an integer, undefined means the default', async () => {
+  emu.clearRequestLog()
+  await client.getWebhookEvents({ limit: 250 })
+  await client.getWebhookEvents({ limit: 2.0 })
+  await client.getWebhookEvents({ limit: undefined })
+  await client.getWebhookEvents()
+  const queries = emu.requestLog().map((r) => r.query)
+  assert.deepEqual(queries, ['limit=100', 'limit=2', 'limit=50', 'limit=50'])
+})
+
+test('since: seconds, negative, fractional and string values are refused; ms and Date work', async () => {
+  await rejectsWith(client.getWebhookEvents({ since: 1717200000 }), InvalidArgumentError, 'INVALID_ARGUMENT', /looks like seconds/)
+  await rejectsWith(client.getWebhookEvents({ since: -5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /non-negative/)
+  await rejectsWith(client.getWebhookEvents({ since: 1717200000000.5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /since/)
+  await rejectsWith(client.getWebhookEvents({ since: '1717200000000' }), InvalidArgumentError, 'INVALID_ARGUMENT', /since/)
+  emu.clearRequestLog()
+  await client.getWebhookEvents({ since: 1717200000000 })
+  await client.getWebhookEvents({ since: new Date(1717200000123) })
+  const queries = emu.requestLog().map((r) => r.query)
+  assert.deepEqual(queries, ['limit=50&since=1717200000000', 'limit=50&since=1717200000123'])
+})
+
+test('options that are not an object are refused', async () => {
+  await rejectsWith(client.getWebhookEvents(5), InvalidArgumentError, 'INVALID_ARGUMENT', /options must be an object/)
+})
+
+test('acknowledge: empty, not an array, non-string and empty IDs are refused', async () => {
+  emu.clearRequestLog()
+  const message = /^eventIds must be a non-empty array$/
+  await rejectsWith(client.acknowledgeWebhookEvents([]), InvalidArgumentError, 'INVALID_ARGUMENT', message)
+  await rejectsWith(client.acknowledgeWebhookEvents(), InvalidArgumentError, 'INVALID_ARGUMENT', message)
+  await rejectsWith(client.acknowledgeWebhookEvents('evt_1'), InvalidArgumentError, 'INVALID_ARGUMENT', message)
+  await rejectsWith(client.acknowledgeWebhookEvents([1]), InvalidArgumentError, 'INVALID_ARGUMENT', /eventIds\[0\] must be a non-empty string, got 1/)
+  await rejectsWith(client.acknowledgeWebhookEvents(['a', null]), InvalidArgumentError, 'INVALID_ARGUMENT', /eventIds\[1\] must be a non-empty string, got null/)
+  await rejectsWith(client.acknowledgeWebhookEvents(['']), InvalidArgumentError, 'INVALID_ARGUMENT', /eventIds\[0\] must be a non-empty string/)
+  assert.equal(emu.requestLog().length, 0)
+})
+
+test('acknowledge sends duplicates once and unknown IDs are skipped', async () => {
+  emu.clearRequestLog()
+  const result = await client.acknowledgeWebhookEvents(['nope_1', 'nope_1', 'nope_2'])
+  assert.deepEqual(result, { acknowledged: 0 })
+  const [request] = emu.requestLog()
+  assert.deepEqual(JSON.parse(request.body), { eventIds: ['nope_1', 'nope_2'] })
+})
+
+test('createSession: the platform documented messages', async () => {
+  await rejectsWith(client.createSession({ users: [] , recruiterId: 'r' }), InvalidArgumentError, 'INVALID_ARGUMENT', /^users must be a non-empty array$/)
+  await rejectsWith(client.createSession({ users: [{ email: 'a@b.com' }], recruiterId: 'r' }), InvalidArgumentError, 'INVALID_ARGUMENT', /name is required/)
+  await rejectsWith(client.createSession({ users: [{ name: 'A' }], recruiterId: 'r' }), InvalidArgumentError, 'INVALID_ARGUMENT', /email is required/)
+  await rejectsWith(
+    client.createSession({ users: [{ name: 'A', email: 'a@b.com' }] }),
+    InvalidArgumentError,
+    'INVALID_ARGUMENT',
+    /Provide at least one of recruiterId or recruiterEmail — pass one or both/,
+  )
+  const session = await client.createSession({ users: [{ name: 'A', email: 'a@b.com' }], recruiterEmail: 'r@b.com' })
+  assert.equal(typeof session.token, 'string')
+  assert.ok(session.token.split('.').length === 3, session.token)
+})
+
+test('drain, batches and run options are validated by the core', async () => {
+  await rejectsWith(client.drain(async () => {}, { limit: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /limit/)
+  await rejectsWith(client.drain(async () => {}, { limt: 5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /unknown drain option "limt"/)
+  await rejectsWith(client.drain(async () => {}, { maxEvents: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /maxEvents/)
+  await rejectsWith(client.drain(undefined), InvalidArgumentError, 'INVALID_ARGUMENT', /handler must be a function, got undefined/)
+  await rejectsWith(client.drain('nope'), InvalidArgumentError, 'INVALID_ARGUMENT', /handler must be a function, got a string/)
+  await rejectsWith(client.batches({ since: 12 }).next(), InvalidArgumentError, 'INVALID_ARGUMENT', /since/)
+  await rejectsWith(client.run(async () => {}, { intervalMs: -1 }), InvalidArgumentError, 'INVALID_ARGUMENT', /intervalMs/)
+  await rejectsWith(client.run(async () => {}, { intervalMs: 1000, maxAttempts: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /maxAttempts/)
+  await rejectsWith(client.run(async () => {}, { intervalMs: 1000, deadLetter: 5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /deadLetter must be a function/)
+  // The platform's 5 s floor applies unless the client's minPollIntervalMs was lowered.
+  const strict = new AssessmentClient({ apiKey: emu.apiKey, secretKey: emu.secretKey, baseUrl: emu.url })
+  await rejectsWith(strict.run(async () => {}, { intervalMs: 1000 }), InvalidArgumentError, 'INVALID_ARGUMENT', /interval must be at least 5 s/)
+})
+
+test('configuration: missing keys, bad and insecure base URLs, unknown options', () => {
+  const names = ['ASSESSMENT_API_KEY', 'ASSESSMENT_SECRET_KEY', 'ASSESSMENT_BASE_URL']
+  const saved = names.map((n) => process.env[n])
+  delete process.env.ASSESSMENT_API_KEY
+  delete process.env.ASSESSMENT_SECRET_KEY
+  delete process.env.ASSESSMENT_BASE_URL
+  try {
+    const throwsWith = (fn, Cls, code, pattern) =>
+      assert.throws(fn, (err) => {
+        assert.ok(err instanceof Cls, `expected ${Cls.name}, got ${err}`)
+        assert.equal(err.code, code)
+        assert.match(err.message, pattern)
+        return true
+      })
+    throwsWith(() => new AssessmentClient({ secretKey: 's' }), ConfigurationError, 'CONFIGURATION', /^Missing API key$/)
+    throwsWith(() => new AssessmentClient({ apiKey: 'wc_ak_test_0123456789' }), ConfigurationError, 'CONFIGURATION', /^Missing secret key$/)
+    throwsWith(() => new AssessmentClient(), ConfigurationError, 'CONFIGURATION', /^Missing API key$/)
+    // The official SDK's style with unset variables: undefined means "not given".
+    throwsWith(
+      () => new AssessmentClient({ apiKey: process.env.ASSESSMENT_API_KEY, secretKey: process.env.ASSESSMENT_SECRET_KEY }),
+      ConfigurationError,
+      'CONFIGURATION',
+      /^Missing API key$/,
+    )
+    const keys = { apiKey: 'wc_ak_test_0123456789', secretKey: 'wc_sk_test_topsecret' }
+    throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'not a url' }), ConfigurationError, 'CONFIGURATION', /base URL|baseUrl|URL/i)
+    throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'ftp://example.com' }), ConfigurationError, 'CONFIGURATION', /URL|scheme|http/i)
+    throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'http://example.com' }), ConfigurationError, 'CONFIGURATION', /http/i)
+    throwsWith(() => new AssessmentClient({ ...keys, timeoutMs: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /timeout/)
+    throwsWith(() => new AssessmentClient({ ...keys, maxRetries: 1.5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /maxRetries/)
+    throwsWith(() => new AssessmentClient({ ...keys, apikey: 'x' }), InvalidArgumentError, 'INVALID_ARGUMENT', /unknown client option "apikey"/)
+    // Loopback http is fine; other hosts need the explicit opt-in.
+    assert.ok(new AssessmentClient({ ...keys, baseUrl: 'http://127.0.0.1:9' }))
+    assert.ok(new AssessmentClient({ ...keys, baseUrl: 'http://localhost:9' }))
+    assert.ok(new AssessmentClient({ ...keys, baseUrl: 'http://example.com', allowInsecureHttp: true }))
+    // The environment variables fill in what is missing.
+    process.env.ASSESSMENT_API_KEY = 'wc_ak_live_0123456789'
+    process.env.ASSESSMENT_SECRET_KEY = 'wc_sk_live_secret'
+    const fromEnv = new AssessmentClient()
+    assert.equal(fromEnv.environment, 'live')
+    assert.equal(new AssessmentClient(keys).environment, 'test')
+  } finally {
+    names.forEach((n, i) => {
+      if (saved[i] === undefined) delete process.env[n]
+      else process.env[n] = saved[i]
+    })
+  }
+})
