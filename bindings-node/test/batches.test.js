@@ -1,0 +1,90 @@
+'use strict'
+// for await over client.batches(): when each batch is acknowledged.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { AssessmentClient, startEmulator, clientFor, events } = require('./helpers.js')
+
+let emu
+let client
+test.before(async () => {
+  emu = await startEmulator()
+  client = clientFor(emu)
+})
+test.after(async () => {
+  await emu.stop()
+})
+test.beforeEach(() => {
+  emu.reset()
+})
+
+test('iterating to the end acknowledges every batch', async () => {
+  emu.enqueue(events(7, 'all'))
+  const it = client.batches({ limit: 3 })
+  const sizes = []
+  for await (const batch of it) {
+    sizes.push(batch.events.length)
+    assert.equal(typeof batch.pendingCount, 'number')
+  }
+  assert.deepEqual(sizes, [3, 3, 1])
+  assert.deepEqual(emu.pendingIds(), [])
+  assert.deepEqual(await it.summary(), { batches: 3, events: 7, acknowledged: 7, pendingCount: 0 })
+})
+
+test('asking for the next batch is what acknowledges the previous one', async () => {
+  emu.enqueue(events(4, 'step'))
+  const it = client.batches({ limit: 2 })
+  const first = await it.next()
+  assert.equal(first.done, false)
+  assert.equal(emu.stats().pending, 4, 'nothing acknowledged while the body runs')
+  await it.next()
+  assert.deepEqual(emu.pendingIds(), ['step_0002', 'step_0003'])
+  assert.deepEqual(await it.next(), { done: true, value: undefined })
+  assert.deepEqual(emu.pendingIds(), [])
+})
+
+test('break acknowledges nothing of the batch in hand; earlier batches stay acknowledged', async () => {
+  emu.enqueue(events(6, 'brk'))
+  let n = 0
+  for await (const batch of client.batches({ limit: 2 })) {
+    n += 1
+    if (n === 2) {
+      assert.equal(batch.events[0].eventId, 'brk_0002')
+      break
+    }
+  }
+  assert.deepEqual(emu.pendingIds(), ['brk_0002', 'brk_0003', 'brk_0004', 'brk_0005'])
+})
+
+test('commit() before break keeps the finished batch', async () => {
+  emu.enqueue(events(4, 'cmt'))
+  const it = client.batches({ limit: 2 })
+  for await (const batch of it) {
+    assert.equal(batch.events.length, 2)
+    await it.commit()
+    break
+  }
+  assert.deepEqual(emu.pendingIds(), ['cmt_0002', 'cmt_0003'])
+})
+
+test('a throw inside the loop acknowledges nothing of the batch in hand', async () => {
+  emu.enqueue(events(4, 'thr'))
+  const boom = new Error('save failed')
+  await assert.rejects(async () => {
+    let n = 0
+    for await (const batch of client.batches({ limit: 2 })) {
+      n += 1
+      if (n === 2) throw boom
+      assert.ok(batch)
+    }
+  }, (err) => err === boom)
+  assert.deepEqual(emu.pendingIds(), ['thr_0002', 'thr_0003'])
+})
+
+test('an error while fetching rejects the loop with a typed error', async () => {
+  emu.enqueue(events(2, 'err'))
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 401 } })
+  await assert.rejects(async () => {
+    for await (const batch of client.batches()) assert.fail(`unexpected ${batch}`)
+  }, (err) => err instanceof AssessmentClient.AuthenticationError)
+})

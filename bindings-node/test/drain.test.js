@@ -1,0 +1,144 @@
+'use strict'
+// drain: fetch → await handler → acknowledge, under faults; handler failures.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { AssessmentClient, startEmulator, clientFor, events, withinMs } = require('./helpers.js')
+
+let emu
+test.before(async () => {
+  emu = await startEmulator({ seed: 7 })
+})
+test.after(async () => {
+  await emu.stop()
+})
+test.beforeEach(() => {
+  emu.reset()
+})
+
+test('drain hands every event to an async handler exactly once under injected faults, and empties the queue', async () => {
+  const input = events(240, 'fault')
+  emu.enqueue(input)
+  emu.generate(60)
+  const expected = new Set(emu.pendingIds())
+  assert.equal(expected.size, 300)
+  emu.setFaults([
+    { probability: 0.1, kind: { type: 'status', status: 503, retry_after: '0' } },
+    { probability: 0.05, kind: { type: 'status', status: 500 } },
+    { probability: 0.05, kind: { type: 'reset' } },
+    { endpoint: 'fetch', probability: 0.05, kind: { type: 'truncate' } },
+    { endpoint: 'acknowledge', probability: 0.1, kind: { type: 'applied_but_lost' } },
+    { probability: 0.05, kind: { type: 'latency', ms: 20 } },
+  ])
+  const client = clientFor(emu, { maxRetries: 8 })
+  const seen = []
+  const summary = await withinMs(
+    client.drain(async (batch) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      for (const e of batch) seen.push(e.eventId)
+    }, { limit: 37 }),
+    120_000,
+    'the drain',
+  )
+  assert.equal(seen.length, 300, 'each event once')
+  assert.deepEqual(new Set(seen), expected)
+  assert.equal(summary.events, 300)
+  assert.equal(summary.pendingCount, 0)
+  assert.ok(summary.batches >= 9, JSON.stringify(summary))
+  emu.clearFaults()
+  assert.equal(emu.stats().pending, 0)
+  assert.deepEqual(emu.pendingIds(), [])
+  const log = emu.requestLog()
+  assert.ok(log.some((r) => r.fault), 'faults were injected')
+})
+
+test('events reach the handler exactly as the server sent them (unknown fields and types kept)', async () => {
+  const odd = [
+    { ...events(1, 'odd')[0], brandNewField: { nested: [1, 'two', null] }, candidateName: 'Zoë Ångström 王' },
+    { eventId: 'evt_unknown_type', event: 'assessment.reviewed', storedAt: '2026-06-09T10:32:00.000Z', reviewer: 'r@x.io' },
+    { eventId: 'evt_bad_completed', event: 'assessment.completed', storedAt: '2026-06-09T10:33:00.000Z', score: 'high' },
+  ]
+  emu.enqueue(odd)
+  const received = []
+  await clientFor(emu).drain((batch) => {
+    received.push(...batch)
+  })
+  assert.deepEqual(received, odd)
+  assert.equal(JSON.stringify(received), JSON.stringify(odd))
+})
+
+test('a rejecting handler leaves its batch unacknowledged; the cause is the original error', async () => {
+  emu.enqueue(events(5, 'rej'))
+  const client = clientFor(emu)
+  const boom = new Error('database is down')
+  boom.code = 'ECONNREFUSED'
+  let calls = 0
+  await assert.rejects(
+    client.drain(async (batch) => {
+      calls += 1
+      if (calls === 2) throw boom
+    }, { limit: 2 }),
+    (err) => {
+      assert.ok(err instanceof AssessmentClient.HandlerError)
+      assert.equal(err.code, 'HANDLER')
+      assert.equal(err.cause, boom, 'the very same error object')
+      assert.match(err.message, /database is down/)
+      return true
+    },
+  )
+  assert.equal(calls, 2)
+  // The first batch was acknowledged; the failed one and the rest come back.
+  assert.deepEqual(emu.pendingIds(), ['rej_0002', 'rej_0003', 'rej_0004'])
+  // At-least-once: the next drain delivers them.
+  const again = []
+  await client.drain((batch) => {
+    again.push(...batch.map((e) => e.eventId))
+  })
+  assert.deepEqual(again, ['rej_0002', 'rej_0003', 'rej_0004'])
+  assert.deepEqual(emu.pendingIds(), [])
+})
+
+test('a synchronous throw, and a rejection with a non-Error, are handler errors too', async () => {
+  emu.enqueue(events(3, 'sync'))
+  const client = clientFor(emu)
+  const thrown = new TypeError('bad row')
+  await assert.rejects(client.drain(() => {
+    throw thrown
+  }), (err) => err instanceof AssessmentClient.HandlerError && err.cause === thrown)
+  await assert.rejects(client.drain(() => Promise.reject('just a string')), (err) => {
+    assert.ok(err instanceof AssessmentClient.HandlerError)
+    assert.equal(err.cause, 'just a string')
+    assert.match(err.message, /just a string/)
+    return true
+  })
+  assert.equal(emu.stats().pending, 3)
+})
+
+test('maxEvents and maxBatches bound one drain', async () => {
+  emu.enqueue(events(10, 'max'))
+  const client = clientFor(emu)
+  const first = await client.drain(() => {}, { limit: 3, maxEvents: 4 })
+  assert.equal(first.events, 4)
+  assert.equal(first.acknowledged, 4)
+  const second = await client.drain(() => {}, { limit: 2, maxBatches: 2 })
+  assert.equal(second.batches, 2)
+  assert.equal(second.events, 4)
+  assert.equal(emu.stats().pending, 2)
+})
+
+test('an acknowledge that keeps failing stops the drain with that error; the events come back', async () => {
+  emu.enqueue(events(2, 'ackfail'))
+  emu.addFault({ endpoint: 'acknowledge', kind: { type: 'status', status: 503 } })
+  await assert.rejects(clientFor(emu, { maxRetries: 1 }).drain(() => {}), (err) => err instanceof AssessmentClient.ServerError)
+  emu.clearFaults()
+  assert.equal(emu.stats().pending, 2)
+})
+
+test('an empty queue gives an empty summary', async () => {
+  const seen = []
+  const summary = await clientFor(emu).drain((batch) => {
+    seen.push(...batch)
+  })
+  assert.deepEqual(seen, [])
+  assert.deepEqual(summary, { batches: 1, events: 0, acknowledged: 0, pendingCount: 0 })
+})

@@ -1,0 +1,133 @@
+'use strict'
+// run: the long-running poller, stopped by an AbortSignal; dead-lettering.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { AssessmentClient, startEmulator, clientFor, events, withinMs } = require('./helpers.js')
+
+let emu
+test.before(async () => {
+  emu = await startEmulator()
+})
+test.after(async () => {
+  await emu.stop()
+})
+test.beforeEach(() => {
+  emu.reset()
+})
+
+test('run drains, then stops on an AbortSignal in the middle of a long interval wait', async () => {
+  emu.enqueue(events(5, 'run'))
+  const client = clientFor(emu)
+  const controller = new AbortController()
+  const seen = []
+  let drainedOnce
+  const drained = new Promise((resolve) => {
+    drainedOnce = resolve
+  })
+  const running = client.run(async (batch) => {
+    seen.push(...batch.map((e) => e.eventId))
+    if (seen.length === 5) drainedOnce()
+  }, { intervalMs: 10 * 60 * 1000, signal: controller.signal, limit: 2 })
+  await withinMs(drained, 20_000, 'the first drain')
+  // Let the loop reach its 10-minute wait, then abort it.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  controller.abort()
+  const summary = await withinMs(running, 10_000, 'run after abort')
+  assert.equal(summary.events, 5)
+  assert.equal(summary.acknowledged, 5)
+  assert.equal(summary.cycles, 1)
+  assert.deepEqual(emu.pendingIds(), [])
+  const health = await client.health()
+  assert.equal(health.eventsHandled, 5)
+  assert.equal(typeof health.lastSuccessAt, 'string')
+  assert.ok(!Number.isNaN(Date.parse(health.lastSuccessAt)))
+})
+
+test('run with an already aborted signal returns at once', async () => {
+  emu.enqueue(events(2, 'pre'))
+  const summary = await withinMs(
+    clientFor(emu).run(() => assert.fail('not expected'), { intervalMs: 60_000, signal: AbortSignal.abort() }),
+    10_000,
+    'run',
+  )
+  assert.equal(summary.events, 0)
+  assert.equal(emu.stats().pending, 2)
+})
+
+test('run keeps polling: events enqueued later are handled on a later cycle', async () => {
+  const client = clientFor(emu)
+  const controller = new AbortController()
+  const seen = []
+  const running = client.run((batch) => {
+    seen.push(...batch.map((e) => e.eventId))
+    if (seen.length >= 3) controller.abort()
+  }, { intervalMs: 50, signal: controller.signal })
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  emu.enqueue(events(3, 'late'))
+  const summary = await withinMs(running, 20_000, 'run')
+  assert.deepEqual(seen, ['late_0000', 'late_0001', 'late_0002'])
+  assert.ok(summary.cycles >= 2, JSON.stringify(summary))
+  assert.deepEqual(emu.pendingIds(), [])
+})
+
+test('an event that keeps failing goes to the dead-letter hook after maxAttempts, then is acknowledged', async () => {
+  emu.enqueue(events(4, 'dl'))
+  const client = clientFor(emu)
+  const controller = new AbortController()
+  const handled = new Set()
+  const attempts = new Map()
+  const dead = []
+  const poison = 'dl_0002'
+  const running = client.run(async (batch) => {
+    for (const e of batch) {
+      attempts.set(e.eventId, (attempts.get(e.eventId) ?? 0) + 1)
+      if (e.eventId === poison) throw new Error(`cannot store ${e.eventId}`)
+      handled.add(e.eventId)
+    }
+  }, {
+    intervalMs: 20,
+    maxAttempts: 3,
+    signal: controller.signal,
+    deadLetter: async (events, reason) => {
+      dead.push({ ids: events.map((e) => e.eventId), reason, event: events[0] })
+      controller.abort()
+    },
+  })
+  const summary = await withinMs(running, 30_000, 'run with dead-lettering')
+  assert.equal(dead.length, 1)
+  assert.deepEqual(dead[0].ids, [poison])
+  assert.match(dead[0].reason, /cannot store dl_0002/)
+  assert.equal(dead[0].event.candidateName, 'Priya Sharma')
+  assert.equal(attempts.get(poison), 3)
+  for (const id of ['dl_0000', 'dl_0001', 'dl_0003']) assert.ok(handled.has(id), id)
+  assert.ok(summary.errors >= 1)
+  assert.deepEqual(emu.pendingIds(), [], 'the dead-lettered event was acknowledged')
+  const health = await client.health()
+  assert.equal(health.eventsDeadLettered, 1)
+})
+
+test('run ends on an error that retrying cannot fix (authentication)', async () => {
+  const client = clientFor(emu, { secretKey: 'wc_sk_test_wrong' })
+  await assert.rejects(
+    withinMs(client.run(() => {}, { intervalMs: 50 }), 20_000, 'run'),
+    (err) => err instanceof AssessmentClient.AuthenticationError,
+  )
+})
+
+test('run survives transient errors', async () => {
+  emu.enqueue(events(2, 'tr'))
+  emu.addFault({ endpoint: 'fetch', remaining: 3, kind: { type: 'status', status: 503 } })
+  const controller = new AbortController()
+  const seen = []
+  const summary = await withinMs(
+    clientFor(emu, { maxRetries: 0 }).run((batch) => {
+      seen.push(...batch)
+      if (seen.length === 2) controller.abort()
+    }, { intervalMs: 20, signal: controller.signal }),
+    30_000,
+    'run',
+  )
+  assert.equal(seen.length, 2)
+  assert.ok(summary.errors >= 1, JSON.stringify(summary))
+})
