@@ -1,0 +1,151 @@
+//! Flags, errors, exit codes, `events`, `ack` and `demo`, through the real binary.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+const BOUND: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn bad_flags_exit_2_and_name_the_value() {
+    for (args, needle) in [
+        (vec!["sync", "--interval", "soon"], "soon"),
+        (vec!["sync", "--limit", "0"], "0"),
+        (vec!["sync", "--limit", "500"], "500"),
+        (vec!["sync", "--max-attempts", "0"], "0"),
+        (vec!["sync", "--bogus"], "--bogus"),
+        (vec!["nonsense"], "nonsense"),
+    ] {
+        let mut cmd = bare();
+        cmd.args(&args).env("ASSESSMENT_API_KEY", "wc_ak_test_x").env("ASSESSMENT_SECRET_KEY", "s");
+        let (status, out, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(2), "{args:?}\n{out}\n{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn bad_database_urls_exit_2_without_the_password() {
+    for (url, shown) in [
+        ("mysql://root:hunter2@localhost/app", "mysql://root:***@localhost/app"),
+        ("postgres://app:hunter2@localhost:notaport/app", "postgres://app:***@localhost:notaport/app"),
+        ("events.db", "events.db"),
+        ("sqlite://", "sqlite://"),
+    ] {
+        let mut cmd = bare();
+        cmd.args(["sync", "--once", "--db", url])
+            .env("ASSESSMENT_API_KEY", "wc_ak_test_x")
+            .env("ASSESSMENT_SECRET_KEY", "s");
+        let (status, out, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(2), "{url}\n{out}\n{err}");
+        assert!(err.contains(shown), "{url}: {err}");
+        assert!(!err.contains("hunter2") && !out.contains("hunter2"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn missing_keys_exit_2_and_secrets_are_never_echoed() {
+    let (status, _, err) = run({
+        let mut c = bare();
+        c.args(["events"]);
+        c
+    }, BOUND)
+    .await;
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("Missing API key") && err.contains("ASSESSMENT_API_KEY"), "{err}");
+
+    let mut cmd = bare();
+    cmd.args(["--json", "events", "--api-key", "wc_ak_test_abcdef1234", "--secret-key", "TOPSECRET-123", "--base-url", "ftp://nowhere"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{out}\n{err}");
+    assert!(out.contains(r#""type":"error""#), "{out}");
+    assert!(!out.contains("TOPSECRET") && !err.contains("TOPSECRET"), "{out}\n{err}");
+
+    let mut cmd = bare();
+    cmd.args(["forward", "--to", "ftp://x", "--secret", "FWDSECRET"])
+        .env("ASSESSMENT_API_KEY", "wc_ak_test_x")
+        .env("ASSESSMENT_SECRET_KEY", "s");
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("ftp://x") && !err.contains("FWDSECRET") && !out.contains("FWDSECRET"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secret_exits_3() {
+    let emu = emulator(3).await;
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--no-progress", "--secret-key", "wc_sk_test_wrong_secret"]);
+    let dir = tempfile::tempdir().unwrap();
+    cmd.args(["--db", &sqlite_url(dir.path(), "x.db")]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(3), "{out}\n{err}");
+    assert!(!err.contains("wc_sk_test_wrong_secret"), "{err}");
+    assert_eq!(emu.stats().pending, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_peeks_and_ack_acknowledges() {
+    let emu = emulator(7).await;
+    let ids = emu.pending_ids();
+    let mut cmd = command(&emu);
+    cmd.args(["events", "--limit", "5", "--json", "--min-poll-interval", "0"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert_eq!(lines[0]["eventId"], ids[0].as_str());
+    assert_eq!(lines[5]["pendingCount"], 2);
+    assert_eq!(emu.stats().pending, 7, "peeking acknowledges nothing");
+
+    let mut cmd = command(&emu);
+    cmd.args(["events", "--min-poll-interval", "0"]);
+    let (status, out, _) = run(cmd, BOUND).await;
+    assert!(status.success());
+    assert!(out.contains(&ids[0]) && out.contains("nothing was acknowledged"), "{out}");
+
+    let mut cmd = command(&emu);
+    cmd.args(["ack", &ids[0], &ids[1], "evt_unknown"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{err}");
+    assert!(out.contains("acknowledged 2 of 3"), "{out}");
+    assert_eq!(emu.stats().pending, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_end_to_end_and_prints_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "demo.db");
+    let mut cmd = bare();
+    cmd.args(["demo", "--db", &db, "--events", "250"]);
+    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{out}\n{err}");
+    for needle in ["assessment.completed", "pass rate", "sqlite3", "demo.db", "250 events"] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await, 250);
+
+    let mut cmd = bare();
+    cmd.args(["demo", "--json", "--db", &db, "--events", "20", "--seed", "7"]);
+    let (status, out, _) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success());
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["stored"], 20);
+    assert_eq!(summary["pendingCount"], 0);
+}
+
+#[tokio::test]
+async fn every_command_has_examples_in_help() {
+    for sub in ["sync", "forward", "events", "ack", "demo", "emulator"] {
+        let mut cmd = bare();
+        cmd.args([sub, "--help"]);
+        let (status, out, _) = run(cmd, BOUND).await;
+        assert!(status.success(), "{sub}");
+        assert!(out.contains("Examples:"), "{sub}: {out}");
+    }
+    let mut cmd = bare();
+    cmd.arg("--help");
+    let (_, out, _) = run(cmd, BOUND).await;
+    assert!(out.contains("Exit codes:"), "{out}");
+}

@@ -1,0 +1,146 @@
+//! `sync` into SQLite against the in-process emulator, through the real binary.
+
+mod common;
+
+use common::*;
+use rand::Rng;
+use serde_json::json;
+use smartai_emulator::faults::realistic_mix;
+use smartai_emulator::{FaultKind, FaultRule};
+use std::collections::HashSet;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_of_10k_events_under_faults_stores_each_once() {
+    let emu = emulator(10_000).await;
+    let expected: HashSet<String> = emu.pending_ids().into_iter().collect();
+    assert_eq!(expected.len(), 10_000);
+    // 25 % of requests fail: 5xx, 429, resets, truncated bodies, lost acknowledges, latency.
+    emu.set_faults(realistic_mix(0.25));
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db]).args(FAST);
+    let (status, out, err) = run(cmd, Duration::from_secs(300)).await;
+    assert!(status.success(), "exit {status:?}\nstdout:\n{out}\nstderr:\n{err}");
+
+    let (ids, rows) = sqlite_ids(&db).await;
+    assert_eq!(rows, 10_000, "one row per event");
+    assert_eq!(ids, expected, "exactly the generated events");
+    assert_eq!(emu.stats().pending, 0, "queue empty");
+    assert!(emu.stats().events_delivered >= 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_loses_nothing() {
+    let emu = emulator(3_000).await;
+    let expected: HashSet<String> = emu.pending_ids().into_iter().collect();
+    // Slow every request a little so that kills land in the middle of drains, stores and
+    // acknowledges; and lose some acknowledges on the way.
+    emu.set_faults(vec![
+        FaultRule::new(FaultKind::Latency { ms: 25 }),
+        FaultRule::new(FaultKind::AppliedButLost).on(smartai_emulator::Endpoint::Acknowledge).with_probability(0.1),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+
+    for round in 0..6 {
+        let mut cmd = command(&emu);
+        cmd.args(["sync", "--db", &db]).args(FAST);
+        let mut p = Proc::spawn(cmd);
+        let delay = rand::rng().random_range(150..900);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        p.signal("KILL");
+        let status = p.wait(Duration::from_secs(10)).await;
+        assert!(!status.success(), "round {round}: killed");
+        // Some new events arrive between crashes too.
+        emu.generate(100);
+    }
+    let expected: HashSet<String> =
+        expected.into_iter().chain(emu.pending_ids()).chain(emu.acknowledged_ids()).collect();
+    assert_eq!(expected.len(), 3_600);
+
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db]).args(FAST);
+    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "exit {status:?}\nstdout:\n{out}\nstderr:\n{err}");
+
+    let (ids, rows) = sqlite_ids(&db).await;
+    assert_eq!(rows, expected.len(), "each event stored exactly once");
+    assert_eq!(ids, expected, "nothing lost");
+    assert_eq!(emu.stats().pending, 0, "queue empty");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_cycle_exits_0_with_acks_flushed() {
+    let emu = emulator(5_000).await;
+    emu.set_faults(vec![FaultRule::new(FaultKind::Latency { ms: 30 })]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", &db]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(30), "some events stored", || {
+        let db = db.clone();
+        async move { sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await > 0 }
+    })
+    .await;
+    p.signal("TERM");
+    let status = p.wait(Duration::from_secs(15)).await;
+    assert!(status.success(), "exit {status:?}\nstdout:\n{}\nstderr:\n{}", p.stdout(), p.stderr());
+    assert!(p.has_line(r#""type":"stopped""#), "{}", p.stdout());
+
+    // Every stored event was acknowledged before exit, and only stored events were.
+    let (stored, _) = sqlite_ids(&db).await;
+    let pending: HashSet<String> = emu.pending_ids().into_iter().collect();
+    let acknowledged: HashSet<String> = emu.acknowledged_ids().into_iter().collect();
+    assert!(stored.is_disjoint(&pending), "a stored event is still pending: acks not flushed");
+    assert!(acknowledged.is_subset(&stored), "an event was acknowledged without being stored");
+    assert!(!pending.is_empty(), "the stop came mid-drain (the test wants a partial drain)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_the_store_keeps_refusing_go_to_dead_letters() {
+    let emu = emulator(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    // Create the schema, then make the database refuse one kind of event.
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db]).args(FAST);
+    let (status, _, err) = run(cmd, Duration::from_secs(30)).await;
+    assert!(status.success(), "{err}");
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON webhook_events WHEN NEW.event_type = 'test.poison' \
+             BEGIN SELECT RAISE(ABORT, 'poison refused'); END",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    emu.generate(5);
+    emu.enqueue(vec![json!({"eventId": "evt_poison", "event": "test.poison", "secret": "x"})]);
+    emu.generate(5);
+
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--db", &db, "--max-attempts", "2", "--limit", "1"]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(60), "queue empty and one dead letter", || {
+        let db = db.clone();
+        let pending = emu.stats().pending;
+        async move { pending == 0 && sqlite_count(&db, "SELECT COUNT(*) FROM webhook_dead_letters").await == 1 }
+    })
+    .await;
+    p.signal("TERM");
+    assert!(p.wait(Duration::from_secs(15)).await.success());
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await, 10);
+    assert_eq!(
+        sqlite_count(&db, "SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_poison' AND reason LIKE '%poison refused%'").await,
+        1
+    );
+}
