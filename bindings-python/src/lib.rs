@@ -1,1 +1,40 @@
+//! The native half of the `smartai_events` Python package. The Python facade in
+//! `python/smartai_events/` wraps these classes; every rule lives in the core crate.
 
+use pyo3::prelude::*;
+
+mod client;
+mod convert;
+mod dispatch;
+#[cfg(feature = "emulator")]
+mod emulator;
+mod errors;
+mod logging;
+mod runtime;
+
+/// Called at interpreter exit: stop forwarding logs and stop the runtime's threads.
+#[pyfunction]
+fn _shutdown() {
+    logging::stop();
+    runtime::shutdown();
+}
+
+/// Masks an API key as `wc_ak_test_…1234`.
+#[pyfunction]
+fn mask_api_key(api_key: &str) -> String {
+    smartai_events::mask_api_key(api_key)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<client::NativeBatches>()?;
+    m.add_class::<dispatch::Pending>()?;
+    #[cfg(feature = "emulator")]
+    m.add_class::<emulator::NativeEmulator>()?;
+    m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(mask_api_key, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,347 @@
+"""The asyncio client."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from types import TracebackType
+from typing import Any, Awaitable, Callable, Iterable, Optional, Union
+
+from . import _native
+from ._common import (
+    Since,
+    check_callable,
+    client_options,
+    describe_client,
+    drain_options,
+    event_ids,
+    run_options,
+    session_request,
+    since_ms,
+)
+from ._events import (
+    AcknowledgeResult,
+    DrainSummary,
+    Health,
+    RunSummary,
+    SessionToken,
+    WebhookEvent,
+    WebhookEventBatch,
+)
+
+AsyncHandler = Callable[[list[WebhookEvent]], Union[None, Awaitable[None]]]
+AsyncDeadLetterHook = Callable[[list[WebhookEvent], str], Union[None, Awaitable[None]]]
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """Called (on the loop, via call_soon_threadsafe) by the native module when a call ends."""
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+async def _call(start: Callable[[asyncio.AbstractEventLoop, asyncio.Future[Any]], Any]) -> Any:
+    """Starts a native operation on the core's runtime and awaits it; cancelling the
+    awaiting task aborts the operation."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    pending = start(loop, future)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        pending.cancel()
+        raise
+
+
+def _as_coroutine_function(fn: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
+    """Runs a plain or async callable on the event loop, as a coroutine."""
+
+    async def call(*args: Any) -> None:
+        result = fn(*args)
+        if inspect.isawaitable(result):
+            await result
+
+    return call
+
+
+class AsyncBatches:
+    """The queue as an async iterator of batches (from :meth:`AsyncAssessmentClient.batches`).
+
+    Acknowledgement rules, precisely:
+
+    * Asking for the next batch (the next turn of the ``async for`` loop) first acknowledges
+      the batch handed out before it: its loop body finished without an exception.
+    * Leaving the loop by an exception acknowledges nothing: the batch in hand comes back on a
+      later poll (at-least-once).
+    * Leaving the loop by ``break`` does not ask for another batch, so by itself it
+      acknowledges nothing either. Use the object as an async context manager
+      (``async with client.batches() as batches: async for batch in batches: ...``): leaving
+      the block normally, ``break`` included, acknowledges the batch whose body has
+      finished; leaving it by an exception (cancellation included) acknowledges nothing.
+      Or ``await batches.commit()``.
+    * The loop ends when the queue is drained or a bound (``max_events``, ``max_batches``)
+      is reached; that last step acknowledges the final batch.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def __aiter__(self) -> AsyncBatches:
+        return self
+
+    async def __anext__(self) -> WebhookEventBatch:
+        batch: Optional[WebhookEventBatch] = await _call(lambda loop, fut: self._native.next(loop, fut))
+        if batch is None:
+            raise StopAsyncIteration
+        return batch
+
+    async def commit(self) -> None:
+        """Acknowledges the batch handed out last, if it is not acknowledged yet."""
+        await _call(lambda loop, fut: self._native.commit(loop, fut))
+
+    def abandon(self) -> None:
+        """Forgets the batch handed out last without acknowledging it (it will come back)."""
+        self._native.abandon()
+
+    @property
+    def summary(self) -> DrainSummary:
+        """What the loop did so far."""
+        return DrainSummary(**self._native.summary())
+
+    async def __aenter__(self) -> AsyncBatches:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if exc_type is None:
+            await self.commit()
+        else:
+            self.abandon()
+
+
+class AsyncAssessmentClient:
+    """The asyncio SmartAI client: every method is a coroutine, run on the Rust core's own
+    runtime, so the event loop is never blocked. Works with any number of event loops
+    (each call belongs to the loop it was awaited on). Cancelling the awaiting task aborts
+    the call.
+
+    Missing ``api_key``, ``secret_key`` and ``base_url`` are read from ``ASSESSMENT_API_KEY``,
+    ``ASSESSMENT_SECRET_KEY`` and ``ASSESSMENT_BASE_URL``. Durations are in seconds.
+    ``min_poll_interval=0`` turns the idle-poll gate off (for tests). Plain ``http://`` is
+    refused unless the host is loopback or ``allow_insecure_http=True``.
+
+    Raises:
+        ConfigurationError: missing keys, a bad or insecure base URL.
+        InvalidArgumentError: a bad option value.
+    """
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        min_poll_interval: float = 5.0,
+        allow_insecure_http: bool = False,
+        connect_timeout: Optional[float] = None,
+    ) -> None:
+        self._native: Any = _native.NativeClient(
+            client_options(
+                api_key,
+                secret_key,
+                base_url,
+                timeout,
+                connect_timeout,
+                max_retries,
+                min_poll_interval,
+                allow_insecure_http,
+            )
+        )
+        self._closed = False
+
+    def _client(self) -> Any:
+        if self._closed:
+            raise RuntimeError("this AsyncAssessmentClient is closed")
+        return self._native
+
+    @property
+    def environment(self) -> str:
+        """``"test"`` for a ``wc_ak_test_`` key, ``"live"`` otherwise."""
+        return str(self._native.environment)
+
+    @property
+    def base_url(self) -> str:
+        return str(self._native.base_url)
+
+    def __repr__(self) -> str:
+        return describe_client("AsyncAssessmentClient", self._native)
+
+    async def get_webhook_events(self, limit: int = 50, since: Since = None) -> WebhookEventBatch:
+        """Fetches up to ``limit`` events (1 or more; above 100 means 100) without removing them.
+
+        ``since``: only events stored after this time, as Unix milliseconds or an aware
+        ``datetime``. A number that looks like seconds is refused.
+        """
+        native = self._client()
+        opts = {"limit": limit, "since": since_ms(since)}
+        batch: WebhookEventBatch = await _call(lambda loop, fut: native.get_webhook_events(opts, loop, fut))
+        return batch
+
+    async def acknowledge_webhook_events(self, event_ids: Iterable[Union[str, WebhookEvent]]) -> AcknowledgeResult:
+        """Removes events from the queue. Takes IDs (or events). Duplicates are sent once,
+        more than 100 IDs go in several requests, and IDs already acknowledged are skipped
+        by the server without error.
+
+        Raises:
+            InvalidArgumentError: ``eventIds must be a non-empty array``, or a bad ID.
+        """
+        native = self._client()
+        ids = _event_ids(event_ids)
+        n: int = await _call(lambda loop, fut: native.acknowledge_webhook_events(ids, loop, fut))
+        return AcknowledgeResult(n)
+
+    async def create_session(
+        self,
+        users: Iterable[Any],
+        recruiter_id: Optional[str] = None,
+        recruiter_email: Optional[str] = None,
+    ) -> SessionToken:
+        """Creates a candidate session. ``users``: a non-empty list of ``{"name", "email"}``;
+        at least one of ``recruiter_id`` and ``recruiter_email`` is required."""
+        native = self._client()
+        req = session_request(users, recruiter_id, recruiter_email)
+        token, expires_at = await _call(lambda loop, fut: native.create_session(req, loop, fut))
+        return SessionToken(token, expires_at)
+
+    async def drain(
+        self,
+        handler: AsyncHandler,
+        *,
+        limit: int = 100,
+        since: Since = None,
+        max_events: Optional[int] = None,
+        max_batches: Optional[int] = None,
+    ) -> DrainSummary:
+        """Drains the queue: fetches a batch, awaits ``handler(events)`` (a plain function or
+        an ``async def``; it runs on this event loop), acknowledges the batch once the
+        handler returned, and repeats while more are pending.
+
+        If the handler raises, nothing of that batch is acknowledged, the drain stops, and
+        :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
+        events come back on a later poll (at-least-once: make your save idempotent on
+        ``event_id``). Within one drain an event is never handed out twice.
+        """
+        check_callable(handler, "handler")
+        native = self._client()
+        opts = drain_options(limit, since, max_events, max_batches)
+        wrapped = _as_coroutine_function(handler)
+        d = await _call(lambda loop, fut: native.drain(wrapped, opts, loop, fut))
+        return DrainSummary(**d)
+
+    def batches(
+        self,
+        *,
+        limit: int = 100,
+        since: Since = None,
+        max_events: Optional[int] = None,
+        max_batches: Optional[int] = None,
+    ) -> AsyncBatches:
+        """The queue as an async iterator of :class:`WebhookEventBatch`; see
+        :class:`AsyncBatches` for exactly when each batch is acknowledged."""
+        return AsyncBatches(self._client().batches(drain_options(limit, since, max_events, max_batches)))
+
+    async def run(
+        self,
+        handler: AsyncHandler,
+        *,
+        interval: float = 30.0,
+        stop: Optional[asyncio.Event] = None,
+        max_attempts: int = 5,
+        dead_letter: Optional[AsyncDeadLetterHook] = None,
+        limit: int = 100,
+        since: Since = None,
+        max_events: Optional[int] = None,
+        max_batches: Optional[int] = None,
+    ) -> RunSummary:
+        """Polls until ``stop`` is set or the task is cancelled: drains, waits ``interval``
+        seconds (at least 5 unless ``min_poll_interval`` was lowered), repeats.
+
+        Transient errors (network, timeouts, 5xx, 429) are logged and retried with backoff;
+        authentication, configuration and not-found errors end the run. A handler error
+        leaves its batch unacknowledged for the next cycle; an event that failed
+        ``max_attempts`` times goes to ``dead_letter(events, reason)`` (plain or async) and
+        is acknowledged once that hook returns.
+
+        On stop (``stop.set()``): a wait or fetch in progress is abandoned at once; a handler
+        in progress finishes, its batch is acknowledged, and ``run`` returns its summary. On
+        cancellation of the awaiting task the same graceful stop happens, then
+        ``asyncio.CancelledError`` propagates (cancel a second time to abort at once).
+        """
+        check_callable(handler, "handler")
+        if dead_letter is not None:
+            check_callable(dead_letter, "dead_letter")
+        native = self._client()
+        opts = run_options(interval, max_attempts, limit, since, max_events, max_batches)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        hook = None if dead_letter is None else _as_coroutine_function(dead_letter)
+        pending = native.run(_as_coroutine_function(handler), opts, hook, None, loop, future)
+        waiter: Optional[asyncio.Task[Any]] = None
+        if stop is not None:
+            waiter = loop.create_task(stop.wait())
+            waiter.add_done_callback(lambda _: pending.stop())
+        try:
+            try:
+                d = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    raise
+                pending.stop()
+                try:
+                    await future
+                except asyncio.CancelledError:
+                    pending.cancel()
+                    raise
+                except Exception:
+                    pass
+                raise
+            return RunSummary(**d)
+        finally:
+            if waiter is not None and not waiter.done():
+                waiter.cancel()
+
+    def health(self) -> Health:
+        """Last successful poll, last error, and counts."""
+        return Health._from_native(self._native.health())
+
+    async def aclose(self) -> None:
+        """Releases the client; later calls raise ``RuntimeError``."""
+        self._closed = True
+
+    def close(self) -> None:
+        """Like :meth:`aclose`, for code that is not async."""
+        self._closed = True
+
+    async def __aenter__(self) -> AsyncAssessmentClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+
+def _event_ids(ids: Any) -> Any:
+    return event_ids(ids)

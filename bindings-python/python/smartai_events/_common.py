@@ -1,0 +1,98 @@
+"""Argument plumbing shared by both clients. Validation itself happens in the Rust core."""
+
+from __future__ import annotations
+
+import inspect
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Optional, Union
+
+from ._errors import InvalidArgumentError
+from ._events import WebhookEvent
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+Since = Union[int, float, datetime, None]
+
+
+def since_ms(since: Any) -> Any:
+    """An aware ``datetime`` becomes Unix milliseconds; anything else goes to the core as is."""
+    if isinstance(since, datetime):
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise InvalidArgumentError(
+                "since must be a timezone-aware datetime, got a naive datetime; "
+                "use for example datetime.now(timezone.utc)"
+            )
+        return (since - _EPOCH) // timedelta(milliseconds=1)
+    return since
+
+
+def client_options(
+    api_key: Optional[str],
+    secret_key: Optional[str],
+    base_url: Optional[str],
+    timeout: Any,
+    connect_timeout: Any,
+    max_retries: Any,
+    min_poll_interval: Any,
+    allow_insecure_http: Any,
+) -> dict[str, Any]:
+    return {
+        "apiKey": api_key,
+        "secretKey": secret_key,
+        "baseUrl": base_url,
+        "timeout": timeout,
+        "connectTimeout": connect_timeout,
+        "maxRetries": max_retries,
+        "minPollInterval": min_poll_interval,
+        "allowInsecureHttp": allow_insecure_http,
+    }
+
+
+def event_ids(ids: Any) -> Any:
+    """Accepts IDs or events (their ``event_id`` is used), in any iterable. A string, or
+    anything that is not iterable, goes to the core as is, which refuses it."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        return ids
+    return [i.event_id if isinstance(i, WebhookEvent) else i for i in ids]
+
+
+def drain_options(limit: Any, since: Any, max_events: Any, max_batches: Any) -> dict[str, Any]:
+    return {"limit": limit, "since": since_ms(since), "maxEvents": max_events, "maxBatches": max_batches}
+
+
+def run_options(
+    interval: Any, max_attempts: Any, limit: Any, since: Any, max_events: Any, max_batches: Any
+) -> dict[str, Any]:
+    opts = drain_options(limit, since, max_events, max_batches)
+    opts["interval"] = interval
+    opts["maxAttempts"] = max_attempts
+    return opts
+
+
+def session_request(users: Any, recruiter_id: Any, recruiter_email: Any) -> dict[str, Any]:
+    if isinstance(users, (list, tuple)):
+        users = [_user(u) for u in users]
+    return {"users": users, "recruiterId": recruiter_id, "recruiterEmail": recruiter_email}
+
+
+def _user(user: Any) -> Any:
+    # Accept objects with .name/.email (dataclasses, named tuples) as well as dicts.
+    if isinstance(user, dict) or not (hasattr(user, "name") and hasattr(user, "email")):
+        return user
+    return {"name": user.name, "email": user.email}
+
+
+def check_callable(fn: Any, what: str) -> None:
+    if not callable(fn):
+        raise InvalidArgumentError(f"{what} must be callable, got {type(fn).__name__}")
+
+
+def is_async_callable(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+def describe_client(name: str, native: Any) -> str:
+    return (
+        f"{name}(base_url={native.base_url!r}, environment={native.environment!r}, "
+        f"api_key={native.api_key_masked!r})"
+    )

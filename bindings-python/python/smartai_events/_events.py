@@ -1,0 +1,548 @@
+"""Typed events and results.
+
+Which class an event becomes is decided by the Rust core (its ``WebhookEvent`` enum): the
+native module hands over each batch as one JSON text plus, per event, the variant the core
+decoded it as and its timestamps. This module only wraps those values; it holds no second
+copy of the decoding rules. Attributes read the original JSON lazily, so building a batch
+costs one ``json.loads`` and one small object per event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator, Optional, Sequence, Union, overload
+
+__all__ = [
+    "WebhookEvent",
+    "AssessmentCompleted",
+    "AssessmentDisqualified",
+    "AssessmentSent",
+    "UnknownEvent",
+    "Proctoring",
+    "Verification",
+    "Candidate",
+    "WebhookEventBatch",
+    "AcknowledgeResult",
+    "DrainSummary",
+    "RunSummary",
+    "SessionToken",
+    "Health",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_loads = json.loads
+
+
+def _time(us: Optional[int]) -> Optional[datetime]:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists, scalars)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _float(value: Any) -> Optional[float]:
+    return None if value is None else float(value)
+
+
+class _JsonObject:
+    """Read access to the original camelCase JSON: ``obj["key"]``, ``obj.get(...)``, ``to_dict()``."""
+
+    __slots__ = ("_raw",)
+    _raw: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._raw[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of a camelCase JSON field, or ``default``."""
+        return self._raw.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def keys(self) -> list[str]:
+        """The JSON field names."""
+        return list(self._raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A copy of the original JSON object, unknown fields included (``json.dumps``-able)."""
+        return _copy(self._raw)  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._raw == other._raw  # type: ignore[attr-defined]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Proctoring(_JsonObject):
+    """Proctoring results of an assessment (``event.proctoring``)."""
+
+    __slots__ = ()
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    @property
+    def score(self) -> Optional[float]:
+        return _float(self._raw.get("score"))
+
+    @property
+    def violation_count(self) -> Optional[int]:
+        return self._raw.get("violationCount")
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Fields not documented yet."""
+        return {k: _copy(v) for k, v in self._raw.items() if k not in ("score", "violationCount")}
+
+    def __repr__(self) -> str:
+        return f"Proctoring(score={self.score!r}, violation_count={self.violation_count!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Proctoring, (self._raw,))
+
+
+class Verification(_JsonObject):
+    """Identity verification of the candidate (``event.verification``)."""
+
+    __slots__ = ()
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    @property
+    def image_url(self) -> Optional[str]:
+        return self._raw.get("imageUrl")
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Fields not documented yet."""
+        return {k: _copy(v) for k, v in self._raw.items() if k != "imageUrl"}
+
+    def __repr__(self) -> str:
+        return "Verification(...)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Verification, (self._raw,))
+
+
+class Candidate(_JsonObject):
+    """A candidate an assessment was sent to (``AssessmentSent.candidates``)."""
+
+    __slots__ = ()
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    @property
+    def id(self) -> str:
+        return self._raw["id"]  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        return self._raw["name"]  # type: ignore[no-any-return]
+
+    @property
+    def email(self) -> str:
+        return self._raw["email"]  # type: ignore[no-any-return]
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Fields not documented yet."""
+        return {k: _copy(v) for k, v in self._raw.items() if k not in ("id", "name", "email")}
+
+    def __repr__(self) -> str:
+        return f"Candidate(id={self.id!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Candidate, (self._raw,))
+
+
+class WebhookEvent(_JsonObject):
+    """Base class of every event.
+
+    ``event["eventId"]``, ``event.get("jobTitle")`` and ``event.to_dict()`` give the original
+    camelCase JSON (unknown fields kept); attributes are snake_case. Events compare by value,
+    pickle, and ``json.dumps(event.to_dict())`` round-trips the server's JSON.
+    """
+
+    __slots__ = ("_meta",)
+    _meta: tuple[Any, ...]
+
+    def __init__(self, raw: dict[str, Any], meta: tuple[Any, ...]) -> None:
+        self._raw = raw
+        self._meta = meta
+
+    @property
+    def event_id(self) -> str:
+        """The ID to acknowledge the event with."""
+        return self._raw["eventId"]  # type: ignore[no-any-return]
+
+    @property
+    def event_type(self) -> str:
+        """The ``event`` field, such as ``"assessment.completed"``."""
+        return self._raw["event"]  # type: ignore[no-any-return]
+
+    @property
+    def stored_at(self) -> Optional[datetime]:
+        """When the platform stored the event (aware, UTC)."""
+        return _time(self._meta[1])
+
+    @property
+    def decode_error(self) -> Optional[str]:
+        """Why the event did not decode (``UnknownEvent`` only); ``None`` otherwise."""
+        return None
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.event_id))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(event_id={self.event_id!r}, stored_at={_iso(self.stored_at)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_make, (self._raw, self._meta))
+
+
+def _iso(t: Optional[datetime]) -> str:
+    return "None" if t is None else repr(t.isoformat())
+
+
+class _AssessmentResult(WebhookEvent):
+    """The fields shared by ``assessment.completed`` and ``assessment.disqualified``."""
+
+    __slots__ = ()
+
+    @property
+    def stored_at(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self._meta[1])
+
+    @property
+    def assessment_id(self) -> str:
+        return self._raw["assessmentId"]  # type: ignore[no-any-return]
+
+    @property
+    def candidate_id(self) -> str:
+        return self._raw["candidateId"]  # type: ignore[no-any-return]
+
+    @property
+    def candidate_name(self) -> str:
+        return self._raw["candidateName"]  # type: ignore[no-any-return]
+
+    @property
+    def candidate_email(self) -> str:
+        return self._raw["candidateEmail"]  # type: ignore[no-any-return]
+
+    @property
+    def assessment_name(self) -> Optional[str]:
+        return self._raw.get("assessmentName")
+
+    @property
+    def job_title(self) -> Optional[str]:
+        return self._raw.get("jobTitle")
+
+    @property
+    def score(self) -> float:
+        return float(self._raw["score"])
+
+    @property
+    def total_marks(self) -> float:
+        """Documented as always 100."""
+        return float(self._raw["totalMarks"])
+
+    @property
+    def pass_marks(self) -> float:
+        return float(self._raw["passMarks"])
+
+    @property
+    def passed(self) -> bool:
+        """``score >= pass_marks``, as the platform computed it."""
+        return self._raw["passed"]  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``timeout``, ``abandoned`` (``submitted`` has been seen); free text."""
+        return self._raw["status"]  # type: ignore[no-any-return]
+
+    @property
+    def submitted_at(self) -> Optional[datetime]:
+        return _time(self._meta[2])
+
+    @property
+    def duration_minutes(self) -> Optional[int]:
+        """Whole minutes, at least 1; ``None`` when a start or submit time is missing."""
+        return self._raw.get("durationMinutes")
+
+    @property
+    def ai_feedback(self) -> Optional[str]:
+        """``None`` when first stored: the feedback is generated later."""
+        return self._raw.get("aiFeedback")
+
+    @property
+    def report_url(self) -> Optional[str]:
+        return self._raw.get("reportUrl")
+
+    @property
+    def skills(self) -> Optional[list[str]]:
+        return self._raw.get("skills")
+
+    @property
+    def question_answers(self) -> Optional[list[Any]]:
+        """The item shape is not documented, so items stay JSON."""
+        return self._raw.get("questionAnswers")
+
+    @property
+    def verification(self) -> Optional[Verification]:
+        v = self._raw.get("verification")
+        return None if v is None else Verification(v)
+
+    @property
+    def proctoring(self) -> Optional[Proctoring]:
+        p = self._raw.get("proctoring")
+        return None if p is None else Proctoring(p)
+
+
+class AssessmentCompleted(_AssessmentResult):
+    """``assessment.completed``: a candidate submitted, or the time ran out."""
+
+    __slots__ = ()
+
+
+class AssessmentDisqualified(_AssessmentResult):
+    """``assessment.disqualified``: the same fields as a completed assessment."""
+
+    __slots__ = ()
+
+
+class AssessmentSent(WebhookEvent):
+    """``assessment.sent``: an assessment was sent to one or more candidates."""
+
+    __slots__ = ()
+
+    @property
+    def stored_at(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self._meta[1])
+
+    @property
+    def assessment_id(self) -> str:
+        return self._raw["assessmentId"]  # type: ignore[no-any-return]
+
+    @property
+    def assessment_url(self) -> Optional[str]:
+        return self._raw.get("assessmentUrl")
+
+    @property
+    def key_id(self) -> Optional[str]:
+        return self._raw.get("keyId")
+
+    @property
+    def org_id(self) -> Optional[str]:
+        return self._raw.get("orgId")
+
+    @property
+    def job_title(self) -> Optional[str]:
+        return self._raw.get("jobTitle")
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        return [Candidate(c) for c in self._raw["candidates"]]
+
+    @property
+    def total_candidates(self) -> Optional[int]:
+        return self._raw.get("totalCandidates")
+
+
+class UnknownEvent(WebhookEvent):
+    """An event type this SDK does not know, or a known type that did not decode
+    (then :attr:`decode_error` says why). The original JSON is kept whole."""
+
+    __slots__ = ()
+
+    @property
+    def event_id(self) -> str:
+        """The ``eventId``, or ``""`` when the event has none (it cannot be acknowledged then)."""
+        return self._meta[2]  # type: ignore[no-any-return]
+
+    @property
+    def event_type(self) -> str:
+        """The ``event`` field, or ``""``."""
+        return self._meta[3]  # type: ignore[no-any-return]
+
+    @property
+    def decode_error(self) -> Optional[str]:
+        return self._meta[4]  # type: ignore[no-any-return]
+
+    def __getitem__(self, key: str) -> Any:
+        if not isinstance(self._raw, dict):
+            raise KeyError(key)
+        return self._raw[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._raw.get(key, default) if isinstance(self._raw, dict) else default
+
+    def __repr__(self) -> str:
+        return f"UnknownEvent(event_id={self.event_id!r}, event_type={self.event_type!r})"
+
+
+_CLASSES: tuple[type[WebhookEvent], ...] = (AssessmentCompleted, AssessmentDisqualified, AssessmentSent, UnknownEvent)
+
+
+def _make(raw: Any, meta: tuple[Any, ...]) -> WebhookEvent:
+    event = object.__new__(_CLASSES[meta[0]])
+    event._raw = raw
+    event._meta = meta
+    return event
+
+
+def _events(text: str, meta: Sequence[tuple[Any, ...]]) -> list[WebhookEvent]:
+    """Called by the native module: the raw events as one JSON array, and per event the
+    core's variant and timestamps."""
+    classes = _CLASSES
+    new = object.__new__
+    out: list[WebhookEvent] = []
+    append = out.append
+    for raw, m in zip(_loads(text), meta):
+        event = new(classes[m[0]])
+        event._raw = raw
+        event._meta = m
+        append(event)
+    return out
+
+
+def _batch(text: str, meta: Sequence[tuple[Any, ...]], pending_count: int) -> WebhookEventBatch:
+    return WebhookEventBatch(_events(text, meta), pending_count)
+
+
+class WebhookEventBatch:
+    """One fetched batch: ``.events`` and ``.pending_count`` (events still queued after it;
+    more than 0 means "fetch again"). Iterable, with ``len()``."""
+
+    __slots__ = ("events", "pending_count")
+
+    def __init__(self, events: list[WebhookEvent], pending_count: int) -> None:
+        self.events = events
+        self.pending_count = pending_count
+
+    def __iter__(self) -> Iterator[WebhookEvent]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @overload
+    def __getitem__(self, index: int) -> WebhookEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[WebhookEvent]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[WebhookEvent, list[WebhookEvent]]:
+        return self.events[index]
+
+    @property
+    def event_ids(self) -> list[str]:
+        """The IDs of the events, to acknowledge them."""
+        return [e.event_id for e in self.events]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"events": [...], "pendingCount": n}`` as the server sent it."""
+        return {"events": [e.to_dict() for e in self.events], "pendingCount": self.pending_count}
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, WebhookEventBatch)
+            and self.pending_count == other.pending_count
+            and self.events == other.events
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"WebhookEventBatch(events=<{len(self.events)} events>, pending_count={self.pending_count})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (WebhookEventBatch, (self.events, self.pending_count))
+
+
+@dataclass(frozen=True)
+class AcknowledgeResult:
+    """The result of an acknowledge."""
+
+    acknowledged: int
+    """How many events the server removed (already-acknowledged IDs are not counted)."""
+
+
+@dataclass(frozen=True)
+class DrainSummary:
+    """What a drain (or a ``batches`` loop) did."""
+
+    batches: int
+    """Batches fetched."""
+    events: int
+    """Events handed out (each at most once per drain)."""
+    acknowledged: int
+    """Events the server confirmed as removed."""
+    pending_count: int
+    """``pendingCount`` of the last fetch."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a ``run`` did before it stopped."""
+
+    cycles: int
+    """Drains started."""
+    events: int
+    """Events handed to the handler."""
+    acknowledged: int
+    """Events the server confirmed as removed."""
+    errors: int
+    """Failed cycles (network, server, handler)."""
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """A candidate session: ``token`` (a JWT) and ``expires_at`` (ISO-8601 text, if the platform said)."""
+
+    token: str
+    expires_at: Optional[str]
+
+    def __repr__(self) -> str:
+        # The token is a credential: show its start only.
+        return f"SessionToken(token={self.token[:8] + '…'!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class Health:
+    """A snapshot of a client's polling health, for readiness probes and dashboards."""
+
+    last_success_at: Optional[datetime]
+    """When a fetch last succeeded."""
+    last_error_at: Optional[datetime]
+    last_error_code: Optional[str]
+    last_error: Optional[str]
+    polls: int
+    """Successful fetches."""
+    events_handled: int
+    events_acknowledged: int
+    events_dead_lettered: int
+    errors: int
+    """Failed fetches, acknowledges and handler calls."""
+    consecutive_failures: int
+    """Failures since the last success; 0 when healthy."""
+
+    @classmethod
+    def _from_native(cls, d: dict[str, Any]) -> Health:
+        d = dict(d)
+        d["last_success_at"] = _time(d["last_success_at"])
+        d["last_error_at"] = _time(d["last_error_at"])
+        return cls(**d)

@@ -1,0 +1,285 @@
+"""The blocking client."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
+
+from . import _native
+from ._common import (
+    Since,
+    check_callable,
+    client_options,
+    describe_client,
+    drain_options,
+    event_ids,
+    is_async_callable,
+    run_options,
+    session_request,
+    since_ms,
+)
+from ._errors import InvalidArgumentError
+from ._events import (
+    AcknowledgeResult,
+    DrainSummary,
+    Health,
+    RunSummary,
+    SessionToken,
+    WebhookEvent,
+    WebhookEventBatch,
+)
+
+Handler = Callable[[list[WebhookEvent]], Any]
+DeadLetterHook = Callable[[list[WebhookEvent], str], Any]
+
+
+class Batches:
+    """The queue as a sequence of batches (from :meth:`AssessmentClient.batches`).
+
+    Acknowledgement rules, precisely:
+
+    * Asking for the next batch (the next turn of the ``for`` loop) first acknowledges the
+      batch handed out before it: its loop body finished without an exception.
+    * Leaving the loop by an exception acknowledges nothing: the batch in hand comes back on a
+      later poll (at-least-once).
+    * Leaving the loop by ``break`` does not ask for another batch, so by itself it
+      acknowledges nothing either. Use the object as a context manager
+      (``with client.batches() as batches: for batch in batches: ...``): leaving the
+      ``with`` block normally, ``break`` included, acknowledges the batch whose body has
+      finished; leaving it by an exception acknowledges nothing. Or call :meth:`commit`.
+    * The loop ends when the queue is drained (``pending_count == 0``) or a bound
+      (``max_events``, ``max_batches``) is reached; that last step acknowledges the final batch.
+    """
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def __iter__(self) -> Iterator[WebhookEventBatch]:
+        return self
+
+    def __next__(self) -> WebhookEventBatch:
+        batch: Optional[WebhookEventBatch] = self._native.next()
+        if batch is None:
+            raise StopIteration
+        return batch
+
+    def commit(self) -> None:
+        """Acknowledges the batch handed out last, if it is not acknowledged yet."""
+        self._native.commit()
+
+    def abandon(self) -> None:
+        """Forgets the batch handed out last without acknowledging it (it will come back)."""
+        self._native.abandon()
+
+    @property
+    def summary(self) -> DrainSummary:
+        """What the loop did so far."""
+        return DrainSummary(**self._native.summary())
+
+    def __enter__(self) -> Batches:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abandon()
+
+
+class AssessmentClient:
+    """The blocking SmartAI client.
+
+    Every call releases the GIL while it waits, and Ctrl-C interrupts it within about
+    100 ms. Handlers passed to :meth:`drain` and :meth:`run` are plain functions; they run
+    on the calling thread.
+
+    Missing ``api_key``, ``secret_key`` and ``base_url`` are read from ``ASSESSMENT_API_KEY``,
+    ``ASSESSMENT_SECRET_KEY`` and ``ASSESSMENT_BASE_URL``. Durations are in seconds.
+    ``min_poll_interval=0`` turns the idle-poll gate off (for tests). Plain ``http://`` is
+    refused unless the host is loopback or ``allow_insecure_http=True``.
+
+    Raises:
+        ConfigurationError: missing keys, a bad or insecure base URL.
+        InvalidArgumentError: a bad option value.
+    """
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        min_poll_interval: float = 5.0,
+        allow_insecure_http: bool = False,
+        connect_timeout: Optional[float] = None,
+    ) -> None:
+        self._native: Any = _native.NativeClient(
+            client_options(
+                api_key,
+                secret_key,
+                base_url,
+                timeout,
+                connect_timeout,
+                max_retries,
+                min_poll_interval,
+                allow_insecure_http,
+            )
+        )
+        self._closed = False
+
+    def _client(self) -> Any:
+        if self._closed:
+            raise RuntimeError("this AssessmentClient is closed")
+        return self._native
+
+    @property
+    def environment(self) -> str:
+        """``"test"`` for a ``wc_ak_test_`` key, ``"live"`` otherwise."""
+        return str(self._native.environment)
+
+    @property
+    def base_url(self) -> str:
+        return str(self._native.base_url)
+
+    def __repr__(self) -> str:
+        return describe_client("AssessmentClient", self._native)
+
+    def get_webhook_events(self, limit: int = 50, since: Since = None) -> WebhookEventBatch:
+        """Fetches up to ``limit`` events (1 or more; above 100 means 100) without removing them.
+
+        ``since``: only events stored after this time, as Unix milliseconds or an aware
+        ``datetime``. A number that looks like seconds is refused.
+        """
+        batch: WebhookEventBatch = self._client().get_webhook_events({"limit": limit, "since": since_ms(since)})
+        return batch
+
+    def acknowledge_webhook_events(self, event_ids: Iterable[Union[str, WebhookEvent]]) -> AcknowledgeResult:
+        """Removes events from the queue. Takes IDs (or events). Duplicates are sent once,
+        more than 100 IDs go in several requests, and IDs already acknowledged are skipped
+        by the server without error.
+
+        Raises:
+            InvalidArgumentError: ``eventIds must be a non-empty array``, or a bad ID.
+        """
+        n: int = self._client().acknowledge_webhook_events(_event_ids(event_ids))
+        return AcknowledgeResult(n)
+
+    def create_session(
+        self,
+        users: Iterable[Any],
+        recruiter_id: Optional[str] = None,
+        recruiter_email: Optional[str] = None,
+    ) -> SessionToken:
+        """Creates a candidate session. ``users``: a non-empty list of ``{"name", "email"}``;
+        at least one of ``recruiter_id`` and ``recruiter_email`` is required."""
+        token, expires_at = self._client().create_session(session_request(users, recruiter_id, recruiter_email))
+        return SessionToken(token, expires_at)
+
+    def drain(
+        self,
+        handler: Handler,
+        *,
+        limit: int = 100,
+        since: Since = None,
+        max_events: Optional[int] = None,
+        max_batches: Optional[int] = None,
+    ) -> DrainSummary:
+        """Drains the queue: fetches a batch, calls ``handler(events)``, acknowledges the
+        batch once the handler returned, and repeats while more are pending.
+
+        If the handler raises, nothing of that batch is acknowledged, the drain stops, and
+        :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
+        events come back on a later poll (at-least-once: make your save idempotent on
+        ``event_id``). Within one drain an event is never handed out twice.
+        """
+        _check_sync(handler, "handler")
+        d = self._client().drain(handler, drain_options(limit, since, max_events, max_batches))
+        return DrainSummary(**d)
+
+    def batches(
+        self,
+        *,
+        limit: int = 100,
+        since: Since = None,
+        max_events: Optional[int] = None,
+        max_batches: Optional[int] = None,
+    ) -> Batches:
+        """The queue as an iterator of :class:`WebhookEventBatch`; see :class:`Batches` for
+        exactly when each batch is acknowledged."""
+        return Batches(self._client().batches(drain_options(limit, since, max_events, max_batches)))
+
+    def run(
+        self,
+        handler: Handler,
+        *,
+        interval: float = 30.0,
+        stop: Optional[threading.Event] = None,
+        max_attempts: int = 5,
+        dead_letter: Optional[DeadLetterHook] = None,
+        limit: int = 100,
+        since: Since = None,
+        max_events: Optional[int] = None,
+        max_batches: Optional[int] = None,
+    ) -> RunSummary:
+        """Polls until ``stop`` is set: drains, waits ``interval`` seconds (at least 5 unless
+        ``min_poll_interval`` was lowered), repeats.
+
+        Transient errors (network, timeouts, 5xx, 429) are logged and retried with backoff;
+        authentication, configuration and not-found errors end the run. A handler error
+        leaves its batch unacknowledged for the next cycle; an event that failed
+        ``max_attempts`` times goes to ``dead_letter(events, reason)`` and is acknowledged
+        once that hook returns. ``stop`` (a ``threading.Event``, or anything with
+        ``is_set()``) is checked every 100 ms: a wait or fetch in progress is abandoned at
+        once; a handler in progress finishes, its batch is acknowledged, and ``run`` returns.
+        Ctrl-C interrupts at once (the batch in hand comes back later).
+        """
+        _check_sync(handler, "handler")
+        if dead_letter is not None:
+            _check_sync(dead_letter, "dead_letter")
+        d = self._client().run(
+            handler,
+            run_options(interval, max_attempts, limit, since, max_events, max_batches),
+            dead_letter,
+            stop,
+        )
+        return RunSummary(**d)
+
+    def health(self) -> Health:
+        """Last successful poll, last error, and counts."""
+        return Health._from_native(self._native.health())
+
+    def close(self) -> None:
+        """Releases the client; later calls raise ``RuntimeError``."""
+        self._closed = True
+
+    def __enter__(self) -> AssessmentClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+
+def _event_ids(ids: Any) -> Any:
+    return event_ids(ids)
+
+
+def _check_sync(fn: Any, what: str) -> None:
+    check_callable(fn, what)
+    if is_async_callable(fn):
+        raise InvalidArgumentError(
+            f"{what} is an async function; the blocking AssessmentClient takes plain functions "
+            "(use AsyncAssessmentClient for async handlers)"
+        )

@@ -1,0 +1,278 @@
+//! `NativeClient`: one core client, used by both Python clients.
+
+use crate::convert::{batch_to_py, py_to_json};
+use crate::dispatch::{Ctx, PyCallback};
+use crate::errors::{invalid_argument, to_pyerr};
+use crate::logging;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use serde_json::Value;
+use smartai_events::{
+    AssessmentClient, Batches, ClientBuilder, DrainOptions, DrainSummary, Error, FetchOptions, RunOptions,
+    SessionRequest, validate,
+};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+fn json_arg(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Value> {
+    py_to_json(obj, name).map_err(|e| to_pyerr(py, e))
+}
+
+fn core<T>(py: Python<'_>, r: Result<T, Error>) -> PyResult<T> {
+    r.map_err(|e| to_pyerr(py, e))
+}
+
+fn build(options: &Value) -> Result<AssessmentClient, Error> {
+    ClientBuilder::from_json(options)?.sdk_language("python").build()
+}
+
+/// The core client, rebuilt in a forked child (the parent's connections belong to the
+/// parent's runtime, which does not exist there).
+#[pyclass(frozen, module = "smartai_events._native")]
+pub struct NativeClient {
+    /// The options as given; they may hold the secret key, so they are never shown.
+    options: Value,
+    client: Mutex<(u32, AssessmentClient)>,
+}
+
+impl NativeClient {
+    fn client(&self) -> Result<AssessmentClient, Error> {
+        let pid = std::process::id();
+        let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.0 != pid {
+            *guard = (pid, build(&self.options)?);
+        }
+        Ok(guard.1.clone())
+    }
+
+    fn begin(&self, py: Python<'_>) -> PyResult<AssessmentClient> {
+        logging::refresh(py);
+        core(py, self.client())
+    }
+}
+
+pub fn summary_to_py(py: Python<'_>, s: DrainSummary) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item("batches", s.batches)?;
+    d.set_item("events", s.events)?;
+    d.set_item("acknowledged", s.acknowledged)?;
+    d.set_item("pending_count", s.pending_count)?;
+    Ok(d.into_any().unbind())
+}
+
+fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp_micros())
+}
+
+#[pymethods]
+impl NativeClient {
+    #[new]
+    fn new(py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<Self> {
+        logging::refresh(py);
+        let options = json_arg(py, options, "options")?;
+        let client = core(py, build(&options))?;
+        Ok(NativeClient { options, client: Mutex::new((std::process::id(), client)) })
+    }
+
+    /// `"test"` or `"live"`.
+    #[getter]
+    fn environment(&self, py: Python<'_>) -> PyResult<&'static str> {
+        Ok(core(py, self.client())?.environment().as_str())
+    }
+
+    /// The API key, masked.
+    #[getter]
+    fn api_key_masked(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(core(py, self.client())?.config().api_key_masked())
+    }
+
+    #[getter]
+    fn base_url(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(core(py, self.client())?.config().base_url().to_string())
+    }
+
+    fn health(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let client = core(py, self.client())?;
+        let h = py.detach(|| client.health());
+        let d = PyDict::new(py);
+        d.set_item("last_success_at", micros(h.last_success_at))?;
+        d.set_item("last_error_at", micros(h.last_error_at))?;
+        d.set_item("last_error_code", h.last_error_code)?;
+        d.set_item("last_error", h.last_error)?;
+        d.set_item("polls", h.polls)?;
+        d.set_item("events_handled", h.events_handled)?;
+        d.set_item("events_acknowledged", h.events_acknowledged)?;
+        d.set_item("events_dead_lettered", h.events_dead_lettered)?;
+        d.set_item("errors", h.errors)?;
+        d.set_item("consecutive_failures", h.consecutive_failures)?;
+        Ok(d.into_any().unbind())
+    }
+
+    #[pyo3(signature = (options, event_loop=None, future=None))]
+    fn get_webhook_events(
+        &self,
+        py: Python<'_>,
+        options: &Bound<'_, PyAny>,
+        event_loop: Option<Py<PyAny>>,
+        future: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.begin(py)?;
+        let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
+        let ctx = Ctx::new(py, event_loop, future)?;
+        ctx.finish(py, async move { client.get_webhook_events(opts).await }, batch_to_py, None)
+    }
+
+    #[pyo3(signature = (event_ids, event_loop=None, future=None))]
+    fn acknowledge_webhook_events(
+        &self,
+        py: Python<'_>,
+        event_ids: &Bound<'_, PyAny>,
+        event_loop: Option<Py<PyAny>>,
+        future: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.begin(py)?;
+        let ids = json_arg(py, event_ids, "event_ids")?;
+        let ids = core(py, validate::event_ids_value(&ids))?;
+        let ctx = Ctx::new(py, event_loop, future)?;
+        ctx.finish(
+            py,
+            async move { client.acknowledge_webhook_events(&ids).await },
+            |py, r| Ok(r.acknowledged.into_pyobject(py)?.into_any().unbind()),
+            None,
+        )
+    }
+
+    #[pyo3(signature = (request, event_loop=None, future=None))]
+    fn create_session(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        event_loop: Option<Py<PyAny>>,
+        future: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.begin(py)?;
+        let req = core(py, SessionRequest::from_json(&json_arg(py, request, "request")?))?;
+        let ctx = Ctx::new(py, event_loop, future)?;
+        ctx.finish(
+            py,
+            async move { client.create_session(req).await },
+            |py, t| Ok((t.token, t.expires_at).into_pyobject(py)?.into_any().unbind()),
+            None,
+        )
+    }
+
+    #[pyo3(signature = (handler, options, event_loop=None, future=None))]
+    fn drain(
+        &self,
+        py: Python<'_>,
+        handler: Py<PyAny>,
+        options: &Bound<'_, PyAny>,
+        event_loop: Option<Py<PyAny>>,
+        future: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.begin(py)?;
+        let opts = core(py, DrainOptions::from_json_strict(&json_arg(py, options, "options")?))?;
+        let ctx = Ctx::new(py, event_loop, future)?;
+        let handler = PyCallback::new(handler, ctx.target());
+        ctx.finish(py, async move { client.drain(handler, opts).await }, summary_to_py, None)
+    }
+
+    /// `stop_event` (blocking only): an object with `is_set()`, checked every 100 ms.
+    #[pyo3(signature = (handler, options, dead_letter=None, stop_event=None, event_loop=None, future=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        py: Python<'_>,
+        handler: Py<PyAny>,
+        options: &Bound<'_, PyAny>,
+        dead_letter: Option<Py<PyAny>>,
+        stop_event: Option<Py<PyAny>>,
+        event_loop: Option<Py<PyAny>>,
+        future: Option<Py<PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let client = self.begin(py)?;
+        let mut opts = core(py, RunOptions::from_json(&json_arg(py, options, "options")?))?;
+        let ctx = Ctx::new(py, event_loop, future)?;
+        if let Some(hook) = dead_letter {
+            opts = opts.dead_letter(PyCallback::new(hook, ctx.target()));
+        }
+        let handler = PyCallback::new(handler, ctx.target());
+        let token = CancellationToken::new();
+        let stop = token.clone().cancelled_owned();
+        let stop_event = stop_event.filter(|ev| !ev.is_none(py));
+        let fut = async move { client.run(handler, opts, stop).await };
+        let convert = |py: Python<'_>, s: smartai_events::RunSummary| -> PyResult<Py<PyAny>> {
+            let d = PyDict::new(py);
+            d.set_item("cycles", s.cycles)?;
+            d.set_item("events", s.events)?;
+            d.set_item("acknowledged", s.acknowledged)?;
+            d.set_item("errors", s.errors)?;
+            Ok(d.into_any().unbind())
+        };
+        ctx.finish(py, fut, convert, Some((stop_event, token)))
+    }
+
+    #[pyo3(signature = (options))]
+    fn batches(&self, py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<NativeBatches> {
+        let client = self.begin(py)?;
+        let opts = core(py, DrainOptions::from_json_strict(&json_arg(py, options, "options")?))?;
+        Ok(NativeBatches { inner: Arc::new(tokio::sync::Mutex::new(client.batches(opts))) })
+    }
+}
+
+/// A pull-based drain: `next` acknowledges the batch handed out before, then fetches.
+#[pyclass(frozen, module = "smartai_events._native")]
+pub struct NativeBatches {
+    inner: Arc<tokio::sync::Mutex<Batches>>,
+}
+
+#[pymethods]
+impl NativeBatches {
+    /// The next batch (a `WebhookEventBatch`) or `None` at the end.
+    #[pyo3(signature = (event_loop=None, future=None))]
+    fn next(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        logging::refresh(py);
+        let inner = self.inner.clone();
+        let ctx = Ctx::new(py, event_loop, future)?;
+        ctx.finish(
+            py,
+            async move { inner.lock().await.next_batch().await },
+            |py, b| match b {
+                Some(batch) => batch_to_py(py, batch),
+                None => Ok(py.None()),
+            },
+            None,
+        )
+    }
+
+    /// Acknowledges the batch handed out last, if any.
+    #[pyo3(signature = (event_loop=None, future=None))]
+    fn commit(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        let inner = self.inner.clone();
+        let ctx = Ctx::new(py, event_loop, future)?;
+        ctx.finish(py, async move { inner.lock().await.commit().await }, |py, ()| Ok(py.None()), None)
+    }
+
+    /// Forgets the batch handed out last without acknowledging it.
+    fn abandon(&self, py: Python<'_>) -> PyResult<()> {
+        match self.inner.try_lock() {
+            Ok(mut b) => {
+                b.abandon();
+                Ok(())
+            }
+            Err(_) => Err(to_pyerr(py, invalid_argument("another call on these batches is still running"))),
+        }
+    }
+
+    /// How many event IDs the next advance will acknowledge.
+    fn owed(&self) -> usize {
+        self.inner.try_lock().map(|b| b.owed().len()).unwrap_or(0)
+    }
+
+    fn summary(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self.inner.try_lock() {
+            Ok(b) => summary_to_py(py, b.summary()),
+            Err(_) => Err(to_pyerr(py, invalid_argument("another call on these batches is still running"))),
+        }
+    }
+}

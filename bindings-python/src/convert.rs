@@ -1,0 +1,136 @@
+//! Python values to JSON (the core's loose-input entry points take JSON), and core events
+//! to the Python event classes.
+
+use crate::errors::invalid_argument;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+use smartai_events::{Error, WebhookEvent, WebhookEventBatch};
+
+/// Converts a Python argument to JSON: `None`, `bool`, `int`, `float` (finite), `str`,
+/// `list`/`tuple` and `dict` with string keys. `name` is the argument's name for messages.
+pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    // bool first: it is a subclass of int.
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        return Err(invalid_argument(format!("{name} is out of range, got {}", short_repr(obj))));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let v = f.value();
+        return Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| invalid_argument(format!("{name} must be a finite number, got {v}")));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(
+            s.to_str().map_err(|_| invalid_argument(format!("{name} is not valid text")))?.into(),
+        ));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| invalid_argument(format!("{name} keys must be strings, got {}", type_name(&k))))?
+                .to_string();
+            let value = py_to_json(&v, &key)?;
+            map.insert(key, value);
+        }
+        return Ok(Value::Object(map));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        for (i, item) in obj.try_iter().map_err(|e| invalid_argument(e.to_string()))?.enumerate() {
+            let item = item.map_err(|e| invalid_argument(e.to_string()))?;
+            items.push(py_to_json(&item, &format!("{name}[{i}]"))?);
+        }
+        return Ok(Value::Array(items));
+    }
+    Err(invalid_argument(format!("{name} has an unsupported type {}", type_name(obj))))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+fn short_repr(obj: &Bound<'_, PyAny>) -> String {
+    let text = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+    if text.chars().count() > 40 { format!("{}…", text.chars().take(40).collect::<String>()) } else { text }
+}
+
+/// Kinds handed to `_events.py`; they follow the core's enum variant.
+const COMPLETED: u8 = 0;
+const DISQUALIFIED: u8 = 1;
+const SENT: u8 = 2;
+const UNKNOWN: u8 = 3;
+
+static EVENTS_FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static BATCH_FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
+    t.map(|t| t.timestamp_micros())
+}
+
+/// The events as `(json_text, meta)`: one JSON array of the raw events (parsed by
+/// `json.loads` in Python, the fastest way to build many dicts) and, per event, the
+/// variant the core decoded it as, with its timestamps in Unix microseconds.
+fn payload<'py>(py: Python<'py>, events: &[WebhookEvent]) -> PyResult<(String, Bound<'py, PyList>)> {
+    let mut text = Vec::with_capacity(events.len() * 1024 + 2);
+    text.push(b'[');
+    let meta = PyList::empty(py);
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        serde_json::to_writer(&mut text, event.raw())
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        let item = match event {
+            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => {
+                let kind = if matches!(event, WebhookEvent::AssessmentCompleted(_)) { COMPLETED } else { DISQUALIFIED };
+                (kind, Some(e.stored_at.timestamp_micros()), micros(e.submitted_at)).into_pyobject(py)?
+            }
+            WebhookEvent::AssessmentSent(e) => {
+                (SENT, Some(e.stored_at.timestamp_micros()), None::<i64>).into_pyobject(py)?
+            }
+            WebhookEvent::Unknown(e) => {
+                (UNKNOWN, micros(e.stored_at), e.event_id.as_str(), e.event_type.as_str(), e.decode_error.as_deref())
+                    .into_pyobject(py)?
+            }
+        };
+        meta.append(item)?;
+    }
+    text.push(b']');
+    // serde_json writes valid UTF-8.
+    let text = String::from_utf8(text).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok((text, meta))
+}
+
+/// A Python `list[WebhookEvent]`.
+pub fn events_to_py(py: Python<'_>, events: &[WebhookEvent]) -> PyResult<Py<PyAny>> {
+    let (text, meta) = payload(py, events)?;
+    let factory = EVENTS_FACTORY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("smartai_events._events")?.getattr("_events")?.unbind())
+    })?;
+    Ok(factory.bind(py).call1((text, meta))?.unbind())
+}
+
+/// A Python `WebhookEventBatch`.
+pub fn batch_to_py(py: Python<'_>, batch: WebhookEventBatch) -> PyResult<Py<PyAny>> {
+    let (text, meta) = payload(py, &batch.events)?;
+    let factory = BATCH_FACTORY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("smartai_events._events")?.getattr("_batch")?.unbind())
+    })?;
+    Ok(factory.bind(py).call1((text, meta, batch.pending_count))?.unbind())
+}

@@ -1,0 +1,179 @@
+//! `NativeEmulator`: the in-process emulator for tests. Every call releases the GIL, since
+//! the emulator's server threads may log (and so need the GIL) while holding its locks.
+
+use crate::runtime;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use serde::de::DeserializeOwned;
+use smartai_emulator::{Emulator, EmulatorConfig, FaultRule, RateLimitConfig};
+use std::sync::Mutex;
+
+fn parse<T: DeserializeOwned>(text: &str, what: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+#[pyclass(frozen, module = "smartai_events._native")]
+pub struct NativeEmulator {
+    emulator: Mutex<Option<Emulator>>,
+    url: String,
+    api_key: String,
+    secret_key: String,
+}
+
+impl NativeEmulator {
+    fn get(&self) -> PyResult<Emulator> {
+        self.emulator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PyRuntimeError::new_err("the emulator is closed"))
+    }
+}
+
+#[pymethods]
+impl NativeEmulator {
+    /// Starts an emulator; `config` is the JSON of `EmulatorConfig` (or `None` for defaults).
+    #[new]
+    #[pyo3(signature = (config=None))]
+    fn new(py: Python<'_>, config: Option<&str>) -> PyResult<Self> {
+        let config: EmulatorConfig = match config {
+            Some(text) => parse(text, "emulator config")?,
+            None => EmulatorConfig::default(),
+        };
+        let handle = runtime::handle();
+        let emulator = py
+            .detach(|| handle.block_on(Emulator::start(config)))
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the emulator: {e}")))?;
+        Ok(NativeEmulator {
+            url: emulator.url(),
+            api_key: emulator.api_key().to_string(),
+            secret_key: emulator.secret_key().to_string(),
+            emulator: Mutex::new(Some(emulator)),
+        })
+    }
+
+    #[getter]
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    #[getter]
+    fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    #[getter]
+    fn secret_key(&self) -> &str {
+        &self.secret_key
+    }
+
+    /// Enqueues a JSON array of events; returns how many were added.
+    fn enqueue(&self, py: Python<'_>, events_json: &str) -> PyResult<usize> {
+        let events: Vec<serde_json::Value> = parse(events_json, "events")?;
+        let emu = self.get()?;
+        Ok(py.detach(|| emu.enqueue(events)))
+    }
+
+    fn generate(&self, py: Python<'_>, n: usize) -> PyResult<usize> {
+        let emu = self.get()?;
+        Ok(py.detach(|| emu.generate(n)))
+    }
+
+    /// Replaces the fault rules (a JSON array of `FaultRule`).
+    fn set_faults(&self, py: Python<'_>, rules_json: &str) -> PyResult<()> {
+        let rules: Vec<FaultRule> = parse(rules_json, "fault rules")?;
+        for rule in &rules {
+            rule.validate().map_err(PyValueError::new_err)?;
+        }
+        let emu = self.get()?;
+        py.detach(|| emu.set_faults(rules));
+        Ok(())
+    }
+
+    /// Appends one fault rule (JSON of `FaultRule`).
+    fn add_fault(&self, py: Python<'_>, rule_json: &str) -> PyResult<()> {
+        let rule: FaultRule = parse(rule_json, "fault rule")?;
+        rule.validate().map_err(PyValueError::new_err)?;
+        let emu = self.get()?;
+        py.detach(|| emu.add_fault(rule));
+        Ok(())
+    }
+
+    fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
+        let emu = self.get()?;
+        py.detach(|| emu.clear_faults());
+        Ok(())
+    }
+
+    fn faults(&self, py: Python<'_>) -> PyResult<String> {
+        let emu = self.get()?;
+        to_json(&py.detach(|| emu.faults()))
+    }
+
+    /// Queue statistics as JSON.
+    fn stats(&self, py: Python<'_>) -> PyResult<String> {
+        let emu = self.get()?;
+        to_json(&py.detach(|| emu.stats()))
+    }
+
+    fn pending_ids(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let emu = self.get()?;
+        Ok(py.detach(|| emu.pending_ids()))
+    }
+
+    fn acknowledged_ids(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let emu = self.get()?;
+        Ok(py.detach(|| emu.acknowledged_ids()))
+    }
+
+    /// The request log as JSON.
+    fn request_log(&self, py: Python<'_>) -> PyResult<String> {
+        let emu = self.get()?;
+        to_json(&py.detach(|| emu.request_log()))
+    }
+
+    fn clear_request_log(&self, py: Python<'_>) -> PyResult<()> {
+        let emu = self.get()?;
+        py.detach(|| emu.clear_request_log());
+        Ok(())
+    }
+
+    fn set_clock_offset_ms(&self, py: Python<'_>, ms: i64) -> PyResult<()> {
+        let emu = self.get()?;
+        py.detach(|| emu.set_clock_offset_ms(ms));
+        Ok(())
+    }
+
+    /// Replaces the rate limits (JSON of `RateLimitConfig`).
+    fn set_rate_limit(&self, py: Python<'_>, config_json: &str) -> PyResult<()> {
+        let cfg: RateLimitConfig = parse(config_json, "rate limit")?;
+        let emu = self.get()?;
+        py.detach(|| emu.set_rate_limit(cfg));
+        Ok(())
+    }
+
+    fn reset(&self, py: Python<'_>) -> PyResult<()> {
+        let emu = self.get()?;
+        py.detach(|| emu.reset());
+        Ok(())
+    }
+
+    /// Stops the server; later calls raise. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let taken = self.emulator.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(emu) = taken {
+            // A forked child does not own the parent's server: just forget it.
+            let handle = runtime::handle();
+            py.detach(|| handle.block_on(emu.shutdown()));
+        }
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.emulator.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+}

@@ -1,0 +1,122 @@
+//! The core's `tracing` records, forwarded to Python's `logging` (logger `smartai_events`).
+//!
+//! The logger's effective level is cached in an atomic and refreshed at every client call,
+//! so a disabled level costs one atomic load per record, with no formatting and no GIL.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+/// The Python level below which records are dropped (`logging.WARNING` until refreshed).
+static THRESHOLD: AtomicU8 = AtomicU8::new(30);
+/// Set at interpreter exit: no more calls into Python.
+static STOPPED: AtomicBool = AtomicBool::new(false);
+static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn python_level(level: &Level) -> u8 {
+    match *level {
+        Level::ERROR => 40,
+        Level::WARN => 30,
+        Level::INFO => 20,
+        Level::DEBUG => 10,
+        Level::TRACE => 5,
+    }
+}
+
+fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    LOGGER
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py.import("logging")?.call_method1("getLogger", ("smartai_events",))?.unbind())
+        })
+        .map(|l| l.bind(py))
+}
+
+/// Re-reads the logger's effective level.
+pub fn refresh(py: Python<'_>) {
+    if let Ok(logger) = logger(py) {
+        let disabled = logger.getattr("disabled").and_then(|d| d.is_truthy()).unwrap_or(false);
+        let level = logger.call_method0("getEffectiveLevel").and_then(|l| l.extract::<i64>()).unwrap_or(30);
+        let threshold = if disabled { u8::MAX } else { level.clamp(0, 254) as u8 };
+        THRESHOLD.store(threshold, Ordering::Relaxed);
+    }
+}
+
+/// Stops forwarding (interpreter exit).
+pub fn stop() {
+    STOPPED.store(true, Ordering::SeqCst);
+}
+
+/// Installs the bridge as the global subscriber, unless the process has one already.
+pub fn install() {
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(PyLogLayer));
+}
+
+struct PyLogLayer;
+
+#[derive(Default)]
+struct Message {
+    message: String,
+    fields: String,
+}
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.fields, " {}={:?}", field.name(), value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.fields, " {}={:?}", field.name(), value);
+        }
+    }
+}
+
+fn enabled(meta: &Metadata<'_>) -> bool {
+    // Spans carry no message; skipping them keeps the hot path free of span bookkeeping.
+    meta.is_event()
+        && !STOPPED.load(Ordering::Relaxed)
+        && python_level(meta.level()) >= THRESHOLD.load(Ordering::Relaxed)
+}
+
+impl<S: Subscriber> Layer<S> for PyLogLayer {
+    fn register_callsite(&self, _meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        // The level can change at any time on the Python side: ask every time.
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        enabled(meta)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if !enabled(meta) {
+            return;
+        }
+        let mut msg = Message::default();
+        event.record(&mut msg);
+        let text = format!("{}{}", msg.message, msg.fields);
+        let level = python_level(meta.level());
+        let target = meta.target();
+        let _ = Python::try_attach(|py| {
+            if let Ok(logger) = logger(py) {
+                let extra = pyo3::types::PyDict::new(py);
+                let _ = extra.set_item("rust_target", target);
+                let kwargs = pyo3::types::PyDict::new(py);
+                let _ = kwargs.set_item("extra", extra);
+                let _ = logger.call_method("log", (level, text), Some(&kwargs));
+            }
+        });
+    }
+}
