@@ -105,7 +105,9 @@ async fn poll(
         let store = store.clone();
         move |events: Vec<WebhookEvent>| {
             let store = store.clone();
-            async move { store.save(&events).await }
+            // The whole chain as the message: the core keeps it as the dead-letter reason
+            // and logs it, and the root cause (a constraint, a full disk) is the useful part.
+            async move { store.save(&events).await.map_err(|e| format!("{e:#}")) }
         }
     };
     let dead_letter = {

@@ -142,9 +142,14 @@ pub async fn sqlite_ids(url: &str) -> (HashSet<String>, usize) {
     (ids.into_iter().collect(), n)
 }
 
+/// A count, or 0 while the file or the table does not exist yet.
 pub async fn sqlite_count(url: &str, sql: &'static str) -> i64 {
-    let mut conn = sqlx::SqliteConnection::connect(url).await.expect("open sqlite");
-    let n: i64 = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap_or(0);
+    let Ok(mut conn) = sqlx::SqliteConnection::connect(url).await else { return 0 };
+    let n: i64 = match sqlx::query_scalar(sql).fetch_one(&mut conn).await {
+        Ok(n) => n,
+        Err(e) if e.to_string().contains("no such table") => 0,
+        Err(e) => panic!("{sql}: {e}"),
+    };
     conn.close().await.ok();
     n
 }
