@@ -59,34 +59,24 @@ fn parse_body(body: &RawBody) -> Result<Value> {
     if body.0.is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&body.0)
-        .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))
+    serde_json::from_slice(&body.0).map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))
 }
 
 /// The key named by `?apiKey=` or the body's `apiKey`, else the first key; unknown keys are
 /// an error rather than silently ignored.
 fn resolve_key(shared: &Shared, query: &KeyQuery, body: &Value) -> Result<String> {
-    let named = query
-        .api_key
-        .clone()
-        .or_else(|| body.get("apiKey").and_then(Value::as_str).map(str::to_string));
+    let named = query.api_key.clone().or_else(|| body.get("apiKey").and_then(Value::as_str).map(str::to_string));
     match named {
         None => Ok(shared.first_api_key().to_string()),
         Some(k) if shared.key_state(&k).is_some() => Ok(k),
-        Some(k) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("Unknown API key {k:?}"),
-        )),
+        Some(k) => Err(ApiError::new(StatusCode::NOT_FOUND, format!("Unknown API key {k:?}"))),
     }
 }
 
 fn objects(events: &[Value]) -> Result<()> {
     match events.iter().position(|e| !e.is_object()) {
         None => Ok(()),
-        Some(i) => Err(ApiError::bad_request(format!(
-            "events[{i}] must be a JSON object, got {}",
-            events[i]
-        ))),
+        Some(i) => Err(ApiError::bad_request(format!("events[{i}] must be a JSON object, got {}", events[i]))),
     }
 }
 
@@ -103,15 +93,9 @@ async fn enqueue(
             shared.enqueue_for(&key, events.clone())
         }
         Value::Object(map) if map.contains_key("generate") => {
-            let n = map
-                .get("generate")
-                .and_then(Value::as_u64)
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "generate must be a non-negative integer, got {}",
-                        map["generate"]
-                    ))
+            let n =
+                map.get("generate").and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
+                    ApiError::bad_request(format!("generate must be a non-negative integer, got {}", map["generate"]))
                 })?;
             shared.generate_for(&key, n)
         }
@@ -163,8 +147,8 @@ async fn faults(State(shared): AppState) -> Response {
 }
 
 fn parse_rule(v: &Value) -> Result<FaultRule> {
-    let rule: FaultRule = serde_json::from_value(v.clone())
-        .map_err(|e| ApiError::bad_request(format!("Invalid fault rule {v}: {e}")))?;
+    let rule: FaultRule =
+        serde_json::from_value(v.clone()).map_err(|e| ApiError::bad_request(format!("Invalid fault rule {v}: {e}")))?;
     rule.validate().map_err(ApiError::bad_request)?;
     Ok(rule)
 }
@@ -204,12 +188,11 @@ async fn clock(State(shared): AppState) -> Response {
 
 async fn set_clock(State(shared): AppState, Extension(body): Extension<RawBody>) -> Result {
     let body = parse_body(&body)?;
-    let offset = body.get("offsetMs").ok_or_else(|| {
-        ApiError::bad_request(format!("Expected {{\"offsetMs\": <integer>}}, got {body}"))
-    })?;
-    let ms = offset.as_i64().ok_or_else(|| {
-        ApiError::bad_request(format!("offsetMs must be an integer, got {offset}"))
-    })?;
+    let offset = body
+        .get("offsetMs")
+        .ok_or_else(|| ApiError::bad_request(format!("Expected {{\"offsetMs\": <integer>}}, got {body}")))?;
+    let ms =
+        offset.as_i64().ok_or_else(|| ApiError::bad_request(format!("offsetMs must be an integer, got {offset}")))?;
     shared.set_clock_offset_ms(ms);
     Ok(json_ok(&clock_json(&shared)))
 }

@@ -37,8 +37,7 @@ pub(crate) async fn handle(
         Endpoint::Fetch => Method::GET,
         Endpoint::Acknowledge | Endpoint::Session => Method::POST,
         Endpoint::Admin | Endpoint::Other => {
-            return ApiError::new(StatusCode::NOT_FOUND, format!("Not found: {path}"))
-                .into_response();
+            return ApiError::new(StatusCode::NOT_FOUND, format!("Not found: {path}")).into_response();
         }
     };
     if method != allowed {
@@ -148,9 +147,7 @@ fn acknowledge(shared: &Shared, authed: &Authed) -> Result<Response, ApiError> {
         match id {
             Value::String(s) => strs.push(s.as_str()),
             other => {
-                return Err(ApiError::bad_request(format!(
-                    "eventIds[{i}] must be a string, got {other}"
-                )));
+                return Err(ApiError::bad_request(format!("eventIds[{i}] must be a string, got {other}")));
             }
         }
     }
@@ -158,16 +155,11 @@ fn acknowledge(shared: &Shared, authed: &Authed) -> Result<Response, ApiError> {
     let n = data.queue.acknowledge(strs);
     data.counters.acks += 1;
     drop(data);
-    Ok(json_text(
-        StatusCode::OK,
-        format!("{{\"acknowledged\":{n}}}"),
-    ))
+    Ok(json_text(StatusCode::OK, format!("{{\"acknowledged\":{n}}}")))
 }
 
 fn non_empty_str<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
-    v.get(field)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
+    v.get(field).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
 }
 
 fn create_session(shared: &Shared, authed: &Authed) -> Result<Response, ApiError> {
@@ -187,9 +179,7 @@ fn create_session(shared: &Shared, authed: &Authed) -> Result<Response, ApiError
     let recruiter_id = non_empty_str(body, "recruiterId");
     let recruiter_email = non_empty_str(body, "recruiterEmail");
     if recruiter_id.is_none() && recruiter_email.is_none() {
-        return Err(ApiError::bad_request(
-            "Provide at least one of recruiterId or recruiterEmail — pass one or both",
-        ));
+        return Err(ApiError::bad_request("Provide at least one of recruiterId or recruiterEmail — pass one or both"));
     }
     let now = shared.now_ms();
     let expires = now + SESSION_TTL_MS;
@@ -215,22 +205,16 @@ fn jwt(secret: &str, claims: &Value) -> String {
     let claims = base64url(claims.to_string().as_bytes());
     let signing_input = format!("{header}.{claims}");
     let mac = smartai_events::signing::sign(secret, &signing_input);
-    let mac_bytes: Vec<u8> = (0..mac.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&mac[2 * i..2 * i + 2], 16).ok())
-        .collect();
+    let mac_bytes: Vec<u8> =
+        (0..mac.len() / 2).filter_map(|i| u8::from_str_radix(&mac[2 * i..2 * i + 2], 16).ok()).collect();
     format!("{signing_input}.{}", base64url(&mac_bytes))
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {

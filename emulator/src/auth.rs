@@ -20,9 +20,7 @@ pub(crate) struct Authed {
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     match headers.get(name) {
         None => Err(ApiError::unauthorized(format!("Missing {name} header"))),
-        Some(v) => v
-            .to_str()
-            .map_err(|_| ApiError::unauthorized(format!("Invalid {name} header: not ASCII"))),
+        Some(v) => v.to_str().map_err(|_| ApiError::unauthorized(format!("Invalid {name} header: not ASCII"))),
     }
 }
 
@@ -68,9 +66,7 @@ pub(crate) fn authenticate(
         match serde_json::from_slice::<Value>(body) {
             Ok(v) => Some(v),
             Err(e) => {
-                return Err(ApiError::bad_request(format!(
-                    "Request body is not valid JSON: {e}"
-                )));
+                return Err(ApiError::bad_request(format!("Request body is not valid JSON: {e}")));
             }
         }
     };
@@ -79,8 +75,5 @@ pub(crate) fn authenticate(
     if !signing::verify(&state.key.secret_key, &payload, signature) {
         return Err(fail(ApiError::unauthorized("Invalid signature")));
     }
-    Ok(Authed {
-        state,
-        body: parsed,
-    })
+    Ok(Authed { state, body: parsed })
 }

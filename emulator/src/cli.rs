@@ -2,9 +2,9 @@
 //!
 //! The project's CLI reuses [`Args`] and [`run_cli`] for its `emulator` subcommand.
 
+use crate::Emulator;
 use crate::config::{ApiKey, EmulatorConfig, RateLimitConfig, TokenBucket};
 use crate::faults::realistic_mix;
-use crate::Emulator;
 use clap::Parser;
 use std::future::Future;
 use std::io::Write;
@@ -84,10 +84,7 @@ impl Args {
         } else {
             RateLimitConfig {
                 idle_poll_interval: Some(self.idle_poll_interval),
-                bucket: Some(TokenBucket {
-                    per_second: self.rate,
-                    burst: self.burst,
-                }),
+                bucket: Some(TokenBucket { per_second: self.rate, burst: self.burst }),
             }
         };
         EmulatorConfig {
@@ -115,13 +112,10 @@ impl Args {
 /// ```
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 72h, 5m, 30s or 250ms"))?;
+    let value: f64 =
+        number.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 72h, 5m, 30s or 250ms"))?;
     let seconds = match unit.trim() {
         "" | "s" | "sec" | "secs" => value,
         "ms" => value / 1000.0,
@@ -129,9 +123,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" | "hr" | "hrs" => value * 3600.0,
         "d" | "day" | "days" => value * 86_400.0,
         other => {
-            return Err(format!(
-                "invalid duration {s:?}: unknown unit {other:?} (use ms, s, m, h or d)"
-            ));
+            return Err(format!("invalid duration {s:?}: unknown unit {other:?} (use ms, s, m, h or d)"));
         }
     };
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {s:?}: {e}"))

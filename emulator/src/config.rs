@@ -16,10 +16,7 @@ pub struct ApiKey {
 impl ApiKey {
     /// A key pair from explicit values.
     pub fn new(api_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
-        Self {
-            api_key: api_key.into(),
-            secret_key: secret_key.into(),
-        }
+        Self { api_key: api_key.into(), secret_key: secret_key.into() }
     }
 
     /// The `index`-th well-known test key. Index 0 is the default key
@@ -32,20 +29,14 @@ impl ApiKey {
     /// ```
     pub fn generate(index: usize) -> Self {
         let n = index + 1;
-        Self {
-            api_key: format!("wc_ak_test_emulator{n:04}"),
-            secret_key: format!("wc_sk_test_emulator_secret_{n:04}"),
-        }
+        Self { api_key: format!("wc_ak_test_emulator{n:04}"), secret_key: format!("wc_sk_test_emulator_secret_{n:04}") }
     }
 
     /// A key pair with random material, for tests that must not share keys.
     pub fn random() -> Self {
         let a = uuid::Uuid::new_v4().simple().to_string();
         let s = uuid::Uuid::new_v4().simple().to_string();
-        Self {
-            api_key: format!("wc_ak_test_{}", &a[..20]),
-            secret_key: format!("wc_sk_test_{s}"),
-        }
+        Self { api_key: format!("wc_ak_test_{}", &a[..20]), secret_key: format!("wc_sk_test_{s}") }
     }
 }
 
@@ -67,10 +58,7 @@ pub struct TokenBucket {
 
 impl Default for TokenBucket {
     fn default() -> Self {
-        Self {
-            per_second: 20.0,
-            burst: 40,
-        }
+        Self { per_second: 20.0, burst: 40 }
     }
 }
 
@@ -83,11 +71,7 @@ impl Default for TokenBucket {
 pub struct RateLimitConfig {
     /// A fetch that comes sooner than this after a fetch that returned `pendingCount == 0`
     /// gets 429. Default 5 s.
-    #[serde(
-        rename = "idle_poll_interval_ms",
-        with = "opt_duration_ms",
-        default = "default_idle_poll"
-    )]
+    #[serde(rename = "idle_poll_interval_ms", with = "opt_duration_ms", default = "default_idle_poll")]
     pub idle_poll_interval: Option<Duration>,
     /// Token bucket over all requests. Default 20/s, burst 40.
     #[serde(default = "default_bucket")]
@@ -104,20 +88,14 @@ fn default_bucket() -> Option<TokenBucket> {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self {
-            idle_poll_interval: default_idle_poll(),
-            bucket: default_bucket(),
-        }
+        Self { idle_poll_interval: default_idle_poll(), bucket: default_bucket() }
     }
 }
 
 impl RateLimitConfig {
     /// Both limits off: what most functional tests want.
     pub fn disabled() -> Self {
-        Self {
-            idle_poll_interval: None,
-            bucket: None,
-        }
+        Self { idle_poll_interval: None, bucket: None }
     }
 }
 

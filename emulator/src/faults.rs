@@ -46,20 +46,12 @@ pub enum FaultKind {
 impl FaultKind {
     /// A status fault with the default body and no `Retry-After`.
     pub fn status(status: u16) -> Self {
-        FaultKind::Status {
-            status,
-            retry_after: None,
-            body: None,
-        }
+        FaultKind::Status { status, retry_after: None, body: None }
     }
 
     /// A status fault with a `Retry-After` header.
     pub fn status_retry_after(status: u16, retry_after: impl Into<String>) -> Self {
-        FaultKind::Status {
-            status,
-            retry_after: Some(retry_after.into()),
-            body: None,
-        }
+        FaultKind::Status { status, retry_after: Some(retry_after.into()), body: None }
     }
 
     /// A short label for the request log, e.g. `status:503` or `latency:250ms`.
@@ -109,12 +101,7 @@ fn one() -> f64 {
 impl FaultRule {
     /// A rule for every non-admin endpoint, always applied, with no limit.
     pub fn new(kind: FaultKind) -> Self {
-        Self {
-            endpoint: None,
-            probability: 1.0,
-            remaining: None,
-            kind,
-        }
+        Self { endpoint: None, probability: 1.0, remaining: None, kind }
     }
 
     /// Restricts the rule to one endpoint.
@@ -143,17 +130,9 @@ impl FaultRule {
     /// Checks the values a JSON caller may get wrong; the message names the bad value.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err(format!(
-                "probability must be between 0 and 1, got {}",
-                self.probability
-            ));
+            return Err(format!("probability must be between 0 and 1, got {}", self.probability));
         }
-        if let FaultKind::Status {
-            status,
-            retry_after,
-            ..
-        } = &self.kind
-        {
+        if let FaultKind::Status { status, retry_after, .. } = &self.kind {
             if !(100..=599).contains(status) {
                 return Err(format!("status must be between 100 and 599, got {status}"));
             }
@@ -175,10 +154,7 @@ pub(crate) struct FaultTable {
 
 impl FaultTable {
     pub fn new(seed: u64) -> Self {
-        Self {
-            rules: Vec::new(),
-            rng: StdRng::seed_from_u64(seed ^ 0xFA17_5EED),
-        }
+        Self { rules: Vec::new(), rng: StdRng::seed_from_u64(seed ^ 0xFA17_5EED) }
     }
 
     pub fn rules(&self) -> Vec<FaultRule> {
@@ -199,9 +175,8 @@ impl FaultTable {
         if endpoint == Endpoint::Admin {
             return None;
         }
-        let live = |r: &FaultRule| {
-            r.endpoint.is_none_or(|e| e == endpoint) && r.remaining != Some(0) && r.probability > 0.0
-        };
+        let live =
+            |r: &FaultRule| r.endpoint.is_none_or(|e| e == endpoint) && r.remaining != Some(0) && r.probability > 0.0;
         if !self.rules.iter().any(live) {
             return None;
         }
@@ -278,9 +253,7 @@ mod tests {
     fn probability_is_roughly_honoured() {
         let mut t = FaultTable::new(7);
         t.set(vec![FaultRule::new(FaultKind::Hang).with_probability(0.25)]);
-        let hits = (0..10_000)
-            .filter(|_| t.pick(Endpoint::Fetch).is_some())
-            .count();
+        let hits = (0..10_000).filter(|_| t.pick(Endpoint::Fetch).is_some()).count();
         assert!((2_000..3_000).contains(&hits), "{hits}");
     }
 

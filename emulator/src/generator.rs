@@ -5,9 +5,8 @@
 //! calls continue one deterministic sequence, and IDs never repeat within it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore};
 use serde_json::{Map, Value, json};
 
 /// The `assessment.completed` example from the platform's documentation page, field for field.
@@ -83,23 +82,44 @@ pub(crate) fn filler_event_id(n: u64) -> String {
 
 /// Formats Unix ms as ISO-8601 with milliseconds and `Z`, as the platform does.
 pub(crate) fn iso_ms(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Parses an ISO-8601 / RFC 3339 timestamp to Unix ms.
 pub(crate) fn parse_iso_ms(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|d| d.timestamp_millis())
+    DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+/// SplitMix64. Small and fast even unoptimised, and, unlike `SplitMix64`, its output is fixed
+/// forever, so a seed keeps naming the same events across `rand` upgrades.
+struct SplitMix64(u64);
+
+impl RngCore for SplitMix64 {
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        splitmix_finish(self.0)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+fn splitmix_finish(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
+}
+
+fn splitmix(x: u64) -> u64 {
+    splitmix_finish(x.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 
 fn base36(mut n: u64, width: usize) -> String {
@@ -112,19 +132,14 @@ fn base36(mut n: u64, width: usize) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn alnum(rng: &mut StdRng, len: usize, upper: bool) -> String {
-    let digits: &[u8] = if upper {
-        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    } else {
-        b"0123456789abcdefghijklmnopqrstuvwxyz"
-    };
-    (0..len)
-        .map(|_| char::from(digits[rng.random_range(0..digits.len())]))
-        .collect()
+fn alnum(rng: &mut SplitMix64, len: usize, upper: bool) -> String {
+    let digits: &[u8] =
+        if upper { b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" } else { b"0123456789abcdefghijklmnopqrstuvwxyz" };
+    (0..len).map(|_| char::from(digits[rng.random_range(0..digits.len())])).collect()
 }
 
 /// Unique within a seed's sequence: the index is part of every non-UUID ID.
-fn event_id(rng: &mut StdRng, index: u64) -> String {
+fn event_id(rng: &mut SplitMix64, index: u64) -> String {
     if rng.random_bool(0.6) {
         format!("evt_{}{}", alnum(rng, 4, true), base36(index, 6))
     } else {
@@ -156,10 +171,7 @@ const CANDIDATES: &[(&str, &str)] = &[
 ];
 
 const ASSESSMENTS: &[(&str, &str)] = &[
-    (
-        "Full Stack Developer Assessment",
-        "Senior Software Engineer",
-    ),
+    ("Full Stack Developer Assessment", "Senior Software Engineer"),
     ("Data Analyst Screening", "Data Analyst"),
     ("Backend Engineering Challenge", "Backend Engineer"),
     ("Frontend React Assessment", "Frontend Developer"),
@@ -190,34 +202,16 @@ const SKILLS: &[&str] = &[
 
 const QUESTIONS: &[(&str, &str)] = &[
     ("What is the time complexity of binary search?", "O(log n)"),
-    (
-        "Which HTTP status code means Too Many Requests?",
-        "429",
-    ),
-    (
-        "Write a SQL query that finds duplicate emails.",
-        "SELECT email FROM users\nGROUP BY email\nHAVING COUNT(*) > 1;",
-    ),
-    (
-        "What does \"idempotent\" mean for an API?",
-        "Repeating the call has the same effect as making it once.",
-    ),
-    (
-        "Explain the difference between TCP and UDP.",
-        "TCP is connection-oriented and reliable; UDP is connectionless.",
-    ),
+    ("Which HTTP status code means Too Many Requests?", "429"),
+    ("Write a SQL query that finds duplicate emails.", "SELECT email FROM users\nGROUP BY email\nHAVING COUNT(*) > 1;"),
+    ("What does \"idempotent\" mean for an API?", "Repeating the call has the same effect as making it once."),
+    ("Explain the difference between TCP and UDP.", "TCP is connection-oriented and reliable; UDP is connectionless."),
     (
         "Describe a time you resolved a conflict in your team.",
         "We paired on the disputed design and agreed on measurable criteria.",
     ),
-    (
-        "What is a closure in JavaScript?",
-        "A function together with the variables of the scope it was created in.",
-    ),
-    (
-        "Name two ways to avoid an N+1 query.",
-        "Eager loading / a JOIN, or batching IDs into one IN (…) query.",
-    ),
+    ("What is a closure in JavaScript?", "A function together with the variables of the scope it was created in."),
+    ("Name two ways to avoid an N+1 query.", "Eager loading / a JOIN, or batching IDs into one IN (…) query."),
 ];
 
 const FEEDBACK: &[&str] = &[
@@ -228,13 +222,13 @@ const FEEDBACK: &[&str] = &[
     "Struggled with time management; later questions were left incomplete.",
 ];
 
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
+fn pick<'a, T>(rng: &mut SplitMix64, items: &'a [T]) -> &'a T {
     // Every table above is non-empty.
     items.choose(rng).unwrap_or(&items[0])
 }
 
 fn one_event(seed: u64, index: u64, stored_at_ms: i64) -> Value {
-    let mut rng = StdRng::seed_from_u64(splitmix(seed) ^ splitmix(index.wrapping_add(1)));
+    let mut rng = SplitMix64(splitmix(seed) ^ splitmix(index.wrapping_add(1)));
     let event_id = event_id(&mut rng, index);
     let roll: f64 = rng.random();
     if roll < 0.73 {
@@ -248,17 +242,13 @@ fn one_event(seed: u64, index: u64, stored_at_ms: i64) -> Value {
     }
 }
 
-fn assessment_result(rng: &mut StdRng, event_id: String, kind: &str, stored_at_ms: i64) -> Value {
+fn assessment_result(rng: &mut SplitMix64, event_id: String, kind: &str, stored_at_ms: i64) -> Value {
     let disqualified = kind == "assessment.disqualified";
     let (name, email) = *pick(rng, CANDIDATES);
     let (assessment, job) = *pick(rng, ASSESSMENTS);
     let pass_marks: u32 = *pick(rng, &[50, 60, 65, 70, 75]);
     let whole: u32 = rng.random_range(0..=100);
-    let score = if whole < 100 && rng.random_bool(0.15) {
-        json!(f64::from(whole) + 0.5)
-    } else {
-        json!(whole)
-    };
+    let score = if whole < 100 && rng.random_bool(0.15) { json!(f64::from(whole) + 0.5) } else { json!(whole) };
     let passed = score.as_f64().unwrap_or(0.0) >= f64::from(pass_marks);
     let status = match rng.random_range(0..100) {
         0..80 => "completed",
@@ -267,11 +257,7 @@ fn assessment_result(rng: &mut StdRng, event_id: String, kind: &str, stored_at_m
     };
     let submit_delay_ms = rng.random_range(5_000..120_000);
     let submitted_at = stored_at_ms - submit_delay_ms;
-    let duration = if rng.random_bool(0.08) {
-        Value::Null
-    } else {
-        json!(rng.random_range(1..=120))
-    };
+    let duration = if rng.random_bool(0.08) { Value::Null } else { json!(rng.random_range(1..=120)) };
     let ai_feedback = if disqualified {
         json!("Session disqualified: proctoring detected repeated violations.")
     } else if rng.random_bool(0.6) {
@@ -296,11 +282,7 @@ fn assessment_result(rng: &mut StdRng, event_id: String, kind: &str, stored_at_m
         })
         .collect();
     let candidate_id = format!("cand_{}", alnum(rng, 6, false));
-    let violations = if disqualified {
-        rng.random_range(5..=12)
-    } else {
-        rng.random_range(0..=3)
-    };
+    let violations = if disqualified { rng.random_range(5..=12) } else { rng.random_range(0..=3) };
     let mut proctoring = Map::new();
     proctoring.insert("score".into(), json!(rng.random_range(40..=100)));
     proctoring.insert("violationCount".into(), json!(violations));
@@ -312,10 +294,7 @@ fn assessment_result(rng: &mut StdRng, event_id: String, kind: &str, stored_at_m
     let mut e = Map::new();
     e.insert("eventId".into(), json!(event_id));
     e.insert("event".into(), json!(kind));
-    e.insert(
-        "assessmentId".into(),
-        json!(format!("asmt_{}", alnum(rng, 6, false))),
-    );
+    e.insert("assessmentId".into(), json!(format!("asmt_{}", alnum(rng, 6, false))));
     e.insert("candidateId".into(), json!(candidate_id));
     e.insert("candidateName".into(), json!(name));
     e.insert("candidateEmail".into(), json!(email));
@@ -329,10 +308,7 @@ fn assessment_result(rng: &mut StdRng, event_id: String, kind: &str, stored_at_m
     e.insert("submittedAt".into(), json!(iso_ms(submitted_at)));
     e.insert("durationMinutes".into(), duration);
     e.insert("aiFeedback".into(), ai_feedback);
-    e.insert(
-        "reportUrl".into(),
-        json!(format!("https://platform.smartai.app/reports/{event_id}")),
-    );
+    e.insert("reportUrl".into(), json!(format!("https://platform.smartai.app/reports/{event_id}")));
     e.insert("skills".into(), json!(skills));
     e.insert("questionAnswers".into(), Value::Array(answers));
     e.insert(
@@ -347,17 +323,14 @@ fn assessment_result(rng: &mut StdRng, event_id: String, kind: &str, stored_at_m
             e.insert("experimentalFlag".into(), json!(true));
         }
         4..7 => {
-            e.insert(
-                "scoring".into(),
-                json!({ "version": "2026-10", "weights": [0.4, 0.6] }),
-            );
+            e.insert("scoring".into(), json!({ "version": "2026-10", "weights": [0.4, 0.6] }));
         }
         _ => {}
     }
     Value::Object(e)
 }
 
-fn assessment_sent(rng: &mut StdRng, event_id: String, stored_at_ms: i64) -> Value {
+fn assessment_sent(rng: &mut SplitMix64, event_id: String, stored_at_ms: i64) -> Value {
     let (_, job) = *pick(rng, ASSESSMENTS);
     let assessment_id = format!("asmt_{}", alnum(rng, 6, false));
     let count = rng.random_range(1..=5);
@@ -372,14 +345,8 @@ fn assessment_sent(rng: &mut StdRng, event_id: String, stored_at_ms: i64) -> Val
     e.insert("storedAt".into(), json!(iso_ms(stored_at_ms)));
     e.insert("event".into(), json!("assessment.sent"));
     e.insert("assessmentId".into(), json!(assessment_id));
-    e.insert(
-        "assessmentUrl".into(),
-        json!(format!("https://platform.smartai.app/a/{assessment_id}")),
-    );
-    e.insert(
-        "keyId".into(),
-        json!(format!("key_{}", alnum(rng, 8, false))),
-    );
+    e.insert("assessmentUrl".into(), json!(format!("https://platform.smartai.app/a/{assessment_id}")));
+    e.insert("keyId".into(), json!(format!("key_{}", alnum(rng, 8, false))));
     e.insert("orgId".into(), json!(format!("org_{}", alnum(rng, 8, false))));
     e.insert("jobTitle".into(), json!(job));
     e.insert("candidates".into(), Value::Array(candidates));
@@ -387,7 +354,7 @@ fn assessment_sent(rng: &mut StdRng, event_id: String, stored_at_ms: i64) -> Val
     Value::Object(e)
 }
 
-fn unknown_type(rng: &mut StdRng, event_id: String, stored_at_ms: i64) -> Value {
+fn unknown_type(rng: &mut SplitMix64, event_id: String, stored_at_ms: i64) -> Value {
     let kind = *pick(rng, &["assessment.reviewed", "candidate.withdrawn"]);
     json!({
         "eventId": event_id,

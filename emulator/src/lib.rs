@@ -84,10 +84,7 @@ fn build_router(shared: Arc<Shared>) -> Router {
     Router::new()
         .nest("/_emulator", admin::router())
         .fallback(api::handle)
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            pipeline::around,
-        ))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), pipeline::around))
         .with_state(shared)
 }
 
@@ -101,22 +98,10 @@ impl Emulator {
         if config.initial_events > 0 {
             shared.generate(config.initial_events);
         }
-        let task = tokio::spawn(server::serve(
-            listener,
-            build_router(shared.clone()),
-            shared.clone(),
-        ));
+        let task = tokio::spawn(server::serve(listener, build_router(shared.clone()), shared.clone()));
         let url = format!("http://{}", SocketAddr::new(reachable_ip(addr.ip()), addr.port()));
         tracing::info!(%url, keys = shared.keys.len(), pending = shared.stats().pending, "emulator listening");
-        Ok(Emulator {
-            inner: Arc::new(Inner {
-                shared,
-                url,
-                addr,
-                stop,
-                task: Mutex::new(Some(task)),
-            }),
-        })
+        Ok(Emulator { inner: Arc::new(Inner { shared, url, addr, stop, task: Mutex::new(Some(task)) }) })
     }
 
     fn shared(&self) -> &Shared {
@@ -249,9 +234,7 @@ impl Emulator {
         let _ = self.inner.stop.send(true);
         let task = state::lock(&self.inner.task).take();
         if let Some(mut task) = task
-            && tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err()
         {
             task.abort();
         }

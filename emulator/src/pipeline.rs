@@ -27,17 +27,10 @@ const ORPHAN_STREAM_LIMIT: Duration = Duration::from_secs(60);
 const TRUNCATE_FLUSH_DELAY: Duration = Duration::from_millis(30);
 
 fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-pub(crate) async fn around(
-    State(shared): State<Arc<Shared>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let conn = req.extensions().get::<ConnInfo>().cloned();
     let (mut parts, body) = req.into_parts();
     let endpoint = Endpoint::classify(parts.uri.path());
@@ -53,19 +46,14 @@ pub(crate) async fn around(
             status: 0,
             fault: None,
             request_id: header_string(h, header::HeaderName::from_static("x-request-id")),
-            api_key: header_string(h, header::HeaderName::from_static("x-api-key"))
-                .map(|k| mask_key(&k)),
+            api_key: header_string(h, header::HeaderName::from_static("x-api-key")).map(|k| mask_key(&k)),
             user_agent: header_string(h, header::USER_AGENT),
             duration_ms: 0,
             body: None,
         },
     );
 
-    let limit = if endpoint == Endpoint::Admin {
-        ADMIN_BODY_LIMIT
-    } else {
-        API_BODY_LIMIT
-    };
+    let limit = if endpoint == Endpoint::Admin { ADMIN_BODY_LIMIT } else { API_BODY_LIMIT };
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(e) => {
@@ -82,10 +70,7 @@ pub(crate) async fn around(
 
     if endpoint == Endpoint::Admin {
         if !conn.as_ref().is_some_and(|c| is_loopback(c.peer.ip())) {
-            let err = ApiError::new(
-                StatusCode::FORBIDDEN,
-                "The emulator admin API only accepts loopback connections",
-            );
+            let err = ApiError::new(StatusCode::FORBIDDEN, "The emulator admin API only accepts loopback connections");
             return finish(&shared, &mut draft, err.into_response());
         }
         let resp = jsonify_error(next.run(req).await).await;
@@ -100,11 +85,7 @@ pub(crate) async fn around(
     draft.set_fault(fault.label());
     tracing::debug!(fault = %fault.label(), path = %req.uri().path(), "injecting fault");
     match fault {
-        FaultKind::Status {
-            status,
-            retry_after,
-            body,
-        } => {
+        FaultKind::Status { status, retry_after, body } => {
             let resp = status_fault(status, retry_after, body);
             finish(&shared, &mut draft, resp)
         }
@@ -155,12 +136,7 @@ fn finish(shared: &Shared, draft: &mut LogDraft, mut resp: Response) -> Response
 }
 
 /// Makes the connection task drop the connection, then waits to be dropped with it.
-async fn drop_connection(
-    shared: &Shared,
-    draft: &mut LogDraft,
-    conn: Option<ConnInfo>,
-    mode: KillMode,
-) -> Response {
+async fn drop_connection(shared: &Shared, draft: &mut LogDraft, conn: Option<ConnInfo>, mode: KillMode) -> Response {
     draft.finish(0);
     match conn {
         Some(conn) => {
@@ -177,12 +153,8 @@ async fn drop_connection(
 
 fn status_fault(status: u16, retry_after: Option<String>, body: Option<String>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = body.unwrap_or_else(|| {
-        error_body(&format!(
-            "{} (injected fault)",
-            status.canonical_reason().unwrap_or("Error")
-        ))
-    });
+    let body = body
+        .unwrap_or_else(|| error_body(&format!("{} (injected fault)", status.canonical_reason().unwrap_or("Error"))));
     let content_type = if serde_json::from_str::<serde_json::Value>(&body).is_ok() {
         "application/json"
     } else if body.trim_start().starts_with('<') {
@@ -192,8 +164,7 @@ fn status_fault(status: u16, retry_after: Option<String>, body: Option<String>) 
     };
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -204,14 +175,10 @@ fn malformed(endpoint: Endpoint) -> Response {
     let (body, content_type) = match endpoint {
         Endpoint::Fetch => ("{\"events\":[{\"eventId\":\"evt_", "application/json"),
         Endpoint::Acknowledge => ("{\"acknowledged\":", "application/json"),
-        _ => (
-            "<html><body><h1>502 Bad Gateway</h1></body></html>",
-            "text/html",
-        ),
+        _ => ("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"),
     };
     let mut resp = Response::new(Body::from(body));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -243,10 +210,7 @@ async fn jsonify_error(resp: Response) -> Response {
     } else {
         text.trim().to_string()
     };
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Response::from_parts(parts, Body::from(error_body(&message)))
 }
 
@@ -264,10 +228,7 @@ async fn envelope(resp: Response) -> Response {
             .unwrap_or_else(|| text.into_owned());
         serde_json::json!({ "success": false, "error": message }).to_string()
     };
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Response::from_parts(parts, Body::from(body))
 }
 
@@ -276,9 +237,7 @@ async fn truncate(resp: Response, conn: Option<ConnInfo>) -> Response {
     let (mut parts, bytes) = collect(resp).await;
     let declared = bytes.len().max(1);
     let cut = bytes.len() / 2;
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(declared));
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(declared));
     let first = bytes.slice(..cut);
     let head = futures::stream::iter([Ok::<Bytes, Infallible>(first)]);
     let tail = futures::stream::once(async move {
@@ -291,8 +250,6 @@ async fn truncate(resp: Response, conn: Option<ConnInfo>) -> Response {
         // Without a kill switch, ending early still makes hyper close the connection.
         Ok::<Bytes, Infallible>(Bytes::new())
     })
-    .filter(|chunk: &Result<Bytes, Infallible>| {
-        std::future::ready(chunk.as_ref().is_ok_and(|c| !c.is_empty()))
-    });
+    .filter(|chunk: &Result<Bytes, Infallible>| std::future::ready(chunk.as_ref().is_ok_and(|c| !c.is_empty())));
     Response::from_parts(parts, Body::from_stream(head.chain(tail)))
 }

@@ -53,13 +53,7 @@ impl Queue {
         let slot = (stored_at_ms, self.next_seq);
         self.next_seq += 1;
         self.index.insert(id.clone(), slot);
-        self.entries.insert(
-            slot,
-            Stored {
-                id,
-                json: json.into_boxed_str(),
-            },
-        );
+        self.entries.insert(slot, Stored { id, json: json.into_boxed_str() });
         self.enqueued_total += 1;
         true
     }
@@ -86,8 +80,7 @@ impl Queue {
         let range = match since {
             // `since` below every stored event (the usual case) matches the whole queue.
             Some(s) if self.entries.first_key_value().is_some_and(|(k, _)| k.0 <= s) => {
-                self.entries
-                    .range((Bound::Excluded((s, u64::MAX)), Bound::Unbounded))
+                self.entries.range((Bound::Excluded((s, u64::MAX)), Bound::Unbounded))
             }
             _ => self.entries.range(..),
         };
@@ -102,11 +95,7 @@ impl Queue {
         }
         let pending = match since {
             Some(s) if self.entries.first_key_value().is_some_and(|(k, _)| k.0 <= s) => {
-                if self.entries.last_key_value().is_some_and(|(k, _)| k.0 <= s) {
-                    0
-                } else {
-                    iter.count()
-                }
+                if self.entries.last_key_value().is_some_and(|(k, _)| k.0 <= s) { 0 } else { iter.count() }
             }
             _ => self.entries.len() - returned,
         };

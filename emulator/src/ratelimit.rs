@@ -61,16 +61,13 @@ impl Limiter {
         };
         Err(Limited {
             retry_after: wait,
-            message: format!(
-                "Rate limited: too many requests (at most {per_second} per second, burst {burst})"
-            ),
+            message: format!("Rate limited: too many requests (at most {per_second} per second, burst {burst})"),
         })
     }
 
     /// Refuses a fetch that comes too soon after a fetch that found the queue empty.
     pub fn check_idle_poll(&self, now: Instant) -> Result<(), Limited> {
-        let (Some(interval), Some(since)) = (self.config.idle_poll_interval, self.idle_since)
-        else {
+        let (Some(interval), Some(since)) = (self.config.idle_poll_interval, self.idle_since) else {
             return Ok(());
         };
         let elapsed = now.saturating_duration_since(since);
@@ -109,13 +106,7 @@ mod tests {
 
     #[test]
     fn bucket_allows_burst_then_refuses() {
-        let cfg = RateLimitConfig {
-            idle_poll_interval: None,
-            bucket: Some(TokenBucket {
-                per_second: 2.0,
-                burst: 3,
-            }),
-        };
+        let cfg = RateLimitConfig { idle_poll_interval: None, bucket: Some(TokenBucket { per_second: 2.0, burst: 3 }) };
         let mut l = Limiter::new(cfg);
         let t = Instant::now();
         for _ in 0..3 {
@@ -133,10 +124,7 @@ mod tests {
         assert!(l.check_idle_poll(t).is_ok());
         l.record_fetch(0, t);
         let err = l.check_idle_poll(t + Duration::from_millis(1500)).unwrap_err();
-        assert_eq!(
-            err.message,
-            "Rate limited: poll at most every 5 seconds when the queue is empty"
-        );
+        assert_eq!(err.message, "Rate limited: poll at most every 5 seconds when the queue is empty");
         assert_eq!(err.retry_after_secs(), 4);
         assert!(l.check_idle_poll(t + Duration::from_secs(5)).is_ok());
         l.record_fetch(3, t);

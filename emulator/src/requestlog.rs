@@ -113,11 +113,7 @@ pub(crate) struct LogDraft {
 
 impl LogDraft {
     pub fn new(log: Arc<RequestLog>, entry: RequestLogEntry) -> Self {
-        Self {
-            log,
-            entry: Some(entry),
-            started: Instant::now(),
-        }
+        Self { log, entry: Some(entry), started: Instant::now() }
     }
 
     pub fn set_body(&mut self, body: &[u8]) {
@@ -183,10 +179,7 @@ mod tests {
 
     #[test]
     fn classifies_paths() {
-        assert_eq!(
-            Endpoint::classify("/api/v1/webhook/events/acknowledge"),
-            Endpoint::Acknowledge
-        );
+        assert_eq!(Endpoint::classify("/api/v1/webhook/events/acknowledge"), Endpoint::Acknowledge);
         assert_eq!(Endpoint::classify("/api/v1/sessions"), Endpoint::Session);
         assert_eq!(Endpoint::classify("/api/v1/webhook/events/"), Endpoint::Other);
         assert_eq!(Endpoint::classify("/_emulatorx"), Endpoint::Other);

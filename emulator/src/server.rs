@@ -89,10 +89,7 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, shared: Arc<Sha
     }
     drop(listener);
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(500), drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(500), drain).await.is_err() {
         connections.abort_all();
     }
     tracing::debug!("emulator server stopped");
@@ -123,10 +120,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, shared:
         return;
     };
     let kill = KillSwitch::default();
-    let info = ConnInfo {
-        peer,
-        kill: kill.clone(),
-    };
+    let info = ConnInfo { peer, kill: kill.clone() };
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(info.clone());
         let mut router = router.clone();
@@ -159,11 +153,10 @@ async fn connection(stream: TcpStream, peer: SocketAddr, router: Router, shared:
         && let Some(dup) = reset_handle
     {
         // SO_LINGER 0 belongs to the socket, so the close of hyper's handle (when `conn`
-        // is dropped below) sends RST instead of FIN.
+        // is dropped as this function returns) sends RST instead of FIN.
         let socket = TcpSocket::from_std_stream(dup);
         if let Err(e) = socket.set_zero_linger() {
             tracing::debug!(error = %e, "could not set SO_LINGER");
         }
     }
-    drop(conn);
 }

@@ -23,9 +23,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Real Unix time in milliseconds.
 pub(crate) fn real_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Queue statistics for one API key.
@@ -123,14 +121,9 @@ impl Shared {
         if keys.is_empty() {
             keys.push(ApiKey::default());
         }
-        let states: Vec<Arc<KeyState>> = keys
-            .iter()
-            .map(|k| Arc::new(KeyState::new(k.clone(), config.rate_limit)))
-            .collect();
-        let by_key = states
-            .iter()
-            .map(|s| (s.key.api_key.clone(), s.clone()))
-            .collect();
+        let states: Vec<Arc<KeyState>> =
+            keys.iter().map(|k| Arc::new(KeyState::new(k.clone(), config.rate_limit))).collect();
+        let by_key = states.iter().map(|s| (s.key.api_key.clone(), s.clone())).collect();
         Self {
             keys,
             states,
@@ -141,10 +134,7 @@ impl Shared {
             clock_offset_ms: AtomicI64::new(config.clock_offset_ms),
             faults: Mutex::new(FaultTable::new(config.seed)),
             log: Arc::new(RequestLog::default()),
-            cursor: Mutex::new(GeneratorCursor {
-                next_index: 0,
-                last_stored_at_ms: i64::MIN,
-            }),
+            cursor: Mutex::new(GeneratorCursor { next_index: 0, last_stored_at_ms: i64::MIN }),
             fill_counter: AtomicU64::new(0),
             shutdown,
         }
@@ -206,10 +196,8 @@ impl Shared {
             return 0;
         };
         let now = self.now_ms();
-        let prepared: Vec<(String, i64, String)> = events
-            .into_iter()
-            .filter_map(|event| self.prepare(event, now))
-            .collect();
+        let prepared: Vec<(String, i64, String)> =
+            events.into_iter().filter_map(|event| self.prepare(event, now)).collect();
         let mut data = self.lock_key(state);
         let mut added = 0;
         for (id, stored_at, json) in prepared {
@@ -238,10 +226,7 @@ impl Shared {
             Some(Value::String(s)) => generator::parse_iso_ms(s).unwrap_or(now_ms),
             Some(Value::Number(n)) => n.as_i64().unwrap_or(now_ms),
             _ => {
-                obj.insert(
-                    "storedAt".into(),
-                    Value::String(generator::iso_ms(now_ms)),
-                );
+                obj.insert("storedAt".into(), Value::String(generator::iso_ms(now_ms)));
                 now_ms
             }
         };
@@ -265,9 +250,7 @@ impl Shared {
             cursor.next_index += n as u64;
             // storedAt keeps rising across calls, so generated events queue in call order.
             let n_ms = i64::try_from(n).unwrap_or(i64::MAX);
-            let end = self
-                .now_ms()
-                .max(cursor.last_stored_at_ms.saturating_add(n_ms));
+            let end = self.now_ms().max(cursor.last_stored_at_ms.saturating_add(n_ms));
             cursor.last_stored_at_ms = end;
             (start, end)
         };
@@ -277,10 +260,7 @@ impl Shared {
 
     pub fn stats_for(&self, api_key: &str) -> QueueStats {
         let Some(state) = self.key_state(api_key) else {
-            return QueueStats {
-                api_key: api_key.to_string(),
-                ..QueueStats::default()
-            };
+            return QueueStats { api_key: api_key.to_string(), ..QueueStats::default() };
         };
         let data = self.lock_key(state);
         let q = &data.queue;
@@ -306,15 +286,11 @@ impl Shared {
     }
 
     pub fn pending_ids_for(&self, api_key: &str) -> Vec<String> {
-        self.key_state(api_key)
-            .map(|s| self.lock_key(s).queue.pending_ids())
-            .unwrap_or_default()
+        self.key_state(api_key).map(|s| self.lock_key(s).queue.pending_ids()).unwrap_or_default()
     }
 
     pub fn acknowledged_ids_for(&self, api_key: &str) -> Vec<String> {
-        self.key_state(api_key)
-            .map(|s| self.lock_key(s).queue.acknowledged_ids())
-            .unwrap_or_default()
+        self.key_state(api_key).map(|s| self.lock_key(s).queue.acknowledged_ids()).unwrap_or_default()
     }
 
     // ---- faults, limits, log, reset ----------------------------------------------------
@@ -360,11 +336,7 @@ impl Shared {
         for state in &self.states {
             let mut data = lock(&state.data);
             let config = data.limiter.config();
-            *data = KeyData {
-                queue: Queue::default(),
-                limiter: Limiter::new(config),
-                counters: Counters::default(),
-            };
+            *data = KeyData { queue: Queue::default(), limiter: Limiter::new(config), counters: Counters::default() };
         }
         self.faults().set(Vec::new());
         self.log.clear();

@@ -57,9 +57,7 @@ async fn enqueue_stats_events_and_reset() {
     assert!(r.error().contains("events[0]"));
     let r = c.admin("POST", "/_emulator/events", Some(&json!({ "generate": -1 }))).await;
     assert_eq!(r.status, 400);
-    let r = c
-        .admin("POST", "/_emulator/events?apiKey=wc_ak_test_nobody", Some(&json!([])))
-        .await;
+    let r = c.admin("POST", "/_emulator/events?apiKey=wc_ak_test_nobody", Some(&json!([]))).await;
     assert_eq!(r.status, 404);
 
     let r = c.admin("POST", "/_emulator/reset", None).await;
@@ -100,7 +98,8 @@ async fn faults_clock_rate_limit_and_request_log_routes() {
     let r = c.admin("DELETE", "/_emulator/faults", None).await;
     assert_eq!(r.json(), json!([]));
 
-    let r = c.admin("POST", "/_emulator/rate-limit", Some(&json!({ "idle_poll_interval_ms": null, "bucket": null }))).await;
+    let r =
+        c.admin("POST", "/_emulator/rate-limit", Some(&json!({ "idle_poll_interval_ms": null, "bucket": null }))).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), json!({ "idle_poll_interval_ms": null, "bucket": null }));
     for _ in 0..3 {
@@ -156,12 +155,7 @@ async fn admin_refuses_non_loopback_peers() {
         eprintln!("no non-loopback address here; only the unit check runs");
         return;
     };
-    let emu = start(
-        EmulatorConfig::default()
-            .without_rate_limit()
-            .with_host(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-    )
-    .await;
+    let emu = start(EmulatorConfig::default().without_rate_limit().with_host(IpAddr::V4(Ipv4Addr::UNSPECIFIED))).await;
     emu.generate(2);
     let mut c = Caller::new(&emu);
     c.base = format!("http://{}", SocketAddr::new(ip, emu.local_addr().port()));

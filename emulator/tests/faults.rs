@@ -11,11 +11,7 @@ use std::time::{Duration, Instant};
 async fn status_fault_with_retry_after_is_spent_after_its_count() {
     let emu = start_plain().await;
     emu.generate(1);
-    emu.add_fault(
-        FaultRule::new(FaultKind::status_retry_after(503, "2"))
-            .on(Endpoint::Fetch)
-            .times(2),
-    );
+    emu.add_fault(FaultRule::new(FaultKind::status_retry_after(503, "2")).on(Endpoint::Fetch).times(2));
     let c = Caller::new(&emu);
     for _ in 0..2 {
         let r = c.fetch("").await;
@@ -29,19 +25,10 @@ async fn status_fault_with_retry_after_is_spent_after_its_count() {
     assert_eq!(c.fetch("").await.status, 200);
     assert_eq!(emu.faults()[0].remaining, Some(0));
 
-    let faults: Vec<_> = emu
-        .request_log()
-        .iter()
-        .map(|e| (e.status, e.fault.clone()))
-        .collect();
+    let faults: Vec<_> = emu.request_log().iter().map(|e| (e.status, e.fault.clone())).collect();
     assert_eq!(
         faults,
-        [
-            (503, Some("status:503".to_string())),
-            (503, Some("status:503".to_string())),
-            (200, None),
-            (200, None)
-        ]
+        [(503, Some("status:503".to_string())), (503, Some("status:503".to_string())), (200, None), (200, None)]
     );
 }
 
@@ -85,17 +72,10 @@ async fn reset_drops_the_connection_and_applies_nothing() {
 async fn applied_but_lost_acknowledges_then_drops() {
     let emu = start_plain().await;
     emu.enqueue(vec![event("lost-ack", now_ms() - 1), event("other", now_ms())]);
-    emu.add_fault(
-        FaultRule::new(FaultKind::AppliedButLost)
-            .on(Endpoint::Acknowledge)
-            .once(),
-    );
+    emu.add_fault(FaultRule::new(FaultKind::AppliedButLost).on(Endpoint::Acknowledge).once());
     let c = Caller::new(&emu);
     let body = json!({ "eventIds": ["lost-ack"] });
-    let result = c
-        .request("POST", "/api/v1/webhook/events/acknowledge", Some(&body), now_ms())
-        .send()
-        .await;
+    let result = c.request("POST", "/api/v1/webhook/events/acknowledge", Some(&body), now_ms()).send().await;
     assert!(result.is_err(), "{result:?}");
     assert_eq!(emu.acknowledged_ids(), ["lost-ack"]);
     assert_eq!(emu.pending_ids(), ["other"]);
@@ -109,11 +89,7 @@ async fn truncate_sends_part_of_the_body_then_closes() {
     emu.generate(5);
     emu.add_fault(FaultRule::new(FaultKind::Truncate).once());
     let c = Caller::new(&emu);
-    let resp = c
-        .request("GET", "/api/v1/webhook/events?limit=5", None, now_ms())
-        .send()
-        .await
-        .expect("headers arrive");
+    let resp = c.request("GET", "/api/v1/webhook/events?limit=5", None, now_ms()).send().await.expect("headers arrive");
     assert_eq!(resp.status(), 200);
     let declared = resp.content_length().unwrap();
     let err = resp.bytes().await.expect_err("the body is cut short");
@@ -124,11 +100,7 @@ async fn truncate_sends_part_of_the_body_then_closes() {
     emu.enqueue(vec![event("t1", now_ms())]);
     emu.add_fault(FaultRule::new(FaultKind::Truncate).on(Endpoint::Acknowledge).once());
     let body = json!({ "eventIds": ["t1"] });
-    let resp = c
-        .request("POST", "/api/v1/webhook/events/acknowledge", Some(&body), now_ms())
-        .send()
-        .await
-        .unwrap();
+    let resp = c.request("POST", "/api/v1/webhook/events/acknowledge", Some(&body), now_ms()).send().await.unwrap();
     assert!(resp.text().await.is_err());
     assert_eq!(emu.acknowledged_ids(), ["t1"]);
 }
@@ -179,9 +151,7 @@ async fn hang_outlasts_the_client_timeout_and_does_not_block_shutdown() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Hang guard only: shutdown must not wait for the hung request.
-    tokio::time::timeout(Duration::from_secs(30), emu.shutdown())
-        .await
-        .expect("shutdown finishes");
+    tokio::time::timeout(Duration::from_secs(30), emu.shutdown()).await.expect("shutdown finishes");
     assert!(hung.await.unwrap().is_err());
 }
 

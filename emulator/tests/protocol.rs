@@ -40,13 +40,7 @@ async fn authentication_failures_say_why() {
     let c = Caller::new(&emu);
     let path = "/api/v1/webhook/events?limit=5";
 
-    let r = c
-        .send_replacing(
-            c.request("GET", path, None, now_ms()),
-            "x-signature",
-            &"00".repeat(32),
-        )
-        .await;
+    let r = c.send_replacing(c.request("GET", path, None, now_ms()), "x-signature", &"00".repeat(32)).await;
     assert_eq!((r.status, r.error().as_str()), (401, "Invalid signature"));
 
     let mut stranger = c.clone();
@@ -60,36 +54,21 @@ async fn authentication_failures_say_why() {
     let msg = r.error();
     assert!(msg.contains("stale") && msg.contains("server time"), "{msg}");
 
-    let r = c
-        .send(c.http.get(format!("{}{path}", c.base)).header("x-api-key", &c.api_key))
-        .await;
+    let r = c.send(c.http.get(format!("{}{path}", c.base)).header("x-api-key", &c.api_key)).await;
     assert_eq!((r.status, r.error().as_str()), (401, "Missing x-timestamp header"));
     let r = c.send(c.http.get(format!("{}{path}", c.base))).await;
     assert_eq!((r.status, r.error().as_str()), (401, "Missing x-api-key header"));
 
-    let r = c
-        .send_replacing(
-            c.request("GET", path, None, now_ms()),
-            "x-timestamp",
-            "yesterday",
-        )
-        .await;
+    let r = c.send_replacing(c.request("GET", path, None, now_ms()), "x-timestamp", "yesterday").await;
     assert_eq!(r.status, 401);
     assert!(r.error().contains("yesterday"));
 
     // A body that is not JSON cannot be canonicalised, so it cannot be verified.
-    let r = c
-        .send(
-            c.request("POST", "/api/v1/webhook/events/acknowledge", None, now_ms())
-                .body("{not json"),
-        )
-        .await;
+    let r = c.send(c.request("POST", "/api/v1/webhook/events/acknowledge", None, now_ms()).body("{not json")).await;
     assert_eq!(r.status, 400);
     assert!(r.error().contains("not valid JSON"));
     // The query string is not signed, and the signature covers the exact path.
-    let r = c
-        .send(c.request("GET", "/api/v1/webhook/events?limit=7", None, now_ms()))
-        .await;
+    let r = c.send(c.request("GET", "/api/v1/webhook/events?limit=7", None, now_ms())).await;
     assert_eq!(r.status, 200);
     assert_eq!(emu.stats().auth_failures, 4);
 }
@@ -115,10 +94,7 @@ async fn fourth_test_vector_is_accepted_verbatim() {
         .post(format!("{}/api/v1/webhook/events/acknowledge", emu.url()))
         .header("x-api-key", "wc_ak_test_vector")
         .header("x-timestamp", ts.to_string())
-        .header(
-            "x-signature",
-            "19f5ec03a695b511f60152c135dbdc7bc98044b604d976047524d002277b79a6",
-        )
+        .header("x-signature", "19f5ec03a695b511f60152c135dbdc7bc98044b604d976047524d002277b79a6")
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -127,11 +103,8 @@ async fn fourth_test_vector_is_accepted_verbatim() {
     assert_eq!(resp.status(), 200);
     // The Date header carries the emulator's (shifted) clock.
     let date = resp.headers()["date"].to_str().unwrap().to_string();
-    let date_ms = httpdate::parse_http_date(&date)
-        .unwrap()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let date_ms =
+        httpdate::parse_http_date(&date).unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     assert!((date_ms - ts).abs() < 60_000, "{date}");
     assert_eq!(resp.text().await.unwrap(), r#"{"acknowledged":1}"#);
     assert_eq!(emu.acknowledged_ids(), [odd_id]);
@@ -165,12 +138,7 @@ async fn limit_is_defaulted_clamped_and_validated() {
 async fn since_filters_by_stored_at() {
     let emu = start_plain().await;
     let t = now_ms() - 10_000;
-    emu.enqueue(vec![
-        event("a", t),
-        event("b", t + 1_000),
-        event("c", t + 2_000),
-        event("d", t + 3_000),
-    ]);
+    emu.enqueue(vec![event("a", t), event("b", t + 1_000), event("c", t + 2_000), event("d", t + 3_000)]);
     let c = Caller::new(&emu);
     let r = c.fetch(&format!("?limit=1&since={}", t + 1_000)).await;
     assert_eq!(ids(&r), ["c"]);
@@ -244,18 +212,9 @@ async fn each_key_has_its_own_queue() {
 
 #[tokio::test]
 async fn unacknowledged_events_expire_after_retention() {
-    let emu = start(
-        EmulatorConfig::default()
-            .without_rate_limit()
-            .with_retention(Duration::from_secs(60)),
-    )
-    .await;
+    let emu = start(EmulatorConfig::default().without_rate_limit().with_retention(Duration::from_secs(60))).await;
     let now = now_ms();
-    emu.enqueue(vec![
-        event("old-1", now - 5 * 60_000),
-        event("old-2", now - 2 * 60_000),
-        event("fresh", now - 1_000),
-    ]);
+    emu.enqueue(vec![event("old-1", now - 5 * 60_000), event("old-2", now - 2 * 60_000), event("fresh", now - 1_000)]);
     let r = Caller::new(&emu).fetch("").await;
     assert_eq!(ids(&r), ["fresh"]);
     assert_eq!(r.json()["pendingCount"], 0);
@@ -266,10 +225,9 @@ async fn unacknowledged_events_expire_after_retention() {
 #[tokio::test]
 async fn idle_poll_gate_answers_429_with_retry_after() {
     let interval = Duration::from_millis(300);
-    let emu = start(EmulatorConfig::default().with_rate_limit(RateLimitConfig {
-        idle_poll_interval: Some(interval),
-        bucket: None,
-    }))
+    let emu = start(
+        EmulatorConfig::default().with_rate_limit(RateLimitConfig { idle_poll_interval: Some(interval), bucket: None }),
+    )
     .await;
     emu.generate(2);
     let c = Caller::new(&emu);
@@ -281,10 +239,7 @@ async fn idle_poll_gate_answers_429_with_retry_after() {
     let r = c.fetch("?limit=1").await;
     assert_eq!(r.status, 429);
     assert_eq!(r.header("retry-after").as_deref(), Some("1"));
-    assert_eq!(
-        r.error(),
-        "Rate limited: poll at most every 300 ms when the queue is empty"
-    );
+    assert_eq!(r.error(), "Rate limited: poll at most every 300 ms when the queue is empty");
     // Acknowledge is not a poll.
     assert_eq!(c.ack(&["nothing"]).await.status, 200);
 
@@ -300,10 +255,7 @@ async fn default_idle_poll_message_matches_the_platform() {
     assert_eq!(c.fetch("").await.status, 200);
     let r = c.fetch("").await;
     assert_eq!(r.status, 429);
-    assert_eq!(
-        r.error(),
-        "Rate limited: poll at most every 5 seconds when the queue is empty"
-    );
+    assert_eq!(r.error(), "Rate limited: poll at most every 5 seconds when the queue is empty");
     let secs: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=5).contains(&secs));
 }
@@ -312,10 +264,7 @@ async fn default_idle_poll_message_matches_the_platform() {
 async fn token_bucket_limits_bursts() {
     let emu = start(EmulatorConfig::default().with_rate_limit(RateLimitConfig {
         idle_poll_interval: None,
-        bucket: Some(TokenBucket {
-            per_second: 1.0,
-            burst: 3,
-        }),
+        bucket: Some(TokenBucket { per_second: 1.0, burst: 3 }),
     }))
     .await;
     let c = Caller::new(&emu);

@@ -8,10 +8,7 @@ use smartai_events::{canonical, signing};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 pub async fn start(config: EmulatorConfig) -> Emulator {
@@ -40,8 +37,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
 
     pub fn error(&self) -> String {
@@ -49,9 +45,7 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
     }
 }
 
@@ -62,10 +56,7 @@ impl Caller {
 
     pub fn for_key(emu: &Emulator, api_key: &str, secret: &str) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
+            http: reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap(),
             base: emu.url(),
             api_key: api_key.to_string(),
             secret: secret.to_string(),
@@ -82,10 +73,7 @@ impl Caller {
     ) -> reqwest::RequestBuilder {
         let path = path_and_query.split('?').next().unwrap();
         let body_text = body.map(canonical::to_string).unwrap_or_default();
-        let signature = signing::sign(
-            &self.secret,
-            &signing::payload(method, path, timestamp_ms, &body_text),
-        );
+        let signature = signing::sign(&self.secret, &signing::payload(method, path, timestamp_ms, &body_text));
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self
             .http
@@ -96,9 +84,7 @@ impl Caller {
             .header("x-request-id", "req-test-1")
             .header("user-agent", "smartai-events/0.1.0 (rust)");
         if body.is_some() {
-            req = req
-                .header("content-type", "application/json")
-                .body(body_text);
+            req = req.header("content-type", "application/json").body(body_text);
         }
         req
     }
@@ -108,47 +94,31 @@ impl Caller {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body read");
-        Reply {
-            status,
-            headers,
-            text,
-        }
+        Reply { status, headers, text }
     }
 
     /// Sends `req` with header `name` replaced by `value` (reqwest's builder only appends).
-    pub async fn send_replacing(
-        &self,
-        req: reqwest::RequestBuilder,
-        name: &'static str,
-        value: &str,
-    ) -> Reply {
+    pub async fn send_replacing(&self, req: reqwest::RequestBuilder, name: &'static str, value: &str) -> Reply {
         let mut req = req.build().unwrap();
         req.headers_mut().insert(name, value.parse().unwrap());
         let resp = self.http.execute(req).await.expect("request sent");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body read");
-        Reply {
-            status,
-            headers,
-            text,
-        }
+        Reply { status, headers, text }
     }
 
     pub async fn call(&self, method: &str, path_and_query: &str, body: Option<&Value>) -> Reply {
-        self.send(self.request(method, path_and_query, body, now_ms()))
-            .await
+        self.send(self.request(method, path_and_query, body, now_ms())).await
     }
 
     pub async fn fetch(&self, query: &str) -> Reply {
-        self.call("GET", &format!("/api/v1/webhook/events{query}"), None)
-            .await
+        self.call("GET", &format!("/api/v1/webhook/events{query}"), None).await
     }
 
     pub async fn ack(&self, ids: &[&str]) -> Reply {
         let body = serde_json::json!({ "eventIds": ids });
-        self.call("POST", "/api/v1/webhook/events/acknowledge", Some(&body))
-            .await
+        self.call("POST", "/api/v1/webhook/events/acknowledge", Some(&body)).await
     }
 
     /// Unsigned admin call.
@@ -156,9 +126,7 @@ impl Caller {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
+            req = req.header("content-type", "application/json").body(b.to_string());
         }
         self.send(req).await
     }
@@ -181,10 +149,5 @@ pub fn iso(ms: i64) -> String {
 }
 
 pub fn ids(reply: &Reply) -> Vec<String> {
-    reply.json()["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["eventId"].as_str().unwrap().to_string())
-        .collect()
+    reply.json()["events"].as_array().unwrap().iter().map(|e| e["eventId"].as_str().unwrap().to_string()).collect()
 }

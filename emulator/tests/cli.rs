@@ -1,0 +1,76 @@
+//! The `smartai-emulator` binary: ready line, serving, clean exit on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smartai-emulator");
+
+#[test]
+fn help_explains_every_flag() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--port",
+        "--host",
+        "--events",
+        "--seed",
+        "--no-rate-limit",
+        "--fault-rate",
+        "--keys",
+        "--retention",
+        "--window",
+        "--clock-offset-ms",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn prints_one_json_line_serves_and_exits_zero_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--events", "7", "--seed", "3", "--keys", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    let url = ready["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"));
+    assert_eq!(ready["apiKey"], "wc_ak_test_emulator0001");
+    assert_eq!(ready["secretKey"], "wc_sk_test_emulator_secret_0001");
+
+    // It really serves: a signed fetch with the printed credentials sees the 7 events.
+    let caller = common::Caller {
+        http: reqwest::Client::new(),
+        base: url.clone(),
+        api_key: ready["apiKey"].as_str().unwrap().into(),
+        secret: ready["secretKey"].as_str().unwrap().into(),
+    };
+    let r = caller.fetch("?limit=10").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(common::ids(&r).len(), 7);
+    let keys = caller.admin("GET", "/_emulator/keys", None).await.json();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "", "only one line goes to stdout");
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    let out = Command::new(BIN).args(["--retention", "forever"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forever"));
+}
