@@ -1,0 +1,62 @@
+"""Event objects: equality, pickling, repr, dict access."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+from conftest import SEED_EVENT, seed_event
+
+
+@pytest.fixture
+def events(emu: Emulator, client: se.AssessmentClient) -> list[se.WebhookEvent]:
+    emu.enqueue([SEED_EVENT, seed_event(eventId="e2"), {"eventId": "u", "event": "x.y"}])
+    emu.generate(20)
+    return client.get_webhook_events(limit=100).events
+
+
+def test_pickle_and_equality(events: list[se.WebhookEvent], client: se.AssessmentClient) -> None:
+    for event in events:
+        clone = pickle.loads(pickle.dumps(event))
+        assert clone == event and type(clone) is type(event)
+        assert clone.stored_at == event.stored_at
+        assert hash(clone) == hash(event)
+        assert copy.deepcopy(event) == event
+    assert events[0] != events[1]
+    again = client.get_webhook_events(limit=100).events
+    assert again == events  # fetched twice, equal by value
+    batch = client.get_webhook_events(limit=100)
+    assert pickle.loads(pickle.dumps(batch)) == batch
+
+
+def test_repr_is_short_and_private(events: list[se.WebhookEvent]) -> None:
+    for event in events:
+        text = repr(event)
+        assert len(text) < 200
+        assert "@" not in text
+        assert event.event_id in text
+    assert all("priya@example.com" not in repr(e) for e in events)
+
+
+def test_dict_access(events: list[se.WebhookEvent]) -> None:
+    first = next(e for e in events if e.event_id == "evt_01J9XYZABC")
+    assert first["eventId"] == "evt_01J9XYZABC"
+    assert first.get("missing", 5) == 5
+    assert "candidateName" in first
+    with pytest.raises(KeyError):
+        first["nope"]
+    d = first.to_dict()
+    d["candidateName"] = "changed"
+    assert first["candidateName"] == "Priya Sharma"  # to_dict is a copy
+    assert json.loads(json.dumps(first.to_dict())) == SEED_EVENT
+
+
+def test_results_are_typed(events: list[se.WebhookEvent]) -> None:
+    s = se.DrainSummary(batches=1, events=2, acknowledged=2, pending_count=0)
+    assert pickle.loads(pickle.dumps(s)) == s

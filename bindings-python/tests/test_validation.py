@@ -1,0 +1,127 @@
+"""Client-side validation: every error has its code and the core's message, nothing is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+
+@pytest.mark.parametrize(
+    "limit, fragment",
+    [(0, "got 0"), (-1, "got -1"), (1.5, "got 1.5"), ("5", '"5" (a string)'), (True, "true (a boolean)")],
+)
+def test_bad_limit(emu: Emulator, client: se.AssessmentClient, limit: Any, fragment: str) -> None:
+    with pytest.raises(se.InvalidArgumentError) as info:
+        client.get_webhook_events(limit=limit)
+    err = info.value
+    assert err.code == "INVALID_ARGUMENT"
+    assert isinstance(err, ValueError) and isinstance(err, se.SmartAIError)
+    assert str(err).startswith("limit must be an integer >= 1")
+    assert fragment in str(err)
+    assert err.status is None and err.request_id is None
+    assert emu.request_log() == []  # nothing was sent
+
+
+def test_limit_nan_and_clamp(emu: Emulator, client: se.AssessmentClient) -> None:
+    with pytest.raises(se.InvalidArgumentError, match="finite"):
+        client.get_webhook_events(limit=float("nan"))
+    client.get_webhook_events(limit=1000)  # clamped to 100
+    assert "limit=100" in (emu.request_log()[-1]["query"] or "")
+
+
+async def test_bad_limit_async(aclient: se.AsyncAssessmentClient) -> None:
+    with pytest.raises(se.InvalidArgumentError, match="limit must be an integer >= 1, got -1"):
+        await aclient.get_webhook_events(limit=-1)
+    with pytest.raises(se.InvalidArgumentError):
+        await aclient.drain(lambda e: None, limit=0)
+
+
+def test_since_in_seconds(client: se.AssessmentClient) -> None:
+    with pytest.raises(se.InvalidArgumentError, match="looks like seconds; multiply by 1000"):
+        client.get_webhook_events(since=1_717_200_000)
+    with pytest.raises(se.InvalidArgumentError, match="non-negative"):
+        client.get_webhook_events(since=-5)
+
+
+def test_naive_datetime(client: se.AssessmentClient) -> None:
+    with pytest.raises(se.InvalidArgumentError, match="timezone-aware") as info:
+        client.get_webhook_events(since=datetime(2026, 1, 1))
+    assert info.value.code == "INVALID_ARGUMENT"
+
+
+@pytest.mark.parametrize("ids", [[], (), "evt_1", None, 5])
+def test_empty_or_wrong_ids(client: se.AssessmentClient, ids: Any) -> None:
+    with pytest.raises(se.InvalidArgumentError) as info:
+        client.acknowledge_webhook_events(ids)
+    assert str(info.value) == "eventIds must be a non-empty array"
+
+
+@pytest.mark.parametrize("ids, fragment", [(["a", 7], "eventIds[1]"), (["a", ""], "eventIds[1]"), ([None], "eventIds[0]")])
+def test_non_string_ids(client: se.AssessmentClient, ids: Any, fragment: str) -> None:
+    with pytest.raises(se.InvalidArgumentError) as info:
+        client.acknowledge_webhook_events(ids)
+    assert fragment in str(info.value) and "must be a non-empty string" in str(info.value)
+
+
+def test_session_validation(client: se.AssessmentClient) -> None:
+    with pytest.raises(se.InvalidArgumentError, match="users must be a non-empty array"):
+        client.create_session([], recruiter_id="r")
+    with pytest.raises(se.InvalidArgumentError, match="Provide at least one of recruiterId or recruiterEmail"):
+        client.create_session([{"name": "A", "email": "a@b.com"}])
+    with pytest.raises(se.InvalidArgumentError, match="email is required"):
+        client.create_session([{"name": "A"}], recruiter_id="r")
+
+
+def test_bad_base_url() -> None:
+    for url in ["ftp://x", "not a url", "https://h/?q=1"]:
+        with pytest.raises(se.ConfigurationError) as info:
+            se.AssessmentClient("wc_ak_test_0123456789", "s", url)
+        assert info.value.code == "CONFIGURATION"
+        assert "base URL" in str(info.value)
+
+
+def test_insecure_http() -> None:
+    with pytest.raises(se.ConfigurationError, match="refusing insecure base URL"):
+        se.AssessmentClient("wc_ak_test_0123456789", "s", "http://example.com")
+    client = se.AssessmentClient("wc_ak_test_0123456789", "s", "http://example.com", allow_insecure_http=True)
+    assert client.base_url.startswith("http://example.com")
+    se.AssessmentClient("wc_ak_test_0123456789", "s", "http://localhost:1")  # loopback is fine
+
+
+def test_missing_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASSESSMENT_API_KEY", raising=False)
+    monkeypatch.delenv("ASSESSMENT_SECRET_KEY", raising=False)
+    with pytest.raises(se.ConfigurationError) as info:
+        se.AssessmentClient(secret_key="s")
+    assert str(info.value) == "Missing API key"
+    with pytest.raises(se.ConfigurationError, match="^Missing secret key$"):
+        se.AsyncAssessmentClient(api_key="wc_ak_test_0123456789")
+    monkeypatch.setenv("ASSESSMENT_API_KEY", "wc_ak_live_0123456789")
+    monkeypatch.setenv("ASSESSMENT_SECRET_KEY", "s")
+    assert se.AssessmentClient().environment == "live"
+
+
+def test_bad_options() -> None:
+    with pytest.raises(se.InvalidArgumentError, match="maxRetries"):
+        se.AssessmentClient("wc_ak_test_0123456789", "s", max_retries=1.5)  # type: ignore[arg-type]
+    with pytest.raises(se.InvalidArgumentError, match="timeout"):
+        se.AssessmentClient("wc_ak_test_0123456789", "s", timeout=-1)
+
+
+def test_run_interval_floor(emu: Emulator) -> None:
+    client = se.AssessmentClient(**emu.client_kwargs(min_poll_interval=5.0))
+    with pytest.raises(se.InvalidArgumentError, match="interval must be at least 5"):
+        client.run(lambda e: None, interval=1.0)
+
+
+def test_blocking_client_refuses_async_handler(client: se.AssessmentClient) -> None:
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        pass
+
+    with pytest.raises(se.InvalidArgumentError, match="async"):
+        client.drain(handler)
