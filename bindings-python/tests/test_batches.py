@@ -1,0 +1,82 @@
+"""batches(): the pull-based drain, async and blocking, and when batches are acknowledged."""
+
+from __future__ import annotations
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+
+def test_sync_iterates_and_acknowledges(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(35)
+    sizes = []
+    batches = client.batches(limit=10)
+    for batch in batches:
+        sizes.append(len(batch))
+        # The batch in hand is not acknowledged yet.
+        assert len(emu.pending_ids()) == 35 - sum(sizes[:-1])
+    assert sizes == [10, 10, 10, 5]
+    assert emu.pending_ids() == []
+    assert batches.summary.events == 35 and batches.summary.acknowledged == 35
+
+
+def test_sync_exception_acknowledges_nothing(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(30)
+    with pytest.raises(ZeroDivisionError):
+        with client.batches(limit=10) as batches:
+            for i, _batch in enumerate(batches):
+                if i == 1:
+                    1 / 0
+    # The first batch was acknowledged by asking for the second; the second was not.
+    assert len(emu.pending_ids()) == 20
+
+
+def test_sync_break_in_with_acknowledges_finished_batch(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(30)
+    with client.batches(limit=10) as batches:
+        for _batch in batches:
+            break
+    assert len(emu.pending_ids()) == 20
+
+
+def test_sync_break_without_with_acknowledges_nothing(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(30)
+    batches = client.batches(limit=10)
+    for _batch in batches:
+        break
+    assert len(emu.pending_ids()) == 30
+    batches.commit()
+    assert len(emu.pending_ids()) == 20
+
+
+async def test_async_iterates(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(25)
+    seen = 0
+    async for batch in aclient.batches(limit=10):
+        seen += len(batch)
+    assert seen == 25 and emu.pending_ids() == []
+
+
+async def test_async_break_and_exception(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(40)
+    async with aclient.batches(limit=10) as batches:
+        async for _batch in batches:
+            break
+    assert len(emu.pending_ids()) == 30
+    with pytest.raises(LookupError):
+        async with aclient.batches(limit=10) as batches:
+            async for _batch in batches:
+                raise LookupError
+    assert len(emu.pending_ids()) == 30
+    s = batches.summary
+    assert s.batches == 1 and s.acknowledged == 0
+
+
+async def test_async_batches_fault(emu: Emulator) -> None:
+    emu.generate(10)
+    emu.add_fault("status", status=503, endpoint="fetch")
+    client = se.AsyncAssessmentClient(**emu.client_kwargs(max_retries=0))
+    with pytest.raises(se.ServerError):
+        async for _ in client.batches():
+            pass

@@ -1,0 +1,137 @@
+"""drain with plain and async handlers, under injected faults; failing handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+FAULTS = [
+    {"kind": {"type": "status", "status": 503}, "endpoint": "fetch", "probability": 0.3},
+    {"kind": {"type": "status", "status": 500}, "endpoint": "acknowledge", "probability": 0.2},
+    {"kind": {"type": "reset"}, "endpoint": "fetch", "probability": 0.1},
+    {"kind": {"type": "applied_but_lost"}, "endpoint": "acknowledge", "probability": 0.1},
+    {"kind": {"type": "truncate"}, "endpoint": "fetch", "probability": 0.1},
+]
+
+
+def test_drain_sync_under_faults(emu: Emulator) -> None:
+    emu.generate(450)
+    expected = set(emu.pending_ids())
+    emu.set_faults(FAULTS)
+    client = se.AssessmentClient(**emu.client_kwargs(max_retries=12))
+    seen: Counter[str] = Counter()
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        seen.update(e.event_id for e in events)
+
+    summary = client.drain(handler, limit=40)
+    assert set(seen) == expected
+    assert max(seen.values()) == 1  # every event once
+    assert summary.events == 450
+    assert summary.batches >= 12
+    emu.clear_faults()
+    assert emu.pending_ids() == []
+
+
+async def test_drain_async_under_faults(emu: Emulator) -> None:
+    emu.generate(300)
+    expected = set(emu.pending_ids())
+    emu.set_faults(FAULTS)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs(max_retries=12))
+    seen: Counter[str] = Counter()
+    loop = asyncio.get_running_loop()
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        assert asyncio.get_running_loop() is loop  # handlers run on the caller's loop
+        await asyncio.sleep(0)
+        seen.update(e.event_id for e in events)
+
+    summary = await client.drain(handler, limit=50)
+    assert set(seen) == expected and max(seen.values()) == 1
+    assert summary.events == 300
+    emu.clear_faults()
+    assert emu.pending_ids() == []
+
+
+async def test_async_client_takes_plain_handler(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(30)
+    seen: list[str] = []
+    summary = await aclient.drain(lambda events: seen.extend(e.event_id for e in events), limit=10)
+    assert len(seen) == 30 and summary.batches == 3 and summary.acknowledged == 30
+
+
+def test_failing_handler_leaves_its_batch(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(25)
+    calls: list[int] = []
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise KeyError("database down")
+
+    with pytest.raises(se.HandlerError) as info:
+        client.drain(handler, limit=10)
+    err = info.value
+    assert err.code == "HANDLER"
+    assert isinstance(err.__cause__, KeyError)
+    assert "database down" in str(err)
+    # The first batch was acknowledged, the failing one was not.
+    assert len(emu.pending_ids()) == 15
+
+
+async def test_failing_async_handler(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(5)
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        raise RuntimeError("nope")
+
+    with pytest.raises(se.HandlerError) as info:
+        await aclient.drain(handler)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert len(emu.pending_ids()) == 5
+
+
+def test_drain_bounds(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(50)
+    s = client.drain(lambda e: None, limit=10, max_batches=2)
+    assert s.batches == 2 and s.events == 20 and s.pending_count == 30
+    s = client.drain(lambda e: None, limit=100, max_events=7)
+    assert s.events == 7
+
+
+def test_ack_failure_stops_drain(emu: Emulator) -> None:
+    emu.generate(5)
+    emu.add_fault("status", status=503, endpoint="acknowledge")
+    client = se.AssessmentClient(**emu.client_kwargs(max_retries=1))
+    with pytest.raises(se.ServerError):
+        client.drain(lambda e: None)
+    emu.clear_faults()
+    assert len(emu.pending_ids()) == 5
+
+
+async def test_cancel_async_call(emu: Emulator) -> None:
+    emu.add_fault("hang", endpoint="fetch")
+    client = se.AsyncAssessmentClient(**emu.client_kwargs(timeout=60))
+    task = asyncio.create_task(client.get_webhook_events())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+
+
+def test_many_event_loops(emu: Emulator) -> None:
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    for _ in range(5):
+        emu.generate(3)
+        seen: list[str] = []
+
+        async def handler(events: list[se.WebhookEvent]) -> None:
+            seen.extend(e.event_id for e in events)
+
+        assert asyncio.run(client.drain(handler)).events == 3
+        assert len(seen) == 3

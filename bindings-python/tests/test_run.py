@@ -1,0 +1,112 @@
+"""run(): stopping on asyncio.Event, task cancellation and threading.Event; dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+
+async def test_run_stops_on_asyncio_event(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(20)
+    stop = asyncio.Event()
+    seen: list[str] = []
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        seen.extend(e.event_id for e in events)
+        if len(seen) >= 30:
+            stop.set()
+
+    task = asyncio.create_task(aclient.run(handler, interval=0.1, stop=stop, limit=10))
+    await asyncio.sleep(0.5)
+    emu.generate(10)  # picked up by a later cycle
+    summary = await asyncio.wait_for(task, 30)
+    assert isinstance(summary, se.RunSummary)
+    assert summary.events == 30 and summary.cycles >= 2
+    assert emu.pending_ids() == []
+    assert aclient.health().events_handled == 30
+
+
+async def test_run_stops_on_cancellation(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(5)
+    task = asyncio.create_task(aclient.run(lambda events: None, interval=0.1))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+    assert emu.pending_ids() == []
+
+
+def test_run_stops_on_threading_event(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(12)
+    stop = threading.Event()
+    seen: list[str] = []
+    caller = threading.get_ident()
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        assert threading.get_ident() == caller  # handlers run on the calling thread
+        seen.extend(e.event_id for e in events)
+
+    threading.Timer(0.8, stop.set).start()
+    started = time.monotonic()
+    summary = client.run(handler, interval=0.2, stop=stop, limit=5)
+    assert time.monotonic() - started < 30
+    assert summary.events == 12 and len(seen) == 12
+    assert emu.pending_ids() == []
+
+
+def test_run_dead_letters_after_max_attempts(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(3)
+    stop = threading.Event()
+    attempts: list[int] = []
+    dead: list[tuple[list[str], str]] = []
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        attempts.append(len(events))
+        raise ValueError("cannot save")
+
+    def dead_letter(events: list[se.WebhookEvent], reason: str) -> None:
+        dead.append(([e.event_id for e in events], reason))
+        if sum(len(ids) for ids, _ in dead) == 3:
+            stop.set()
+
+    summary = client.run(handler, interval=0.05, stop=stop, max_attempts=2, dead_letter=dead_letter)
+    # Every event failed twice (the core may retry a failing batch in smaller pieces).
+    assert sum(attempts) >= 6
+    assert sorted(i for ids, _ in dead for i in ids) == sorted(set(i for ids, _ in dead for i in ids))
+    assert sum(len(ids) for ids, _ in dead) == 3
+    assert all("cannot save" in reason for _, reason in dead)
+    assert summary.errors >= 2
+    assert emu.pending_ids() == []  # acknowledged after the hook succeeded
+    assert client.health().events_dead_lettered == 3
+
+
+async def test_run_async_dead_letter(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(2)
+    stop = asyncio.Event()
+    dead: list[str] = []
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        raise ValueError("bad")
+
+    async def dead_letter(events: list[se.WebhookEvent], reason: str) -> None:
+        dead.extend(e.event_id for e in events)
+        if len(dead) == 2:
+            stop.set()
+
+    await asyncio.wait_for(
+        aclient.run(handler, interval=0.05, stop=stop, max_attempts=1, dead_letter=dead_letter), 30
+    )
+    assert len(dead) == 2 and emu.pending_ids() == []
+
+
+def test_run_fatal_error_ends(emu: Emulator) -> None:
+    emu.add_fault("status", status=401, endpoint="fetch")
+    client = se.AssessmentClient(**emu.client_kwargs())
+    with pytest.raises(se.AuthenticationError):
+        client.run(lambda e: None, interval=0.1)
