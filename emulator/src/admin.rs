@@ -87,37 +87,39 @@ async fn enqueue(
 ) -> Result {
     let body = parse_body(&body)?;
     let key = resolve_key(&shared, &query, &body)?;
-    let enqueued = match &body {
+    let expected = "Expected a JSON array of events, {\"events\":[...]} or {\"generate\":n}";
+    // Large batches take seconds to build and serialise; keep them off the async workers.
+    let work = shared.clone();
+    let target = key.clone();
+    let enqueued = match body {
         Value::Array(events) => {
-            objects(events)?;
-            shared.enqueue_for(&key, events.clone())
+            objects(&events)?;
+            blocking(move || work.enqueue_for(&target, events)).await?
         }
-        Value::Object(map) if map.contains_key("generate") => {
-            let n =
-                map.get("generate").and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
-                    ApiError::bad_request(format!("generate must be a non-negative integer, got {}", map["generate"]))
+        Value::Object(mut map) => {
+            if let Some(n) = map.get("generate") {
+                let n = n.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
+                    ApiError::bad_request(format!("generate must be a non-negative integer, got {n}"))
                 })?;
-            shared.generate_for(&key, n)
-        }
-        Value::Object(map) => match map.get("events") {
-            Some(Value::Array(events)) => {
-                objects(events)?;
-                shared.enqueue_for(&key, events.clone())
+                blocking(move || work.generate_for(&target, n)).await?
+            } else if let Some(Value::Array(events)) = map.remove("events") {
+                objects(&events)?;
+                blocking(move || work.enqueue_for(&target, events)).await?
+            } else {
+                return Err(ApiError::bad_request(expected));
             }
-            _ => {
-                return Err(ApiError::bad_request(
-                    "Expected a JSON array of events, {\"events\":[...]} or {\"generate\":n}",
-                ));
-            }
-        },
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "Expected a JSON array of events, {{\"events\":[...]}} or {{\"generate\":n}}, got {other}"
-            )));
         }
+        other => return Err(ApiError::bad_request(format!("{expected}, got {other}"))),
     };
     let pending = shared.stats_for(&key).pending;
     Ok(json_ok(&json!({ "enqueued": enqueued, "pending": pending })))
+}
+
+/// Runs CPU-heavy work on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("enqueue failed: {e}")))
 }
 
 async fn list_events(State(shared): AppState, Query(query): Query<KeyQuery>) -> Result {

@@ -5,6 +5,24 @@
 //! rate limits, and fault injection for client resilience tests. Tests start it in-process
 //! and talk to it over real HTTP; users run the `smartai-emulator` binary.
 //!
+//! # Admin API
+//!
+//! Under `/_emulator/`, answered only to loopback peers (others get 403), unsigned, JSON in
+//! and out; every route calls the same operation as the matching [`Emulator`] method.
+//! `?apiKey=` (or `"apiKey"` in the body) picks another key's queue where it applies.
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /_emulator/events` | body `[event, …]`, `{"events":[…]}` or `{"generate":n}` → `{"enqueued":n,"pending":n}` |
+//! | `GET /_emulator/events` | `{"pending":[ids…],"acknowledged":[ids…]}` |
+//! | `GET /_emulator/stats` | [`QueueStats`] |
+//! | `GET`, `DELETE /_emulator/requests` | the [`RequestLogEntry`] list; clear it |
+//! | `GET`, `POST`, `DELETE /_emulator/faults` | list; a [`FaultRule`] list replaces, `{"add": rule}` appends; clear |
+//! | `GET`, `POST /_emulator/clock` | `{"offsetMs":n}` sets the clock offset; answers `{"offsetMs","nowMs"}` |
+//! | `GET`, `POST /_emulator/rate-limit` | a [`RateLimitConfig`] as JSON |
+//! | `POST /_emulator/reset` | [`Emulator::reset`] |
+//! | `GET /_emulator/keys` | the [`ApiKey`] list |
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use smartai_emulator::{Emulator, EmulatorConfig, FaultKind, FaultRule, Endpoint};

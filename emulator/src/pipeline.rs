@@ -19,6 +19,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 const API_BODY_LIMIT: usize = 10 * 1024 * 1024;
 const ADMIN_BODY_LIMIT: usize = 1024 * 1024 * 1024;
 /// How long a request whose connection was killed may linger if it is not dropped with it.
@@ -33,10 +34,12 @@ fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String
 pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let conn = req.extensions().get::<ConnInfo>().cloned();
     let (mut parts, body) = req.into_parts();
+    let request_id = parts.headers.get(X_REQUEST_ID).cloned();
     let endpoint = Endpoint::classify(parts.uri.path());
     let h = &parts.headers;
     let mut draft = LogDraft::new(
         shared.log.clone(),
+        request_id,
         RequestLogEntry {
             at_ms: real_now_ms(),
             method: parts.method.to_string(),
@@ -45,7 +48,7 @@ pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next
             endpoint,
             status: 0,
             fault: None,
-            request_id: header_string(h, header::HeaderName::from_static("x-request-id")),
+            request_id: header_string(h, X_REQUEST_ID),
             api_key: header_string(h, header::HeaderName::from_static("x-api-key")).map(|k| mask_key(&k)),
             user_agent: header_string(h, header::USER_AGENT),
             duration_ms: 0,
@@ -130,6 +133,9 @@ fn finish(shared: &Shared, draft: &mut LogDraft, mut resp: Response) -> Response
     let date = httpdate::fmt_http_date(shared.now_system_time());
     if let Ok(v) = HeaderValue::from_str(&date) {
         resp.headers_mut().insert(header::DATE, v);
+    }
+    if let Some(id) = draft.request_id_header() {
+        resp.headers_mut().insert(X_REQUEST_ID, id);
     }
     draft.finish(resp.status().as_u16());
     resp

@@ -1,5 +1,6 @@
 //! The request log: what each request looked like and how it was answered.
 
+use axum::http::HeaderValue;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -107,13 +108,19 @@ impl RequestLog {
 /// finished, or when dropped unfinished (the connection went away), then with status 0.
 pub(crate) struct LogDraft {
     log: Arc<RequestLog>,
+    request_id: Option<HeaderValue>,
     entry: Option<RequestLogEntry>,
     started: Instant,
 }
 
 impl LogDraft {
-    pub fn new(log: Arc<RequestLog>, entry: RequestLogEntry) -> Self {
-        Self { log, entry: Some(entry), started: Instant::now() }
+    pub fn new(log: Arc<RequestLog>, request_id: Option<HeaderValue>, entry: RequestLogEntry) -> Self {
+        Self { log, request_id, entry: Some(entry), started: Instant::now() }
+    }
+
+    /// The request's `x-request-id`, echoed on the response so client logs can be matched.
+    pub fn request_id_header(&self) -> Option<HeaderValue> {
+        self.request_id.clone()
     }
 
     pub fn set_body(&mut self, body: &[u8]) {

@@ -25,6 +25,7 @@ async fn signed_fetch_returns_events_in_stored_order_with_date_header() {
     assert_eq!(r.json()["pendingCount"], 1);
     assert!(r.header("date").is_some());
     assert_eq!(r.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(r.header("x-request-id").as_deref(), Some("req-test-1"));
 
     let log = emu.request_log();
     let last = log.last().unwrap();
