@@ -134,3 +134,63 @@ pub fn batch_to_py(py: Python<'_>, batch: WebhookEventBatch) -> PyResult<Py<PyAn
     })?;
     Ok(factory.bind(py).call1((text, meta, batch.pending_count))?.unbind())
 }
+
+/// JSON to Python objects through the C API, one object at a time: the alternative to
+/// `json.loads` measured by `_bench_convert`.
+fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into_pyobject(py)?.into_any(),
+            None => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(value_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, value_to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Times two ways to hand a batch of events (a JSON array) to Python, `rounds` times:
+/// mode 0 serialises the core's values to one JSON text and calls `json.loads`; mode 1
+/// builds the dicts from the values through the C API. Returns seconds.
+#[pyfunction]
+pub fn _bench_convert(py: Python<'_>, text: &str, mode: u8, rounds: usize) -> PyResult<f64> {
+    let events: Vec<Value> =
+        serde_json::from_str(text).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let loads = py.import("json")?.getattr("loads")?;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        if mode == 0 {
+            let mut out = Vec::with_capacity(text.len());
+            out.push(b'[');
+            for (i, e) in events.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut out, e).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+            }
+            out.push(b']');
+            let s = String::from_utf8(out).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+            loads.call1((s,))?;
+        } else {
+            let list = PyList::empty(py);
+            for e in &events {
+                list.append(value_to_py(py, e)?)?;
+            }
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}

@@ -36,5 +36,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<emulator::NativeEmulator>()?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(mask_api_key, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::_bench_convert, m)?)?;
     Ok(())
 }

@@ -77,12 +77,10 @@ class _JsonObject:
         return _copy(self._raw)  # type: ignore[no-any-return]
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._raw == other._raw  # type: ignore[attr-defined]
+        return type(self) is type(other) and self._raw == other._raw  # type: ignore[attr-defined,unused-ignore]
 
     def __ne__(self, other: object) -> bool:
         return not self == other
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class Proctoring(_JsonObject):
@@ -398,7 +396,7 @@ _CLASSES: tuple[type[WebhookEvent], ...] = (AssessmentCompleted, AssessmentDisqu
 
 
 def _make(raw: Any, meta: tuple[Any, ...]) -> WebhookEvent:
-    event = object.__new__(_CLASSES[meta[0]])
+    event: WebhookEvent = object.__new__(_CLASSES[meta[0]])
     event._raw = raw
     event._meta = meta
     return event
