@@ -229,6 +229,11 @@ impl Batches {
         self.owed.clear();
     }
 
+    /// Takes these IDs out of the batch in hand, so that they are not acknowledged.
+    pub(crate) fn release(&mut self, ids: &[String]) {
+        self.owed.retain(|id| !ids.contains(id));
+    }
+
     /// The IDs that the next advance will acknowledge.
     pub fn owed(&self) -> &[String] {
         &self.owed

@@ -57,8 +57,12 @@ impl Attempts {
         Attempts { max_attempts, failures: HashMap::new() }
     }
 
-    fn exhausted(&self, event: &WebhookEvent) -> Option<&str> {
-        self.failures.get(event.event_id()).filter(|(n, _)| *n >= self.max_attempts).map(|(_, reason)| reason.as_str())
+    fn failure_count(&self, id: &str) -> u32 {
+        self.failures.get(id).map_or(0, |(n, _)| *n)
+    }
+
+    fn reason(&self, id: &str) -> &str {
+        self.failures.get(id).map_or("", |(_, reason)| reason.as_str())
     }
 
     fn failed(&mut self, ids: &[String], reason: &str) {
@@ -96,6 +100,11 @@ pub(crate) enum Ended {
 /// Stop is honoured only where nothing is owed: before a fetch (which it aborts), never
 /// inside the handler or an acknowledge. So a stop lets the batch in hand finish, sends
 /// its acknowledgement, and ends.
+///
+/// With dead-letter state (`run`), events that failed before are handed to the handler one
+/// at a time, so that one poison event cannot hold back, or drag into the dead-letter hook,
+/// the events that happened to share its batch; what was handled is acknowledged and what
+/// failed is not.
 pub(crate) async fn drive<H: Handler + ?Sized>(
     client: &AssessmentClient,
     batches: &mut Batches,
@@ -114,61 +123,88 @@ pub(crate) async fn drive<H: Handler + ?Sized>(
             next = batches.next_batch() => next?,
         };
         let Some(batch) = next else { return Ok(Ended::Drained) };
-        let ids: Vec<String> = batch.events.iter().map(|e| e.event_id().to_string()).collect();
-        let mut events = batch.events;
+        let Some(dl) = dead.as_mut() else {
+            // drain: all or nothing per batch.
+            let count = batch.events.len();
+            if let Err(source) = handler.handle(batch.events).await {
+                batches.abandon();
+                return Err(handler_failed(client, source, count));
+            }
+            client.inner.health.handled(count);
+            continue;
+        };
 
-        if let Some(dl) = dead.as_mut() {
-            let (exhausted, live): (Vec<_>, Vec<_>) =
-                events.into_iter().partition(|e| dl.attempts.exhausted(e).is_some());
-            events = live;
-            if !exhausted.is_empty() {
-                match dl.hook.as_deref_mut() {
-                    Some(hook) => {
-                        let reason = dl.attempts.exhausted(&exhausted[0]).unwrap_or_default().to_string();
-                        let dead_ids: Vec<String> = exhausted.iter().map(|e| e.event_id().to_string()).collect();
-                        let count = exhausted.len();
-                        tracing::warn!(events = count, "handing events that kept failing to the dead-letter hook");
-                        if let Err(source) = hook.dead_letter(exhausted, reason).await {
-                            batches.abandon();
-                            let error = Error::handler(source);
-                            client.inner.health.failed(&error);
-                            return Err(error);
-                        }
-                        dl.attempts.forget(&dead_ids);
-                        client.inner.health.dead_lettered(count);
+        let mut fresh = Vec::new();
+        let mut suspects = Vec::new();
+        let mut exhausted = Vec::new();
+        for event in batch.events {
+            match dl.attempts.failure_count(event.event_id()) {
+                0 => fresh.push(event),
+                n if n >= dl.attempts.max_attempts => exhausted.push(event),
+                _ => suspects.push(event),
+            }
+        }
+        if !exhausted.is_empty() {
+            match dl.hook.as_deref_mut() {
+                Some(hook) => {
+                    let reason = dl.attempts.reason(exhausted[0].event_id()).to_string();
+                    let ids = ids_of(&exhausted);
+                    tracing::warn!(events = ids.len(), "handing events that kept failing to the dead-letter hook");
+                    if let Err(source) = hook.dead_letter(exhausted, reason).await {
+                        batches.abandon();
+                        let error = Error::handler(source);
+                        client.inner.health.failed(&error);
+                        return Err(error);
                     }
-                    None => {
-                        tracing::error!(
-                            events = exhausted.len(),
-                            "events keep failing and no dead-letter hook is set; retrying them"
-                        );
-                        events.extend(exhausted);
-                    }
+                    dl.attempts.forget(&ids);
+                    client.inner.health.dead_lettered(ids.len());
+                }
+                None => {
+                    tracing::error!(
+                        events = exhausted.len(),
+                        "events keep failing and no dead-letter hook is set; retrying them"
+                    );
+                    suspects.extend(exhausted);
                 }
             }
         }
 
-        if events.is_empty() {
-            continue;
+        let mut groups: Vec<Vec<WebhookEvent>> = Vec::with_capacity(1 + suspects.len());
+        if !fresh.is_empty() {
+            groups.push(fresh);
         }
-        let count = events.len();
-        match handler.handle(events).await {
-            Ok(()) => {
-                client.inner.health.handled(count);
-                if let Some(dl) = dead.as_mut() {
+        groups.extend(suspects.into_iter().map(|e| vec![e]));
+        let mut first_error = None;
+        for group in groups {
+            let ids = ids_of(&group);
+            match handler.handle(group).await {
+                Ok(()) => {
+                    client.inner.health.handled(ids.len());
                     dl.attempts.forget(&ids);
                 }
-            }
-            Err(source) => {
-                batches.abandon();
-                let error = Error::handler(source);
-                tracing::warn!(events = count, error = %error, "handler failed; the batch stays unacknowledged");
-                client.inner.health.failed(&error);
-                if let Some(dl) = dead.as_mut() {
+                Err(source) => {
+                    let error = handler_failed(client, source, ids.len());
                     dl.attempts.failed(&ids, &error.to_string());
+                    batches.release(&ids);
+                    first_error.get_or_insert(error);
                 }
-                return Err(error);
             }
         }
+        if let Some(error) = first_error {
+            // Acknowledge what was handled; the failed events come back next cycle.
+            batches.commit().await?;
+            return Err(error);
+        }
     }
+}
+
+fn ids_of(events: &[WebhookEvent]) -> Vec<String> {
+    events.iter().map(|e| e.event_id().to_string()).collect()
+}
+
+fn handler_failed(client: &AssessmentClient, source: crate::handler::BoxError, events: usize) -> Error {
+    let error = Error::handler(source);
+    tracing::warn!(events, error = %error, "handler failed; its events stay unacknowledged");
+    client.inner.health.failed(&error);
+    error
 }

@@ -57,6 +57,8 @@ pub struct ErrorContext {
     pub status: Option<u16>,
     pub request_id: Option<String>,
     pub server_message: Option<String>,
+    /// The server's `Retry-After` (on a 429 or 503), capped at five minutes.
+    pub retry_after: Option<Duration>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -172,11 +174,11 @@ impl Error {
         self.context().and_then(|c| c.server_message.as_deref())
     }
 
-    /// The server's `Retry-After` hint on a rate-limited error.
+    /// The server's `Retry-After` hint (on a rate-limited or unavailable error).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
+            _ => self.context().and_then(|c| c.retry_after),
         }
     }
 

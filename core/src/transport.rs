@@ -127,6 +127,7 @@ impl Transport {
             status,
             request_id: Some(request_id.to_string()),
             server_message,
+            retry_after: None,
         };
 
         let response = match request.send().await {
@@ -197,7 +198,9 @@ fn classify(
     let message = server_message
         .clone()
         .unwrap_or_else(|| status.canonical_reason().map(str::to_string).unwrap_or_else(|| format!("HTTP {code}")));
-    let ctx = context(server_message);
+    // Retry-After means something on 429 and 503 only.
+    let retry_after = if code == 429 || code == 503 { retry_after } else { None };
+    let ctx = ErrorContext { retry_after, ..context(server_message) };
     match code {
         400 | 422 => Outcome::Fail(Error::InvalidRequest { message, context: ctx }),
         401 | 403 => Outcome::AuthFailed(Error::Authentication { message, context: ctx }),
@@ -207,10 +210,9 @@ fn classify(
             error: Error::Timeout { message: format!("HTTP 408: {message}"), context: ctx },
             retry_after,
         },
-        c if retry::is_retryable_status(c) => Outcome::Retry {
-            error: Error::Server { message, context: ctx },
-            retry_after: if c == 503 { retry_after } else { None },
-        },
+        c if retry::is_retryable_status(c) => {
+            Outcome::Retry { error: Error::Server { message, context: ctx }, retry_after }
+        }
         c if (400..500).contains(&c) => Outcome::Fail(Error::InvalidRequest { message, context: ctx }),
         _ => Outcome::Fail(Error::Server { message, context: ctx }),
     }

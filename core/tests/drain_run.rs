@@ -1,0 +1,358 @@
+//! drain, batches and run against the emulator: at-least-once under faults, handler
+//! failures, acknowledge-on-advance, cancellation and dead-lettering.
+
+mod common;
+
+use common::*;
+use futures::StreamExt;
+use smartai_emulator::{Endpoint, FaultKind, FaultRule};
+use smartai_events::{DrainOptions, ErrorCode, RetryPolicy, RunOptions, WebhookEvent};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug)]
+struct Boom(&'static str);
+impl std::fmt::Display for Boom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+impl std::error::Error for Boom {}
+
+fn fault_mix(rate: f64) -> Vec<FaultRule> {
+    let each = rate / 6.0;
+    let rule = |endpoint, kind| FaultRule { endpoint: Some(endpoint), probability: each, remaining: None, kind };
+    vec![
+        rule(Endpoint::Fetch, status(503)),
+        rule(Endpoint::Fetch, FaultKind::Reset),
+        rule(Endpoint::Fetch, FaultKind::Truncate),
+        rule(Endpoint::Acknowledge, status(500)),
+        rule(Endpoint::Acknowledge, FaultKind::Reset),
+        rule(Endpoint::Acknowledge, FaultKind::AppliedButLost),
+    ]
+}
+
+#[tokio::test]
+async fn drain_2000_events_under_faults_hands_each_out_once() {
+    let emu = emulator().await;
+    emu.generate(2000);
+    let expected: std::collections::HashSet<String> = emu.pending_ids().into_iter().collect();
+    emu.set_faults(fault_mix(0.20));
+    let client = builder(&emu)
+        .retry_policy(RetryPolicy {
+            max_retries: 12,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(10),
+        })
+        .build()
+        .unwrap();
+    let seen: Arc<Mutex<HashMap<String, u32>>> = Default::default();
+    let seen2 = seen.clone();
+    let summary = within(
+        "drain",
+        client.drain(
+            move |events: Vec<WebhookEvent>| {
+                let seen = seen2.clone();
+                async move {
+                    let mut seen = seen.lock().unwrap();
+                    for e in events {
+                        *seen.entry(e.event_id().to_string()).or_default() += 1;
+                    }
+                    Ok::<(), Boom>(())
+                }
+            },
+            DrainOptions::default(),
+        ),
+    )
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2000);
+    assert!(seen.values().all(|n| *n == 1), "an event was handed out twice");
+    assert_eq!(seen.keys().cloned().collect::<std::collections::HashSet<_>>(), expected);
+    assert!(emu.pending_ids().is_empty(), "queue not empty: {}", emu.pending_ids().len());
+    assert_eq!(summary.events, 2000);
+    assert_eq!(summary.pending_count, 0);
+    assert!(emu.request_log().iter().any(|r| r.fault.is_some()), "the fault mix was never applied");
+}
+
+#[tokio::test]
+async fn a_failing_handler_leaves_its_batch_unacknowledged() {
+    let emu = emulator().await;
+    emu.generate(250);
+    let client = client(&emu);
+    let calls = Arc::new(Mutex::new(0));
+    let calls2 = calls.clone();
+    let err = client
+        .drain(
+            move |_events: Vec<WebhookEvent>| {
+                let calls = calls2.clone();
+                async move {
+                    let mut n = calls.lock().unwrap();
+                    *n += 1;
+                    if *n == 2 { Err(Boom("database is down")) } else { Ok(()) }
+                }
+            },
+            DrainOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Handler);
+    let source = std::error::Error::source(&err).unwrap();
+    assert_eq!(source.to_string(), "database is down");
+    assert!(source.downcast_ref::<Boom>().is_some(), "the handler's own error is kept");
+    assert_eq!(emu.pending_ids().len(), 150, "only the first batch of 100 was acknowledged");
+    assert_eq!(*calls.lock().unwrap(), 2, "the drain stops at the failure");
+}
+
+#[tokio::test]
+async fn a_failed_acknowledge_stops_the_drain_with_its_error() {
+    let emu = emulator().await;
+    emu.generate(150);
+    let client = builder(&emu).max_retries(1).build().unwrap();
+    emu.add_fault(fault(Endpoint::Acknowledge, 10, status(500)));
+    let err =
+        client.drain(|_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) }, DrainOptions::default()).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Server);
+    assert_eq!(emu.pending_ids().len(), 150, "nothing was acknowledged; the events come back");
+}
+
+#[tokio::test]
+async fn drain_bounds_and_summary() {
+    let emu = emulator().await;
+    emu.generate(500);
+    let client = client(&emu);
+    let ok = |_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) };
+    let s = client.drain(ok, DrainOptions::new().limit(40).max_events(100)).await.unwrap();
+    assert_eq!((s.batches, s.events, s.acknowledged), (3, 100, 100), "{s:?}");
+    let s = client.drain(ok, DrainOptions::new().max_batches(2)).await.unwrap();
+    assert_eq!((s.batches, s.events, s.acknowledged, s.pending_count), (2, 200, 200, 200), "{s:?}");
+    let s = client.drain(ok, DrainOptions::new()).await.unwrap();
+    assert_eq!((s.events, s.pending_count), (200, 0));
+    let err = client.drain(ok, DrainOptions::new().limit(0)).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+}
+
+#[tokio::test]
+async fn an_event_returned_again_within_a_drain_is_not_handed_out_twice() {
+    let emu = emulator().await;
+    emu.generate(30);
+    let first = emu.pending_ids()[0].clone();
+    let raw = {
+        let client = client(&emu);
+        let batch = client.get_webhook_events(smartai_events::FetchOptions::new().limit(1)).await.unwrap();
+        batch.events[0].raw().clone()
+    };
+    let client = client(&emu);
+    let handed: Arc<Mutex<Vec<String>>> = Default::default();
+    let (handed2, emu2) = (handed.clone(), emu.clone());
+    client
+        .drain(
+            move |events: Vec<WebhookEvent>| {
+                let (handed, emu, raw) = (handed2.clone(), emu2.clone(), raw.clone());
+                async move {
+                    let first_batch = handed.lock().unwrap().is_empty();
+                    handed.lock().unwrap().extend(events.iter().map(|e| e.event_id().to_string()));
+                    if first_batch {
+                        // The server delivers an already handled event once more.
+                        emu.enqueue(vec![raw]);
+                    }
+                    Ok::<(), Boom>(())
+                }
+            },
+            DrainOptions::new().limit(10),
+        )
+        .await
+        .unwrap();
+    let handed = handed.lock().unwrap();
+    assert_eq!(handed.iter().filter(|id| **id == first).count(), 1);
+    assert!(emu.pending_ids().is_empty(), "the duplicate is still acknowledged");
+}
+
+#[tokio::test]
+async fn batches_acknowledge_on_advance_and_not_on_break() {
+    let emu = emulator().await;
+    emu.generate(30);
+    let client = client(&emu);
+    let mut batches = client.batches(DrainOptions::new().limit(10));
+    let b1 = batches.next_batch().await.unwrap().unwrap();
+    assert_eq!(emu.pending_ids().len(), 30, "holding a batch acknowledges nothing");
+    let b2 = batches.next_batch().await.unwrap().unwrap();
+    assert_eq!(emu.pending_ids().len(), 20, "asking for the next batch acknowledged the first");
+    assert_ne!(b1.events[0].event_id(), b2.events[0].event_id());
+    drop(batches); // like `break`: the batch in hand stays queued
+    assert_eq!(emu.pending_ids().len(), 20);
+
+    let mut batches = client.batches(DrainOptions::new().limit(10));
+    batches.next_batch().await.unwrap().unwrap();
+    batches.commit().await.unwrap();
+    assert_eq!(emu.pending_ids().len(), 10, "commit acknowledges the batch in hand");
+}
+
+#[tokio::test]
+async fn batches_as_a_stream_drain_everything() {
+    let emu = emulator().await;
+    emu.generate(45);
+    let client = client(&emu);
+    let stream = client.batches(DrainOptions::new().limit(20)).into_stream();
+    let sizes: Vec<usize> = stream.map(|b| b.unwrap().events.len()).collect().await;
+    assert_eq!(sizes, vec![20, 20, 5]);
+    assert!(emu.pending_ids().is_empty());
+}
+
+#[tokio::test]
+async fn run_keeps_polling_through_transient_errors_and_stops_on_cancel() {
+    let emu = emulator().await;
+    emu.generate(50);
+    let client = client(&emu);
+    emu.add_fault(fault(Endpoint::Fetch, 3, status(503)));
+    emu.add_fault(fault(Endpoint::Fetch, 1, FaultKind::Reset));
+    let token = CancellationToken::new();
+    let (count, stopper) = (Arc::new(Mutex::new(0usize)), token.clone());
+    let count2 = count.clone();
+    let emu2 = emu.clone();
+    let handle = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .run(
+                    move |events: Vec<WebhookEvent>| {
+                        let (count, emu, stopper) = (count2.clone(), emu2.clone(), stopper.clone());
+                        async move {
+                            *count.lock().unwrap() += events.len();
+                            if *count.lock().unwrap() >= 50 && emu.pending_ids().len() <= events.len() {
+                                stopper.cancel();
+                            }
+                            Ok::<(), Boom>(())
+                        }
+                    },
+                    RunOptions::new().interval(Duration::from_millis(20)),
+                    token.cancelled_owned(),
+                )
+                .await
+        }
+    });
+    let summary = within("run", handle).await.unwrap().unwrap();
+    assert_eq!(*count.lock().unwrap(), 50);
+    assert!(emu.pending_ids().is_empty(), "the acks owed are sent before run returns");
+    assert_eq!(summary.events, 50);
+    let health = client.health();
+    assert!(health.last_success_at.is_some());
+    assert_eq!(health.events_handled, 50);
+    assert_eq!(health.events_acknowledged, 50);
+    assert!(health.errors >= 1);
+}
+
+#[tokio::test]
+async fn run_stops_promptly_during_a_backoff_sleep() {
+    let emu = emulator().await;
+    // Every fetch fails, so run sits in its backoff between attempts.
+    emu.add_fault(fault(
+        Endpoint::Fetch,
+        10_000,
+        FaultKind::Status { status: 503, retry_after: Some("60".into()), body: None },
+    ));
+    let client = builder(&emu).max_retries(0).build().unwrap();
+    let token = CancellationToken::new();
+    let run = tokio::spawn({
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            client
+                .run(|_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) }, RunOptions::new(), token.cancelled_owned())
+                .await
+        }
+    });
+    // Wait until the first failure happened, so run is in its 60 s backoff.
+    within("first fetch", async {
+        while requests(&emu, Endpoint::Fetch).is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    token.cancel();
+    // A generous bound that only catches a run that ignores the stop during its 60 s sleep.
+    let result = tokio::time::timeout(Duration::from_secs(20), run).await.expect("run ignored the stop").unwrap();
+    assert!(result.is_ok());
+    assert_eq!(requests(&emu, Endpoint::Fetch).len(), 1);
+}
+
+#[tokio::test]
+async fn run_ends_on_an_authentication_error() {
+    let emu = emulator().await;
+    let client = builder(&emu).secret_key("wc_sk_test_wrong").build().unwrap();
+    let err = within(
+        "run",
+        client.run(|_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) }, RunOptions::new(), std::future::pending()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Authentication);
+}
+
+#[tokio::test]
+async fn run_refuses_an_interval_below_five_seconds_unless_the_gate_was_lowered() {
+    let emu = emulator().await;
+    let strict = builder(&emu).min_poll_interval(Duration::from_secs(5)).build().unwrap();
+    let err = strict
+        .run(
+            |_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) },
+            RunOptions::new().interval(Duration::from_secs(1)),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(err.to_string().contains("at least 5 s"), "{err}");
+    assert!(emu.request_log().is_empty());
+}
+
+#[tokio::test]
+async fn poison_events_go_to_the_dead_letter_hook_after_max_attempts() {
+    let emu = emulator().await;
+    emu.generate(20);
+    let poison = emu.pending_ids()[7].clone();
+    let client = client(&emu);
+    let token = CancellationToken::new();
+    let dead: Arc<Mutex<Vec<(String, String)>>> = Default::default();
+    let attempts = Arc::new(Mutex::new(0u32));
+    let (dead2, attempts2, poison2, stopper) = (dead.clone(), attempts.clone(), poison.clone(), token.clone());
+    let summary = within(
+        "run",
+        client.run(
+            move |events: Vec<WebhookEvent>| {
+                let (attempts, poison) = (attempts2.clone(), poison2.clone());
+                async move {
+                    if events.iter().any(|e| e.event_id() == poison) {
+                        *attempts.lock().unwrap() += 1;
+                        return Err(Boom("cannot parse candidate"));
+                    }
+                    Ok(())
+                }
+            },
+            RunOptions::new().interval(Duration::from_millis(10)).max_attempts(3).dead_letter(
+                move |events: Vec<WebhookEvent>, reason: String| {
+                    let (dead, stopper) = (dead2.clone(), stopper.clone());
+                    async move {
+                        dead.lock().unwrap().extend(events.iter().map(|e| (e.event_id().to_string(), reason.clone())));
+                        stopper.cancel();
+                        Ok::<(), Boom>(())
+                    }
+                },
+            ),
+            token.cancelled_owned(),
+        ),
+    )
+    .await
+    .unwrap();
+    let dead = dead.lock().unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].0, poison);
+    assert!(dead[0].1.contains("cannot parse candidate"));
+    assert!(emu.pending_ids().is_empty(), "the dead-lettered event is acknowledged after the hook");
+    assert!(*attempts.lock().unwrap() >= 3);
+    assert!(summary.errors >= 3);
+    assert_eq!(client.health().events_dead_lettered, 1);
+}
