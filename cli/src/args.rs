@@ -153,8 +153,9 @@ Each event is POSTed alone, as its JSON, in queue order, with headers
   x-smartai-event-id: <eventId>
   x-smartai-event-type: <event>
   x-smartai-signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>   (with --secret)
-A non-2xx answer or a network error is retried with backoff; a batch is acknowledged only
-after every event in it got a 2xx. Delivery is at-least-once: dedupe on x-smartai-event-id.
+A non-2xx answer or a network error is retried with backoff (up to 30 s apart) until it
+succeeds, so the order holds; a batch is acknowledged only after every event in it got a
+2xx. Delivery is at-least-once: dedupe on x-smartai-event-id.
 
 Exit codes: 0 ok, 1 runtime error, 2 usage/config error, 3 authentication error.";
 
@@ -183,10 +184,6 @@ pub struct ForwardArgs {
     /// Events per fetch (1 to 100).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100), value_name = "N")]
     pub limit: i64,
-
-    /// Delivery attempts per event within one cycle before the batch is retried next cycle.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
-    pub attempts: u32,
 
     /// Timeout of one delivery.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]

@@ -9,7 +9,7 @@ use crate::args::ForwardArgs;
 use crate::exit::usage;
 use crate::output::Output;
 use crate::{client, once, signals, status};
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use serde_json::json;
 use smartai_events::{DrainOptions, RetryPolicy, RunOptions, WebhookEvent};
 use std::sync::Arc;
@@ -29,27 +29,36 @@ struct Forwarder {
     http: reqwest::Client,
     to: reqwest::Url,
     secret: Option<String>,
-    attempts: u32,
     retry: RetryPolicy,
     stop: CancellationToken,
 }
 
+/// The stop signal came while an event was still undelivered; its batch stays in the queue.
+#[derive(Debug)]
+struct Stopped(String);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped before event {} was delivered; it stays in the queue", self.0)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Warn on every failure up to here, then only every tenth, for an endpoint that is down.
+const QUIET_AFTER: u32 = 5;
+
 impl Forwarder {
-    /// Delivers one event, retrying with the core's backoff. Errors name the event and the
-    /// last status, never the secret.
+    /// Delivers one event, retrying with the core's backoff until a 2xx or a stop.
+    ///
+    /// Why not give up after N attempts: a failed handler makes the core retry the
+    /// batch's events one by one after the fresh ones of the next batch, which would break
+    /// the queue's order at the receiver. Waiting here keeps the order; the platform keeps
+    /// the queue meanwhile, so nothing is lost.
     async fn deliver(&self, event: &WebhookEvent) -> anyhow::Result<()> {
         let body = event.raw().to_string();
-        let mut last = String::new();
-        for attempt in 0..self.attempts {
-            if attempt > 0 {
-                let wait = self.retry.backoff(attempt - 1, None);
-                // A stop does not cut the batch short (the core waits for the handler), but
-                // it does not need to sit out a long backoff either.
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = self.stop.cancelled() => return Err(anyhow!("stopped while retrying event {}: {last}", event.event_id())),
-                }
-            }
+        let mut attempt: u32 = 0;
+        loop {
             let mut request = self
                 .http
                 .post(self.to.clone())
@@ -61,17 +70,24 @@ impl Forwarder {
                 let t = chrono::Utc::now().timestamp_millis();
                 request = request.header(SIGNATURE_HEADER, signature(secret, t, &body));
             }
-            match request.body(body.clone()).send().await {
+            let failure = match request.body(body.clone()).send().await {
                 Ok(response) if response.status().is_success() => {
                     tracing::debug!(event_id = event.event_id(), attempt, "delivered");
                     return Ok(());
                 }
-                Ok(response) => last = format!("HTTP {}", response.status()),
-                Err(e) => last = format!("{}", without_url(e)),
+                Ok(response) => format!("HTTP {}", response.status()),
+                Err(e) => without_url(e),
+            };
+            attempt = attempt.saturating_add(1);
+            if attempt <= QUIET_AFTER || attempt % 10 == 0 {
+                tracing::warn!(event_id = event.event_id(), attempt, error = %failure, "delivery failed; retrying");
             }
-            tracing::warn!(event_id = event.event_id(), attempt = attempt + 1, error = %last, "delivery failed");
+            let wait = self.retry.backoff(attempt - 1, None);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.stop.cancelled() => return Err(Stopped(event.event_id().to_string()).into()),
+            }
         }
-        Err(anyhow!("could not deliver event {} after {} attempts: {last}", event.event_id(), self.attempts))
     }
 }
 
@@ -109,7 +125,6 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
         http,
         to,
         secret: args.secret.clone(),
-        attempts: args.attempts,
         retry: *client.config().retry(),
         stop: stop.clone(),
     });
@@ -136,15 +151,22 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
         }
     };
     if args.once {
-        once::drain(&client, DrainOptions::new().limit(args.limit), &stop, &out, !args.no_progress, "forwarded", |events| {
-            handler(events)
-        })
-        .await?;
-        return Ok(());
+        let drained =
+            once::drain(&client, DrainOptions::new().limit(args.limit), &stop, &out, !args.no_progress, "forwarded", |events| {
+                handler(events)
+            })
+            .await;
+        return match drained {
+            // A stop during a retry is a stop, not a failure: exit 0 like any other stop.
+            Err(e) if e.downcast_ref::<Stopped>().is_some() => {
+                tracing::info!("{e}");
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        };
     }
-    // No dead-letter hook and no attempt limit: an event that cannot be delivered stays in
-    // the queue (the platform keeps it) instead of being acknowledged undelivered, and the
-    // batch keeps its order.
+    // No dead-letter hook: an event that cannot be delivered stays in the queue (the
+    // platform keeps it) instead of being acknowledged undelivered.
     let options = RunOptions::new()
         .interval(args.interval)
         .max_attempts(u32::MAX)

@@ -1,0 +1,110 @@
+//! `forward` against a local HTTP receiver that fails now and then.
+
+mod common;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::*;
+use rand::Rng;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SECRET: &str = "whsec_test_forward_0123";
+
+#[derive(Default)]
+struct Received {
+    /// Successful deliveries in arrival order: (event id, signature header, body).
+    ok: Vec<(String, Option<String>, String)>,
+    failed: usize,
+}
+
+async fn hook(State(state): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: String) -> StatusCode {
+    let fail = rand::rng().random_bool(0.2);
+    let mut r = state.lock().unwrap();
+    if fail {
+        r.failed += 1;
+        return if r.failed % 2 == 0 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
+    }
+    let id = headers.get("x-smartai-event-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let sig = headers.get("x-smartai-signature").and_then(|v| v.to_str().ok()).map(str::to_string);
+    r.ok.push((id, sig, body));
+    StatusCode::NO_CONTENT
+}
+
+async fn receiver() -> (String, Arc<Mutex<Received>>) {
+    let state = Arc::new(Mutex::new(Received::default()));
+    let app = Router::new().route("/hook", post(hook)).with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, state)
+}
+
+/// `t=<ms>,v1=<hex>` over `"<t>.<body>"`, checked the way a receiver would.
+fn verify(header: &str, body: &str) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = Some(v),
+            Some(("v1", v)) => v1 = Some(v),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else { return false };
+    t.parse::<i64>().is_ok() && smartai_events::signing::verify(SECRET, &format!("{t}.{body}"), v1)
+}
+
+fn first_seen_order(ok: &[(String, Option<String>, String)]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ok.iter().filter(|(id, _, _)| seen.insert(id.clone())).map(|(id, _, _)| id.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_delivers_every_event_in_order_signed() {
+    let emu = emulator(400).await;
+    let order = emu.pending_ids();
+    let (url, received) = receiver().await;
+
+    let mut cmd = command(&emu);
+    cmd.args(["forward", "--json", "--to", &url, "--secret", SECRET, "--limit", "50"]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(120), "queue empty", || {
+        let pending = emu.stats().pending;
+        async move { pending == 0 }
+    })
+    .await;
+    p.signal("TERM");
+    let status = p.wait(Duration::from_secs(15)).await;
+    assert!(status.success(), "{status:?}\n{}", p.stderr());
+    assert!(!p.stdout().contains(SECRET) && !p.stderr().contains(SECRET), "the secret was echoed");
+
+    let r = received.lock().unwrap();
+    assert!(r.failed > 0, "the receiver failed now and then");
+    // At least once, in queue order (the queue's order is the order within every batch).
+    assert_eq!(first_seen_order(&r.ok), order);
+    for (id, sig, body) in &r.ok {
+        let sig = sig.as_deref().unwrap_or_else(|| panic!("{id} unsigned"));
+        assert!(verify(sig, body), "bad signature for {id}: {sig}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["eventId"], id.as_str(), "the body is the event's JSON");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_once_unsigned_then_exits() {
+    let emu = emulator(120).await;
+    let order = emu.pending_ids();
+    let (url, received) = receiver().await;
+    let mut cmd = command(&emu);
+    cmd.args(["forward", "--once", "--to", &url]).args(FAST);
+    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{out}\n{err}");
+    assert_eq!(emu.stats().pending, 0);
+    let r = received.lock().unwrap();
+    assert_eq!(first_seen_order(&r.ok), order);
+    assert!(r.ok.iter().all(|(_, sig, _)| sig.is_none()));
+}
