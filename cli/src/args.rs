@@ -69,7 +69,7 @@ Examples:
 It prints one JSON line with url, apiKey and secretKey, then serves until Ctrl-C.";
 
 /// How to reach the platform. Flags win over the environment.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Clone)]
 pub struct ClientArgs {
     /// API key (wc_ak_...).
     #[arg(long, env = "ASSESSMENT_API_KEY", hide_env_values = true, value_name = "KEY")]
@@ -159,7 +159,7 @@ succeeds, so the order holds; a batch is acknowledged only after every event in 
 
 Exit codes: 0 ok, 1 runtime error, 2 usage/config error, 3 authentication error.";
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Clone)]
 #[command(after_help = FORWARD_HELP)]
 pub struct ForwardArgs {
     #[command(flatten)]
@@ -192,6 +192,34 @@ pub struct ForwardArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+// Hand-written Debug: the secrets must not reach a log line through `{:?}`.
+impl std::fmt::Debug for ClientArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientArgs")
+            .field("api_key", &self.api_key.as_deref().map(smartai_events::mask_api_key))
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("base_url", &self.base_url)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_retries", &self.max_retries)
+            .field("min_poll_interval", &self.min_poll_interval)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ForwardArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardArgs")
+            .field("client", &self.client)
+            .field("to", &crate::store::redact(&self.to))
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("interval", &self.interval)
+            .field("once", &self.once)
+            .field("limit", &self.limit)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 const EVENTS_HELP: &str = "\
@@ -276,6 +304,18 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let cli = Cli::try_parse_from([
+            "smartai-events", "forward", "--to", "http://u:pw@x/h", "--secret", "FWD", "--secret-key", "SK", "--api-key",
+            "wc_ak_test_0123456789",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("FWD") && !shown.contains("SK\"") && !shown.contains(":pw@"), "{shown}");
+        assert!(!shown.contains("wc_ak_test_0123456789"), "{shown}");
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    init_tracing(cli.verbose, cli.json);
+    // The emulator's own info lines (its URL, extra keys) are its output; keep them.
+    let emulator = matches!(cli.command, Command::Emulator(_));
+    init_tracing(cli.verbose, cli.json, emulator);
     let out = Output::new(cli.json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -70,9 +72,10 @@ async fn run(command: Command, out: Output) -> anyhow::Result<()> {
 /// Logs to stderr. By default only this CLI's own info lines and everyone's warnings: the
 /// core's per-cycle info lines would repeat the CLI's status lines. Payloads are never
 /// logged at info.
-fn init_tracing(verbose: u8, json: bool) {
+fn init_tracing(verbose: u8, json: bool, emulator: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
+        0 if emulator => "info",
         0 => "warn,smartai_events_cli=info",
         1 => "info,smartai_events=debug,smartai_events_cli=debug,smartai_emulator=debug",
         _ => "debug,smartai_events=trace,smartai_events_cli=trace,smartai_emulator=trace",
