@@ -1,0 +1,68 @@
+"""smartai_events.testing.Emulator itself."""
+
+from __future__ import annotations
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+
+def test_emulator_helpers() -> None:
+    with Emulator(initial_events=5, rate_limit=False) as emu:
+        assert emu.url.startswith("http://127.0.0.1:")
+        assert emu.api_key.startswith("wc_ak_test_")
+        assert emu.secret_key not in repr(emu)
+        assert emu.stats()["pending"] == 5
+        assert emu.enqueue([{"event": "assessment.reviewed"}]) == 1
+        assert emu.generate(2) == 2
+        assert len(emu.pending_ids()) == 8
+        client = se.AssessmentClient(**emu.client_kwargs())
+        client.drain(lambda e: None)
+        assert len(emu.acknowledged_ids()) == 8
+        log = emu.request_log()
+        assert log and {"method", "path", "status", "request_id"} <= set(log[0])
+        assert "python" in (log[0]["user_agent"] or "")
+        emu.add_fault("latency", ms=1, endpoint="fetch", times=2)
+        emu.add_fault({"kind": "reset", "endpoint": "acknowledge", "remaining": 1})
+        assert len(emu.faults()) == 2
+        emu.set_faults([{"kind": {"type": "status", "status": 500}}])
+        assert emu.faults()[0]["kind"]["status"] == 500
+        emu.clear_faults()
+        assert emu.faults() == []
+        emu.set_rate_limit(True)
+        emu.set_rate_limit(False)
+        emu.set_rate_limit(idle_poll_interval_ms=None, bucket={"per_second": 100.0, "burst": 100})
+        emu.set_clock_offset_ms(0)
+        emu.clear_request_log()
+        assert emu.request_log() == []
+        emu.reset()
+        assert emu.stats()["pending"] == 0
+        with pytest.raises(ValueError):
+            emu.add_fault("status", status=500, probability=2.0)
+    assert emu.closed
+    with pytest.raises(RuntimeError):
+        emu.generate(1)
+    emu.close()  # idempotent
+
+
+async def test_emulator_async_context() -> None:
+    async with Emulator(initial_events=3, rate_limit=False) as emu:
+        async with se.AsyncAssessmentClient(**emu.client_kwargs()) as client:
+            assert len(await client.get_webhook_events()) == 3
+
+
+def test_rate_limits_on_by_default() -> None:
+    with Emulator() as emu:
+        client = se.AssessmentClient(**emu.client_kwargs(max_retries=0))
+        client.get_webhook_events()  # empty queue: the next poll within 5 s is refused
+        with pytest.raises(se.RateLimitedError) as info:
+            client.get_webhook_events()
+        assert info.value.retry_after is not None and info.value.retry_after > 0
+
+
+def test_clock_skew_is_corrected() -> None:
+    with Emulator(rate_limit=False, initial_events=2) as emu:
+        emu.set_clock_offset_ms(40 * 60 * 1000)  # the server's clock runs 40 minutes ahead
+        client = se.AssessmentClient(**emu.client_kwargs())
+        assert len(client.get_webhook_events()) == 2
