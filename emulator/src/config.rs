@@ -49,6 +49,7 @@ impl Default for ApiKey {
 /// A token bucket: `per_second` tokens are added per second up to `burst`; every request
 /// takes one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBucket {
     /// Refill rate in requests per second.
     pub per_second: f64,
@@ -68,10 +69,16 @@ impl Default for TokenBucket {
 /// `{"idle_poll_interval_ms":5000,"bucket":{"per_second":20.0,"burst":40}}`; a missing field
 /// takes its default and `null` turns that limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// A fetch that comes sooner than this after a fetch that returned `pendingCount == 0`
     /// gets 429. Default 5 s.
-    #[serde(rename = "idle_poll_interval_ms", with = "opt_duration_ms", default = "default_idle_poll")]
+    #[serde(
+        rename = "idle_poll_interval_ms",
+        alias = "idlePollIntervalMs",
+        with = "opt_duration_ms",
+        default = "default_idle_poll"
+    )]
     pub idle_poll_interval: Option<Duration>,
     /// Token bucket over all requests. Default 20/s, burst 40.
     #[serde(default = "default_bucket")]

@@ -80,6 +80,7 @@ impl FaultKind {
 /// assert_eq!(rule.remaining, Some(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// The endpoint it applies to; `None` means every non-admin endpoint.
     #[serde(default)]
@@ -133,8 +134,8 @@ impl FaultRule {
             return Err(format!("probability must be between 0 and 1, got {}", self.probability));
         }
         if let FaultKind::Status { status, retry_after, .. } = &self.kind {
-            if !(100..=599).contains(status) {
-                return Err(format!("status must be between 100 and 599, got {status}"));
+            if !(200..=599).contains(status) {
+                return Err(format!("status must be between 200 and 599, got {status}"));
             }
             if let Some(ra) = retry_after
                 && axum::http::HeaderValue::from_str(ra).is_err()

@@ -158,7 +158,11 @@ async fn drop_connection(shared: &Shared, draft: &mut LogDraft, conn: Option<Con
 }
 
 fn status_fault(status: u16, retry_after: Option<String>, body: Option<String>) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // An informational status cannot end an exchange; treat it as a server error.
+    let status = StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = body
         .unwrap_or_else(|| error_body(&format!("{} (injected fault)", status.canonical_reason().unwrap_or("Error"))));
     let content_type = if serde_json::from_str::<serde_json::Value>(&body).is_ok() {

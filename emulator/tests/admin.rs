@@ -107,6 +107,8 @@ async fn faults_clock_rate_limit_and_request_log_routes() {
     }
     let r = c.admin("POST", "/_emulator/rate-limit", Some(&json!({ "bucket": { "per_second": 0, "burst": 1 } }))).await;
     assert_eq!(r.status, 400);
+    let r = c.admin("POST", "/_emulator/rate-limit", Some(&json!({ "idle_poll_interval": 200 }))).await;
+    assert_eq!(r.status, 400, "a misspelt field is refused, not ignored");
     let r = c.admin("GET", "/_emulator/rate-limit", None).await;
     assert_eq!(serde_json::from_value::<RateLimitConfig>(r.json()).unwrap(), RateLimitConfig::disabled());
 
