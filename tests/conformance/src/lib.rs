@@ -1,0 +1,1 @@
+//! The conformance scenarios live in `scenarios/`; the Rust runner is `tests/conformance.rs`.

@@ -1,0 +1,2 @@
+#[tokio::test]
+async fn scenarios() {}
