@@ -309,7 +309,15 @@ mod tests {
     #[test]
     fn debug_hides_secrets() {
         let cli = Cli::try_parse_from([
-            "smartai-events", "forward", "--to", "http://u:pw@x/h", "--secret", "FWD", "--secret-key", "SK", "--api-key",
+            "smartai-events",
+            "forward",
+            "--to",
+            "http://u:pw@x/h",
+            "--secret",
+            "FWD",
+            "--secret-key",
+            "SK",
+            "--api-key",
             "wc_ak_test_0123456789",
         ])
         .unwrap();

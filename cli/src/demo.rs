@@ -14,11 +14,10 @@ use smartai_events::{AssessmentClient, DrainOptions, WebhookEvent};
 pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
     let db = DbUrl::parse(&args.db)?;
     let stop = signals::stop_token()?;
-    let emulator = Emulator::start(
-        EmulatorConfig::default().with_seed(args.seed).with_initial_events(args.events as usize),
-    )
-    .await
-    .context("cannot start the embedded emulator")?;
+    let emulator =
+        Emulator::start(EmulatorConfig::default().with_seed(args.seed).with_initial_events(args.events as usize))
+            .await
+            .context("cannot start the embedded emulator")?;
     // The client keeps its production settings too (5 s idle-poll gate): a drain never
     // waits on it, because it stops as soon as the platform says nothing is pending.
     let client = AssessmentClient::builder()
@@ -28,7 +27,12 @@ pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
         .build()?;
     out.status(
         None,
-        format!("demo: emulator at {} with {} sample events; draining into {}", emulator.url(), args.events, db.display()),
+        format!(
+            "demo: emulator at {} with {} sample events; draining into {}",
+            emulator.url(),
+            args.events,
+            db.display()
+        ),
         json!({"type": "start", "emulator": emulator.url(), "events": args.events, "db": db.display()}),
     );
     let store = Store::open(&db).await?;
@@ -54,7 +58,8 @@ pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
         DbUrl::Sqlite(url) => sqlite_path(url),
         DbUrl::Postgres(_) => None,
     };
-    let pass_rate = if contents.completed > 0 { 100.0 * contents.passed as f64 / contents.completed as f64 } else { 0.0 };
+    let pass_rate =
+        if contents.completed > 0 { 100.0 * contents.passed as f64 / contents.completed as f64 } else { 0.0 };
     let mut human = String::from("\nSmartAI events demo\n");
     human.push_str(&format!(
         "  stored this run     {} events in {} batches ({} left in the queue)\n",
@@ -71,9 +76,7 @@ pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
     match &path {
         Some(p) => {
             human.push_str(&format!("  database            {p}\n\nLook inside:\n"));
-            human.push_str(&format!(
-                "  sqlite3 {p} \"SELECT event_type, COUNT(*) FROM webhook_events GROUP BY 1;\"\n"
-            ));
+            human.push_str(&format!("  sqlite3 {p} \"SELECT event_type, COUNT(*) FROM webhook_events GROUP BY 1;\"\n"));
             human.push_str(&format!(
                 "  sqlite3 {p} \"SELECT json_extract(payload, '$.candidateName'), json_extract(payload, '$.score') FROM webhook_events WHERE event_type = 'assessment.completed' LIMIT 5;\"\n"
             ));

@@ -71,7 +71,8 @@ mod tests {
     fn codes() {
         assert_eq!(code_of(&usage("bad")), USAGE);
         assert_eq!(code_of(&anyhow::anyhow!("x")), RUNTIME);
-        let missing = smartai_events::AssessmentClient::builder().api_key("a").secret_key("s").base_url("ftp://x").build();
+        let missing =
+            smartai_events::AssessmentClient::builder().api_key("a").secret_key("s").base_url("ftp://x").build();
         assert_eq!(code_of(&anyhow::Error::from(missing.unwrap_err()).context("building")), USAGE);
     }
 }

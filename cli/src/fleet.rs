@@ -67,7 +67,11 @@ where
             return Ok(if stop.is_cancelled() { Ended::Done(T::default()) } else { Ended::OtherLeader });
         };
         said_standby = false;
-        out.status(None, format!("leader: this process polls (pid {})", std::process::id()), json!({"type": "leader", "pid": std::process::id()}));
+        out.status(
+            None,
+            format!("leader: this process polls (pid {})", std::process::id()),
+            json!({"type": "leader", "pid": std::process::id()}),
+        );
 
         let leading = stop.child_token();
         let lost = CancellationToken::new();
@@ -99,7 +103,9 @@ where
             let _ = conn.close().await;
         }
         if lost.is_cancelled() && !stop.is_cancelled() {
-            tracing::error!("lost the connection that holds the leader lock; stopped polling, standing for election again");
+            tracing::error!(
+                "lost the connection that holds the leader lock; stopped polling, standing for election again"
+            );
             out.status(None, "lost the leader lock; stopped polling", json!({"type": "lost-leadership"}));
             tokio::select! {
                 _ = stop.cancelled() => {}

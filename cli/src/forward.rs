@@ -110,7 +110,9 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
     let to = reqwest::Url::parse(&args.to)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| usage(format!("invalid --to {:?}: expected an http:// or https:// URL", crate::store::redact(&args.to))))?;
+        .ok_or_else(|| {
+            usage(format!("invalid --to {:?}: expected an http:// or https:// URL", crate::store::redact(&args.to)))
+        })?;
     if args.secret.as_deref() == Some("") {
         return Err(usage("--secret is empty"));
     }
@@ -151,11 +153,16 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
         }
     };
     if args.once {
-        let drained =
-            once::drain(&client, DrainOptions::new().limit(args.limit), &stop, &out, !args.no_progress, "forwarded", |events| {
-                handler(events)
-            })
-            .await;
+        let drained = once::drain(
+            &client,
+            DrainOptions::new().limit(args.limit),
+            &stop,
+            &out,
+            !args.no_progress,
+            "forwarded",
+            handler,
+        )
+        .await;
         return match drained {
             // A stop during a retry is a stop, not a failure: exit 0 like any other stop.
             Err(e) if e.downcast_ref::<Stopped>().is_some() => {

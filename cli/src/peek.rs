@@ -23,7 +23,8 @@ pub async fn events(args: EventsArgs, out: Output) -> anyhow::Result<()> {
     }
     let mut text = format!("{:<38} {:<26} {}\n", "EVENT ID", "TYPE", "STORED AT");
     for event in &batch.events {
-        let stored = event.stored_at().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
+        let stored =
+            event.stored_at().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
         text.push_str(&format!("{:<38} {:<26} {stored}\n", event.event_id(), event.event_type()));
     }
     text.push_str(&format!(
@@ -39,7 +40,11 @@ pub async fn ack(args: AckArgs, out: Output) -> anyhow::Result<()> {
     let client = client::build(&args.client)?;
     let result = client.acknowledge_webhook_events(&args.ids).await?;
     out.result(
-        format!("acknowledged {} of {} events (unknown or already acknowledged IDs are skipped)", result.acknowledged, args.ids.len()),
+        format!(
+            "acknowledged {} of {} events (unknown or already acknowledged IDs are skipped)",
+            result.acknowledged,
+            args.ids.len()
+        ),
         json!({"type": "acknowledged", "requested": args.ids.len(), "acknowledged": result.acknowledged}),
     );
     Ok(())

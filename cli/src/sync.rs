@@ -26,7 +26,11 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
         if args.once {
             format!("draining into {}", db.display())
         } else {
-            format!("syncing into {} every {} (Ctrl-C to stop)", db.display(), humantime::format_duration(args.interval))
+            format!(
+                "syncing into {} every {} (Ctrl-C to stop)",
+                db.display(),
+                humantime::format_duration(args.interval)
+            )
         },
         json!({"type": "start", "db": db.display(), "mode": mode, "pid": std::process::id()}),
     );

@@ -46,17 +46,29 @@ async fn bad_database_urls_exit_2_without_the_password() {
 
 #[tokio::test]
 async fn missing_keys_exit_2_and_secrets_are_never_echoed() {
-    let (status, _, err) = run({
-        let mut c = bare();
-        c.args(["events"]);
-        c
-    }, BOUND)
+    let (status, _, err) = run(
+        {
+            let mut c = bare();
+            c.args(["events"]);
+            c
+        },
+        BOUND,
+    )
     .await;
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains("Missing API key") && err.contains("ASSESSMENT_API_KEY"), "{err}");
 
     let mut cmd = bare();
-    cmd.args(["--json", "events", "--api-key", "wc_ak_test_abcdef1234", "--secret-key", "TOPSECRET-123", "--base-url", "ftp://nowhere"]);
+    cmd.args([
+        "--json",
+        "events",
+        "--api-key",
+        "wc_ak_test_abcdef1234",
+        "--secret-key",
+        "TOPSECRET-123",
+        "--base-url",
+        "ftp://nowhere",
+    ]);
     let (status, out, err) = run(cmd, BOUND).await;
     assert_eq!(status.code(), Some(2), "{out}\n{err}");
     assert!(out.contains(r#""type":"error""#), "{out}");

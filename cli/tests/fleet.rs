@@ -50,7 +50,8 @@ impl TestDb {
 
     async fn ids(&self) -> HashSet<String> {
         let mut conn = PgConnection::connect(&self.url).await.unwrap();
-        let ids: Vec<String> = sqlx::query_scalar("SELECT event_id FROM webhook_events").fetch_all(&mut conn).await.unwrap();
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT event_id FROM webhook_events").fetch_all(&mut conn).await.unwrap();
         ids.into_iter().collect()
     }
 

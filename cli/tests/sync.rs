@@ -140,7 +140,11 @@ async fn events_the_store_keeps_refusing_go_to_dead_letters() {
     assert!(p.wait(Duration::from_secs(15)).await.success());
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await, 10);
     assert_eq!(
-        sqlite_count(&db, "SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_poison' AND reason LIKE '%poison refused%'").await,
+        sqlite_count(
+            &db,
+            "SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_poison' AND reason LIKE '%poison refused%'"
+        )
+        .await,
         1
     );
 }

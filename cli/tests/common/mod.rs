@@ -98,7 +98,12 @@ impl Proc {
             }
             if start.elapsed() > bound {
                 let _ = self.child.kill();
-                panic!("process {} did not exit within {bound:?}\nstdout:\n{}\nstderr:\n{}", self.pid(), self.stdout(), self.stderr());
+                panic!(
+                    "process {} did not exit within {bound:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.pid(),
+                    self.stdout(),
+                    self.stderr()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -136,7 +141,8 @@ pub async fn run(cmd: Command, bound: Duration) -> (ExitStatus, String, String) 
 /// if an ID were stored twice; the primary key forbids it, and this checks it).
 pub async fn sqlite_ids(url: &str) -> (HashSet<String>, usize) {
     let mut conn = sqlx::SqliteConnection::connect(url).await.expect("open sqlite");
-    let ids: Vec<String> = sqlx::query_scalar("SELECT event_id FROM webhook_events").fetch_all(&mut conn).await.unwrap();
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM webhook_events").fetch_all(&mut conn).await.unwrap();
     let n = ids.len();
     conn.close().await.ok();
     (ids.into_iter().collect(), n)
