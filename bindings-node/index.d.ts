@@ -166,6 +166,11 @@ declare namespace AssessmentClient {
     questionAnswers?: unknown[] | null
     verification?: Verification | null
     proctoring?: Proctoring | null
+    /**
+     * Set (non-enumerable, so `JSON.stringify` leaves it out) when the event did not match
+     * the documented shape of its type; the event is still delivered exactly as sent.
+     */
+    readonly decodeError?: string
   }
 
   export interface AssessmentCompletedEvent extends AssessmentResultFields {
@@ -194,6 +199,11 @@ declare namespace AssessmentClient {
     jobTitle?: string | null
     candidates: Candidate[]
     totalCandidates?: number | null
+    /**
+     * Set (non-enumerable, so `JSON.stringify` leaves it out) when the event did not match
+     * the documented shape of its type; the event is still delivered exactly as sent.
+     */
+    readonly decodeError?: string
   }
 
   /**

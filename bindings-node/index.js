@@ -98,6 +98,26 @@ function callNative(fn) {
   }
 }
 
+/**
+ * Parses events as the native module sends them: `{ events, pendingCount?, reason?,
+ * decodeErrors? }`. An event that did not decode (`decodeErrors` by index) gets a
+ * non-enumerable `decodeError`, so `JSON.stringify(event)` is still exactly the server's JSON.
+ */
+function unpack(text) {
+  const payload = JSON.parse(text)
+  const problems = payload.decodeErrors
+  if (problems !== undefined) {
+    delete payload.decodeErrors
+    for (const [index, reason] of Object.entries(problems)) {
+      const event = payload.events[Number(index)]
+      if (isObject(event)) {
+        Object.defineProperty(event, 'decodeError', { value: reason, enumerable: false, configurable: true, writable: true })
+      }
+    }
+  }
+  return payload
+}
+
 function parse(text) {
   return text == null ? text : JSON.parse(text)
 }
@@ -124,13 +144,13 @@ function fail(slot, err) {
  * rejects). A value that is not a function goes through unchanged, so the native module
  * reports it.
  */
-function bridge(fn, slot, spread) {
+function bridge(fn, slot, withReason) {
   if (typeof fn !== 'function') return fn
   return (text) => {
     let result
     try {
-      const args = JSON.parse(text)
-      result = spread ? fn(...args) : fn(args)
+      const payload = unpack(text)
+      result = withReason ? fn(payload.events, payload.reason) : fn(payload.events)
     } catch (err) {
       return Promise.resolve(fail(slot, err))
     }
@@ -191,7 +211,7 @@ class BatchIterator {
       this.#finished = true
       return { done: true, value: undefined }
     }
-    return { done: false, value: JSON.parse(text) }
+    return { done: false, value: unpack(text) }
   }
 
   async return(value) {
@@ -237,7 +257,7 @@ class AssessmentClient {
   /** Fetches up to `limit` events (default 50, at most 100) without removing them. */
   async getWebhookEvents(options) {
     try {
-      return JSON.parse(await this[kNative].getWebhookEvents(options))
+      return unpack(await this[kNative].getWebhookEvents(options))
     } catch (err) {
       throw translate(err)
     }

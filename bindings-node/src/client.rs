@@ -21,6 +21,30 @@ use tokio_util::sync::CancellationToken;
 /// the error it failed with (the facade keeps the error object itself).
 type Callback = ThreadsafeFunction<String, Promise<Option<String>>, String, Status, false>;
 
+/// Events as they cross to JavaScript: the server's JSON, plus the decode problem of any event
+/// that did not decode (by index), which the facade attaches as a non-enumerable
+/// `decodeError` so that `JSON.stringify(event)` still gives exactly what the server sent.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventsPayload<'a> {
+    events: &'a [WebhookEvent],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    decode_errors: serde_json::Map<String, serde_json::Value>,
+}
+
+fn events_json(events: &[WebhookEvent], pending_count: Option<u64>, reason: Option<&str>) -> Result<String> {
+    let decode_errors = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.decode_error().map(|r| (i.to_string(), serde_json::Value::String(r.to_string()))))
+        .collect();
+    to_json(&EventsPayload { events, pending_count, reason, decode_errors })
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))
 }
@@ -67,7 +91,7 @@ impl Handler for JsHandler {
     fn handle(&mut self, events: Vec<WebhookEvent>) -> BoxFuture<std::result::Result<(), BoxError>> {
         let callback = self.0.clone();
         Box::pin(async move {
-            let text = serde_json::to_string(&events)?;
+            let text = events_json(&events, None, None)?;
             drop(events);
             invoke(callback, text).await
         })
@@ -84,7 +108,7 @@ impl DeadLetterHook for JsDeadLetter {
     ) -> BoxFuture<std::result::Result<(), BoxError>> {
         let callback = self.0.clone();
         Box::pin(async move {
-            let text = format!("[{},{}]", serde_json::to_string(&events)?, serde_json::to_string(&reason)?);
+            let text = events_json(&events, None, Some(&reason))?;
             invoke(callback, text).await
         })
     }
@@ -186,7 +210,7 @@ impl NativeClient {
         guard(async move {
             let options = FetchOptions::from_json(&options.0).napi()?;
             let batch = client.get_webhook_events(options).await.napi()?;
-            to_json(&batch)
+            events_json(&batch.events, Some(batch.pending_count), None)
         })
         .await
     }
@@ -302,7 +326,7 @@ impl NativeBatches {
         guard(async move {
             let mut batches = inner.lock().await;
             match batches.next_batch().await.napi()? {
-                Some(batch) => Ok(Some(to_json(&batch)?)),
+                Some(batch) => Ok(Some(events_json(&batch.events, Some(batch.pending_count), None)?)),
                 None => Ok(None),
             }
         })
@@ -360,6 +384,6 @@ pub fn bench_handover(text: String, objects: bool) -> Result<napi::Either<Vec<se
     if objects {
         Ok(napi::Either::A(events.into_iter().map(WebhookEvent::into_raw).collect()))
     } else {
-        Ok(napi::Either::B(to_json(&events)?))
+        Ok(napi::Either::B(events_json(&events, None, None)?))
     }
 }

@@ -65,6 +65,17 @@ test('events reach the handler exactly as the server sent them (unknown fields a
   })
   assert.deepEqual(received, odd)
   assert.equal(JSON.stringify(received), JSON.stringify(odd))
+  // The malformed `assessment.completed` is delivered with its decode problem attached,
+  // as a non-enumerable property that JSON.stringify leaves out.
+  assert.equal(received[0].decodeError, undefined)
+  assert.equal(received[1].decodeError, undefined, 'a new type is not a decode problem')
+  assert.equal(typeof received[2].decodeError, 'string')
+  assert.ok(received[2].decodeError.length > 0)
+  assert.ok(!Object.keys(received[2]).includes('decodeError'))
+  emu.enqueue([odd[2]])
+  const fetched = await clientFor(emu).getWebhookEvents()
+  assert.deepEqual(fetched, { events: [odd[2]], pendingCount: 0 })
+  assert.equal(typeof fetched.events[0].decodeError, 'string')
 })
 
 test('a rejecting handler leaves its batch unacknowledged; the cause is the original error', async () => {
