@@ -75,12 +75,12 @@ impl Output {
         if self.json || !self.tty || !enabled {
             return ProgressBar::hidden();
         }
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        // No length until the first batch says how many are pending.
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} events ({per_sec}) {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} events ({rate}) {msg}")
+                .map(|s| s.with_key("rate", rate))
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -94,10 +94,16 @@ impl Output {
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} events {msg} ({per_sec})")
+            ProgressStyle::with_template("{spinner} {pos} events {msg} ({rate})")
+                .map(|s| s.with_key("rate", rate))
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }
+}
+
+/// Events per second without decimals ("1093/s" rather than "1,093.2099/s").
+fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = write!(w, "{:.0}/s", state.per_sec());
 }
