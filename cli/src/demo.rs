@@ -54,10 +54,7 @@ pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
     store.close().await;
     emulator.shutdown().await;
 
-    let path = match &db {
-        DbUrl::Sqlite(url) => sqlite_path(url),
-        DbUrl::Postgres(_) => None,
-    };
+    let path = db.sqlite_file();
     let pass_rate =
         if contents.completed > 0 { 100.0 * contents.passed as f64 / contents.completed as f64 } else { 0.0 };
     let mut human = String::from("\nSmartAI events demo\n");
@@ -100,24 +97,4 @@ pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
         }),
     );
     Ok(())
-}
-
-/// The file behind a `sqlite:` URL, as the user would type it for `sqlite3`.
-fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    if path.is_empty() || path.starts_with(':') {
-        return None;
-    }
-    Some(path.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn paths() {
-        assert_eq!(super::sqlite_path("sqlite://demo.db").as_deref(), Some("demo.db"));
-        assert_eq!(super::sqlite_path("sqlite:///tmp/x.db?mode=rwc").as_deref(), Some("/tmp/x.db"));
-        assert_eq!(super::sqlite_path("sqlite::memory:"), None);
-    }
 }

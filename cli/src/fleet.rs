@@ -186,3 +186,61 @@ mod tests {
         assert_ne!(super::lock_key("wc_ak_test_a"), super::lock_key("wc_ak_test_b"));
     }
 }
+
+/// SQLite's counterpart of the leader lock: an exclusive lock on `<database file>.lock`,
+/// held for the life of the process, so that two `sync` processes on one file do not both
+/// poll. The OS releases it when the process dies. `None` if stopped first, or if
+/// `give_up_after` passed while another process held it.
+pub async fn lock_file(
+    db_file: &std::path::Path,
+    stop: &CancellationToken,
+    out: &Output,
+    give_up_after: Option<Duration>,
+) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    let started = Instant::now();
+    let mut said_standby = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => {
+                if said_standby {
+                    out.status(
+                        None,
+                        format!("leader: the other sync process stopped; this one polls (pid {})", std::process::id()),
+                        json!({"type": "leader", "pid": std::process::id()}),
+                    );
+                }
+                return Ok(Some(file));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if !said_standby {
+                    said_standby = true;
+                    out.status(
+                        None,
+                        format!("standby: another sync process uses {}; taking over if it stops", db_file.display()),
+                        json!({"type": "standby", "pid": std::process::id()}),
+                    );
+                }
+                if give_up_after.is_some_and(|d| started.elapsed() >= d) {
+                    return Ok(None);
+                }
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())));
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(None),
+            _ = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}

@@ -35,7 +35,24 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
         json!({"type": "start", "db": db.display(), "mode": mode, "pid": std::process::id()}),
     );
     let result = match &db {
-        DbUrl::Sqlite(_) => work(&client, &store, &args, &out, stop.clone()).await,
+        DbUrl::Sqlite(_) => {
+            let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
+            // One poller per file: a second `sync` on the same file stands by.
+            let lock = match db.sqlite_file() {
+                Some(file) => match fleet::lock_file(std::path::Path::new(&file), &stop, &out, give_up).await? {
+                    Some(lock) => Some(lock),
+                    None if stop.is_cancelled() => return Ok(()),
+                    None => {
+                        skipped(&out);
+                        return Ok(());
+                    }
+                },
+                None => None,
+            };
+            let result = work(&client, &store, &args, &out, stop.clone()).await;
+            drop(lock);
+            result
+        }
         DbUrl::Postgres(url) => {
             let options = crate::store::postgres_options(url)?;
             // clap resolved --api-key / ASSESSMENT_API_KEY into this field, as the client did.
@@ -46,11 +63,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             {
                 Ok(Ended::Done(())) => Ok(()),
                 Ok(Ended::OtherLeader) => {
-                    out.status(
-                        None,
-                        "another sync process leads this database and drains the queue; nothing to do",
-                        json!({"type": "skipped", "reason": "another process is the leader"}),
-                    );
+                    skipped(&out);
                     Ok(())
                 }
                 Err(e) => Err(e),
@@ -59,6 +72,14 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+fn skipped(out: &Output) {
+    out.status(
+        None,
+        "another sync process uses this database and drains the queue; nothing to do",
+        json!({"type": "skipped", "reason": "another process is the leader"}),
+    );
 }
 
 /// The work of whoever leads: one drain (`--once`) or the poller, until `stop`.

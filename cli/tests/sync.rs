@@ -148,3 +148,35 @@ async fn events_the_store_keeps_refusing_go_to_dead_letters() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sync_on_the_same_sqlite_file_stands_by_then_takes_over() {
+    let emu = emulator(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let spawn = || {
+        let mut cmd = command(&emu);
+        cmd.args(["sync", "--json", "--db", &db]).args(FAST);
+        Proc::spawn(cmd)
+    };
+    let mut first = spawn();
+    eventually(Duration::from_secs(30), "the first drains", || async { emu.stats().pending == 0 }).await;
+    let mut second = spawn();
+    eventually(Duration::from_secs(30), "the second stands by", || {
+        let ok = second.has_line(r#""type":"standby""#);
+        async move { ok }
+    })
+    .await;
+    first.signal("KILL");
+    first.wait(Duration::from_secs(10)).await;
+    emu.generate(100);
+    eventually(Duration::from_secs(30), "the second took over", || {
+        let db = db.clone();
+        let pending = emu.stats().pending;
+        async move { pending == 0 && sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await == 300 }
+    })
+    .await;
+    assert!(second.has_line(r#""type":"leader""#), "{}", second.stdout());
+    second.signal("TERM");
+    assert!(second.wait(Duration::from_secs(15)).await.success());
+}

@@ -55,6 +55,18 @@ impl DbUrl {
         )))
     }
 
+    /// The file behind a `sqlite:` URL, as the user would type it for `sqlite3`; `None`
+    /// for PostgreSQL and in-memory SQLite.
+    pub fn sqlite_file(&self) -> Option<String> {
+        let DbUrl::Sqlite(url) = self else { return None };
+        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() || path.starts_with(':') {
+            return None;
+        }
+        Some(path.to_string())
+    }
+
     /// The URL with its password masked, for messages and logs.
     pub fn display(&self) -> String {
         match self {
@@ -187,5 +199,9 @@ mod tests {
         assert!(err.contains("notaport"), "{err}");
         assert_eq!(redact("postgres://a@h/db"), "postgres://a@h/db");
         assert!(DbUrl::parse("sqlite://").is_err());
+        let file = |u: &str| DbUrl::parse(u).unwrap().sqlite_file();
+        assert_eq!(file("sqlite://demo.db").as_deref(), Some("demo.db"));
+        assert_eq!(file("sqlite:///tmp/x.db?mode=rwc").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(file("sqlite::memory:"), None);
     }
 }
