@@ -178,15 +178,6 @@ async fn acquire(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lock_key_is_stable() {
-        assert_eq!(super::lock_key("wc_ak_test_a"), super::lock_key("wc_ak_test_a"));
-        assert_ne!(super::lock_key("wc_ak_test_a"), super::lock_key("wc_ak_test_b"));
-    }
-}
-
 /// SQLite's counterpart of the leader lock: an exclusive lock on `<database file>.lock`,
 /// held for the life of the process, so that two `sync` processes on one file do not both
 /// poll. The OS releases it when the process dies. `None` if stopped first, or if
@@ -242,5 +233,14 @@ pub async fn lock_file(
             _ = stop.cancelled() => return Ok(None),
             _ = tokio::time::sleep(RETRY) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lock_key_is_stable() {
+        assert_eq!(super::lock_key("wc_ak_test_a"), super::lock_key("wc_ak_test_a"));
+        assert_ne!(super::lock_key("wc_ak_test_a"), super::lock_key("wc_ak_test_b"));
     }
 }

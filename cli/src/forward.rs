@@ -79,7 +79,7 @@ impl Forwarder {
                 Err(e) => without_url(e),
             };
             attempt = attempt.saturating_add(1);
-            if attempt <= QUIET_AFTER || attempt % 10 == 0 {
+            if attempt <= QUIET_AFTER || attempt.is_multiple_of(10) {
                 tracing::warn!(event_id = event.event_id(), attempt, error = %failure, "delivery failed; retrying");
             }
             let wait = self.retry.backoff(attempt - 1, None);
