@@ -88,12 +88,23 @@ declare namespace AssessmentClient {
   export interface RunOptions extends DrainOptions {
     /** Wait between drains in ms (default 30000; at least 5000 unless `minPollIntervalMs` was lowered). */
     intervalMs?: number
-    /** Stops the poller: a fetch or wait in progress is abandoned, a handler in progress finishes. */
-    signal?: AbortSignal
+    /**
+     * An `AbortSignal`: stops the poller. A fetch or wait in progress is abandoned, a handler
+     * in progress finishes and its batch is acknowledged. (Typed structurally, so that no
+     * particular `lib` or `@types/node` is needed.)
+     */
+    signal?: AbortSignalLike
     /** Handler failures after which an event goes to `deadLetter` (default 5). */
     maxAttempts?: number
     /** Receives events that failed `maxAttempts` times; they are acknowledged once it succeeds. */
     deadLetter?: DeadLetterHook
+  }
+
+  /** What `run` needs of an `AbortSignal`. */
+  export interface AbortSignalLike {
+    readonly aborted: boolean
+    addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+    removeEventListener(type: 'abort', listener: () => void): void
   }
 
   export interface RunSummary {
@@ -431,8 +442,8 @@ declare namespace AssessmentClient {
     setClockOffsetMs(ms: number): void
     setRateLimit(config: EmulatorRateLimit | null): void
     reset(): void
+    /** Stops the server (also `await using emu = await Emulator.start()` where supported). */
     stop(): Promise<void>
-    [Symbol.asyncDispose](): Promise<void>
   }
 
   /** Masks an API key for display: `wc_ak_test_…1234`. */
