@@ -1,0 +1,211 @@
+//! Benchmark drivers used by `bench/run.sh` (see bench/README.md).
+//!
+//! ```text
+//! smartai-bench core-drain --url U --api-key K --secret-key S --expect N
+//! smartai-bench raw        --url U --api-key K --secret-key S --expect N
+//! ```
+//!
+//! Each drains the emulator's queue (100 per fetch, acknowledging each batch) and prints
+//! one JSON line `{"events":n,"seconds":s,"batches":b}` with the time of the drain alone
+//! (process start-up excluded). It exits non-zero if it saw a number of events other than
+//! `--expect`.
+//!
+//! * `core-drain`: the Rust core, `AssessmentClient::drain` with a handler that touches each
+//!   event's ID.
+//! * `raw`: the ceiling. A tight GET+ACK loop with as little client work as possible: one
+//!   keep-alive reqwest client, a pre-keyed HMAC, the GET signed once per minute (its
+//!   payload has no body), the response parsed once into `serde_json::Value` to pick the
+//!   IDs, and the acknowledge body written by hand.
+
+use hmac::{Hmac, Mac};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::Value;
+use sha2::Sha256;
+use smartai_events::{AssessmentClient, DrainOptions, WebhookEvent};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const FETCH_PATH: &str = "/api/v1/webhook/events";
+const ACK_PATH: &str = "/api/v1/webhook/events/acknowledge";
+/// Bounds the raw loop: never more than this many cycles, whatever the server says.
+const MAX_CYCLES: u64 = 1_000_000;
+
+struct Args {
+    mode: String,
+    url: String,
+    api_key: String,
+    secret_key: String,
+    expect: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let mode = it.next().ok_or("usage: smartai-bench core-drain|raw --url U --api-key K --secret-key S --expect N")?;
+    let (mut url, mut api_key, mut secret_key, mut expect) = (None, None, None, None);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--url" => url = Some(value),
+            "--api-key" => api_key = Some(value),
+            "--secret-key" => secret_key = Some(value),
+            "--expect" => expect = Some(value.parse::<u64>().map_err(|e| format!("--expect: {e}"))?),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(Args {
+        mode,
+        url: url.ok_or("--url is required")?.trim_end_matches('/').to_string(),
+        api_key: api_key.ok_or("--api-key is required")?,
+        secret_key: secret_key.ok_or("--secret-key is required")?,
+        expect: expect.ok_or("--expect is required")?,
+    })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+struct Outcome {
+    events: u64,
+    batches: u64,
+    seconds: f64,
+}
+
+async fn core_drain(args: &Args) -> Result<Outcome, String> {
+    let client = AssessmentClient::builder()
+        .api_key(&args.api_key)
+        .secret_key(&args.secret_key)
+        .base_url(&args.url)
+        .min_poll_interval(Duration::ZERO)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let touched = Arc::new(AtomicU64::new(0));
+    let sink = touched.clone();
+    let started = Instant::now();
+    let summary = client
+        .drain(
+            move |events: Vec<WebhookEvent>| {
+                let mut bytes = 0u64;
+                for event in &events {
+                    bytes += event.event_id().len() as u64;
+                }
+                sink.fetch_add(bytes, Ordering::Relaxed);
+                async move { Ok::<(), std::io::Error>(()) }
+            },
+            DrainOptions::new().limit(100),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    if touched.load(Ordering::Relaxed) == 0 && summary.events > 0 {
+        return Err("handler saw no IDs".into());
+    }
+    Ok(Outcome { events: summary.events, batches: summary.batches, seconds })
+}
+
+async fn raw(args: &Args) -> Result<Outcome, String> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(4)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mac = Hmac::<Sha256>::new_from_slice(args.secret_key.as_bytes()).map_err(|e| e.to_string())?;
+    let sign = |payload: &str| -> String {
+        let mut m = mac.clone();
+        m.update(payload.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    };
+    let api_key = HeaderValue::from_str(&args.api_key).map_err(|e| e.to_string())?;
+    let json = HeaderValue::from_static("application/json");
+    let fetch_url = format!("{}{FETCH_PATH}?limit=100", args.url);
+    let ack_url = format!("{}{ACK_PATH}", args.url);
+
+    let get_headers = |ts: i64| -> HeaderMap {
+        let mut h = HeaderMap::with_capacity(4);
+        h.insert("x-api-key", api_key.clone());
+        h.insert("x-timestamp", HeaderValue::from(ts));
+        h.insert("x-signature", HeaderValue::from_str(&sign(&format!("GET:{FETCH_PATH}:{ts}:"))).expect("hex"));
+        h.insert(ACCEPT, json.clone());
+        h
+    };
+    let mut get_signed_at = now_ms();
+    let mut get = get_headers(get_signed_at);
+
+    let started = Instant::now();
+    let (mut events, mut batches) = (0u64, 0u64);
+    let mut body = String::with_capacity(64 * 100);
+    for _ in 0..MAX_CYCLES {
+        if now_ms() - get_signed_at > 60_000 {
+            get_signed_at = now_ms();
+            get = get_headers(get_signed_at);
+        }
+        let response = http.get(&fetch_url).headers(get.clone()).send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("fetch: HTTP {}", response.status()));
+        }
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        let list = value["events"].as_array().ok_or("fetch: no events array")?;
+        let pending = value["pendingCount"].as_u64().unwrap_or(0);
+        if !list.is_empty() {
+            batches += 1;
+            events += list.len() as u64;
+            body.clear();
+            body.push_str("{\"eventIds\":[");
+            for (i, event) in list.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                let id = event["eventId"].as_str().ok_or("event without eventId")?;
+                body.push_str(&serde_json::to_string(id).map_err(|e| e.to_string())?);
+            }
+            body.push_str("]}");
+            let ts = now_ms();
+            let mut h = HeaderMap::with_capacity(5);
+            h.insert("x-api-key", api_key.clone());
+            h.insert("x-timestamp", HeaderValue::from(ts));
+            h.insert("x-signature", HeaderValue::from_str(&sign(&format!("POST:{ACK_PATH}:{ts}:{body}"))).expect("hex"));
+            h.insert(ACCEPT, json.clone());
+            h.insert(CONTENT_TYPE, json.clone());
+            let response = http.post(&ack_url).headers(h).body(body.clone()).send().await.map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("acknowledge: HTTP {}", response.status()));
+            }
+            response.bytes().await.map_err(|e| e.to_string())?;
+        }
+        if pending == 0 || list.is_empty() {
+            break;
+        }
+    }
+    Ok(Outcome { events, batches, seconds: started.elapsed().as_secs_f64() })
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("smartai-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let outcome = match args.mode.as_str() {
+        "core-drain" => core_drain(&args).await,
+        "raw" => raw(&args).await,
+        other => Err(format!("unknown mode {other}")),
+    };
+    match outcome {
+        Ok(o) => {
+            println!(r#"{{"events":{},"batches":{},"seconds":{}}}"#, o.events, o.batches, o.seconds);
+            if o.events != args.expect {
+                eprintln!("smartai-bench: expected {} events, saw {}", args.expect, o.events);
+                std::process::exit(1);
+            }
+        }
+        Err(e) => {
+            eprintln!("smartai-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
