@@ -357,7 +357,7 @@ def idle_sync(emu: Emulator, env: dict[str, str], seconds: int) -> dict[str, Any
         "rss_start_kb": rss0,
         "rss_end_kb": rss1,
         "vm_hwm_kb": hwm,
-        "fetches_seen_by_emulator": emu.stats().get("fetches", emu.stats()),
+        "emulator_stats_after": emu.stats(),
     }
     shutil.rmtree(tmp, ignore_errors=True)
     log(f"idle sync: {result['cpu_percent']:.3f} % CPU over {result['window_s']:.0f} s, RSS {rss1} kB")
