@@ -94,6 +94,7 @@ function ackIds(emu, step) {
   if (ids === 'all_pending') ids = emu.pendingIds()
   else if (ids === 'acknowledged') ids = emu.acknowledgedIds()
   if ('count' in step) ids = emu.pendingIds().slice(0, step.count)
+  if (!Array.isArray(ids)) return ids // a wrong type on purpose (validation scenarios)
   const repeat = step.repeat ?? 1
   return ids.flatMap((id) => Array(repeat).fill(id))
 }

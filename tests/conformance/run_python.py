@@ -111,6 +111,8 @@ def ack_ids(emu: Emulator, step: dict[str, Any]) -> Any:
         ids = emu.acknowledged_ids()
     if "count" in step:
         ids = emu.pending_ids()[: step["count"]]
+    if not isinstance(ids, list):
+        return ids  # a wrong type on purpose (validation scenarios)
     repeat = step.get("repeat", 1)
     return [i for i in ids for _ in range(repeat)]
 
