@@ -119,7 +119,14 @@ pub struct SyncArgs {
     pub client: ClientArgs,
 
     /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
-    #[arg(long, env = "SMARTAI_EVENTS_DB", default_value = "sqlite://smartai-events.db", value_name = "URL")]
+    // hide_env_values: the environment's URL may hold a password.
+    #[arg(
+        long,
+        env = "SMARTAI_EVENTS_DB",
+        hide_env_values = true,
+        default_value = "sqlite://smartai-events.db",
+        value_name = "URL"
+    )]
     pub db: String,
 
     /// Wait between drains (at least 5s; e.g. 10s, 30s, 5m).
