@@ -59,13 +59,13 @@ impl Output {
                 "type": "error",
                 "code": crate::exit::code_name(error),
                 "exitCode": code,
-                "message": format!("{error:#}"),
+                "message": message(error),
             });
             let mut stdout = std::io::stdout().lock();
             let _ = writeln!(stdout, "{line}");
             let _ = stdout.flush();
         } else {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", message(error));
         }
     }
 
@@ -106,4 +106,21 @@ impl Output {
 /// Events per second without decimals ("1093/s" rather than "1,093.2099/s").
 fn rate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
     let _ = write!(w, "{:.0}/s", state.per_sec());
+}
+
+/// The error chain joined with ": ", skipping a cause whose text the previous message
+/// already quotes (database drivers repeat their source in their own message).
+pub fn message(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -4,10 +4,10 @@
 use super::{Contents, Row};
 use crate::exit::usage;
 use anyhow::Context;
-use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
+use sqlx::{ConnectOptions, Connection, SqlSafeStr};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -56,6 +56,10 @@ impl PgStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let options = check_url(url)?;
         let shown = super::redact(url).into_owned();
+        // One plain connection first: the pool would retry until its timeout and then say
+        // only "timed out", hiding the cause (refused, unknown host, bad password).
+        let probe = options.connect().await.with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
