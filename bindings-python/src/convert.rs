@@ -83,56 +83,130 @@ fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp_micros())
 }
 
-/// The events as `(json_text, meta)`: one JSON array of the raw events (parsed by
-/// `json.loads` in Python, the fastest way to build many dicts) and, per event, the
-/// variant the core decoded it as, with its timestamps in Unix microseconds.
-fn payload<'py>(py: Python<'py>, events: &[WebhookEvent]) -> PyResult<(String, Bound<'py, PyList>)> {
-    let mut text = Vec::with_capacity(events.len() * 1024 + 2);
-    text.push(b'[');
-    let meta = PyList::empty(py);
-    for (i, event) in events.iter().enumerate() {
-        if i > 0 {
-            text.push(b',');
+/// How a batch's JSON reaches Python. `Lazy` (the default) converts an event's JSON only
+/// when Python first reads more than its ID, type and timestamps; the others exist to
+/// measure the choice (`SMARTAI_EVENTS_CONVERSION=text|capi|lazy`, see bench/).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Conversion {
+    /// One JSON text for the batch, parsed by `json.loads`.
+    Text,
+    /// Dicts built through the C API, eagerly.
+    CApi,
+    /// Dicts built through the C API on first access, per event.
+    Lazy,
+}
+
+static CONVERSION: std::sync::OnceLock<Conversion> = std::sync::OnceLock::new();
+
+fn conversion() -> Conversion {
+    *CONVERSION.get_or_init(|| match std::env::var("SMARTAI_EVENTS_CONVERSION").as_deref() {
+        Ok("text") => Conversion::Text,
+        Ok("capi") => Conversion::CApi,
+        _ => Conversion::Lazy,
+    })
+}
+
+/// The raw JSON of a batch's events, kept on the Rust side until Python asks for one.
+#[pyclass(frozen, module = "smartai_events._native")]
+pub struct RawEvents {
+    events: Vec<Value>,
+}
+
+#[pymethods]
+impl RawEvents {
+    /// The `index`-th event's JSON as Python objects (a new dict each call).
+    fn get(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
+        match self.events.get(index) {
+            Some(v) => Ok(value_to_py(py, v)?.unbind()),
+            None => Err(pyo3::exceptions::PyIndexError::new_err(index)),
         }
-        serde_json::to_writer(&mut text, event.raw())
-            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-        let item = match event {
+    }
+
+    fn __len__(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// The events as `(source, meta)`. Per event, `meta` holds what the core decoded:
+/// `(kind, index, event_id, event_type, stored_at_us, submitted_at_us, decode_error)`,
+/// with the kind following the core's enum variant. `source` holds the raw JSON: a
+/// `RawEvents` (lazy), a list of dicts, or one JSON text.
+fn payload<'py>(py: Python<'py>, events: Vec<WebhookEvent>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
+    let meta = PyList::empty(py);
+    let mut raws = Vec::with_capacity(events.len());
+    for (index, event) in events.into_iter().enumerate() {
+        let item = match &event {
             WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => {
                 let kind = if matches!(event, WebhookEvent::AssessmentCompleted(_)) { COMPLETED } else { DISQUALIFIED };
-                (kind, Some(e.stored_at.timestamp_micros()), micros(e.submitted_at)).into_pyobject(py)?
-            }
-            WebhookEvent::AssessmentSent(e) => {
-                (SENT, Some(e.stored_at.timestamp_micros()), None::<i64>).into_pyobject(py)?
-            }
-            WebhookEvent::Unknown(e) => {
-                (UNKNOWN, micros(e.stored_at), e.event_id.as_str(), e.event_type.as_str(), e.decode_error.as_deref())
+                (
+                    kind,
+                    index,
+                    e.event_id.as_str(),
+                    event.event_type(),
+                    Some(e.stored_at.timestamp_micros()),
+                    micros(e.submitted_at),
+                    None::<&str>,
+                )
                     .into_pyobject(py)?
             }
+            WebhookEvent::AssessmentSent(e) => (
+                SENT,
+                index,
+                e.event_id.as_str(),
+                event.event_type(),
+                Some(e.stored_at.timestamp_micros()),
+                None::<i64>,
+                None::<&str>,
+            )
+                .into_pyobject(py)?,
+            WebhookEvent::Unknown(e) => (
+                UNKNOWN,
+                index,
+                e.event_id.as_str(),
+                e.event_type.as_str(),
+                micros(e.stored_at),
+                None::<i64>,
+                e.decode_error.as_deref(),
+            )
+                .into_pyobject(py)?,
         };
         meta.append(item)?;
+        raws.push(event.into_raw());
     }
-    text.push(b']');
-    // serde_json writes valid UTF-8.
-    let text = String::from_utf8(text).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-    Ok((text, meta))
+    let source = match conversion() {
+        Conversion::Lazy => Bound::new(py, RawEvents { events: raws })?.into_any(),
+        Conversion::CApi => {
+            let list = PyList::empty(py);
+            for raw in &raws {
+                list.append(value_to_py(py, raw)?)?;
+            }
+            list.into_any()
+        }
+        Conversion::Text => {
+            let text =
+                serde_json::to_string(&raws).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+            PyString::new(py, &text).into_any()
+        }
+    };
+    Ok((source, meta))
 }
 
 /// A Python `list[WebhookEvent]`.
-pub fn events_to_py(py: Python<'_>, events: &[WebhookEvent]) -> PyResult<Py<PyAny>> {
-    let (text, meta) = payload(py, events)?;
+pub fn events_to_py(py: Python<'_>, events: Vec<WebhookEvent>) -> PyResult<Py<PyAny>> {
+    let (source, meta) = payload(py, events)?;
     let factory = EVENTS_FACTORY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("smartai_events._events")?.getattr("_events")?.unbind())
     })?;
-    Ok(factory.bind(py).call1((text, meta))?.unbind())
+    Ok(factory.bind(py).call1((source, meta))?.unbind())
 }
 
 /// A Python `WebhookEventBatch`.
 pub fn batch_to_py(py: Python<'_>, batch: WebhookEventBatch) -> PyResult<Py<PyAny>> {
-    let (text, meta) = payload(py, &batch.events)?;
+    let (source, meta) = payload(py, batch.events)?;
     let factory = BATCH_FACTORY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("smartai_events._events")?.getattr("_batch")?.unbind())
     })?;
-    Ok(factory.bind(py).call1((text, meta, batch.pending_count))?.unbind())
+    Ok(factory.bind(py).call1((source, meta, batch.pending_count))?.unbind())
 }
 
 /// JSON to Python objects through the C API, one object at a time: the alternative to
@@ -180,7 +254,8 @@ pub fn _bench_convert(py: Python<'_>, text: &str, mode: u8, rounds: usize) -> Py
                 if i > 0 {
                     out.push(b',');
                 }
-                serde_json::to_writer(&mut out, e).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+                serde_json::to_writer(&mut out, e)
+                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
             }
             out.push(b']');
             let s = String::from_utf8(out).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;

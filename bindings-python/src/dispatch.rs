@@ -62,7 +62,7 @@ impl PyCallback {
         match &self.target {
             Target::Loop(locals) => {
                 let started = Python::attach(|py| -> PyResult<_> {
-                    let list = events_to_py(py, &events)?;
+                    let list = events_to_py(py, events)?;
                     let awaitable = match reason {
                         None => self.callable.call1(py, (list,))?,
                         Some(r) => self.callable.call1(py, (list, r))?,
@@ -237,7 +237,7 @@ fn wait(
             Ok(Msg::Done(build)) => return build(py),
             Ok(Msg::Call { callable, events, reason, reply }) => {
                 let result = (|| -> PyResult<()> {
-                    let list = events_to_py(py, &events)?;
+                    let list = events_to_py(py, events)?;
                     match reason {
                         None => callable.call1(py, (list,))?,
                         Some(r) => callable.call1(py, (list, r))?,

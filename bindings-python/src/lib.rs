@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::NativeClient>()?;
     m.add_class::<client::NativeBatches>()?;
     m.add_class::<dispatch::Pending>()?;
+    m.add_class::<convert::RawEvents>()?;
     #[cfg(feature = "emulator")]
     m.add_class::<emulator::NativeEmulator>()?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;

@@ -17,6 +17,8 @@ static THRESHOLD: AtomicU8 = AtomicU8::new(30);
 /// Set at interpreter exit: no more calls into Python.
 static STOPPED: AtomicBool = AtomicBool::new(false);
 static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// The emulator's records go to a child logger, so that tests can tell them apart.
+static EMULATOR_LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn python_level(level: &Level) -> u8 {
     match *level {
@@ -29,11 +31,18 @@ fn python_level(level: &Level) -> u8 {
 }
 
 fn logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    LOGGER
-        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("logging")?.call_method1("getLogger", ("smartai_events",))?.unbind())
-        })
-        .map(|l| l.bind(py))
+    named_logger(py, &LOGGER, "smartai_events")
+}
+
+fn named_logger<'py>(
+    py: Python<'py>,
+    cell: &'py PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("logging")?.call_method1("getLogger", (name,))?.unbind())
+    })
+    .map(|l| l.bind(py))
 }
 
 /// Re-reads the logger's effective level.
@@ -110,7 +119,12 @@ impl<S: Subscriber> Layer<S> for PyLogLayer {
         let level = python_level(meta.level());
         let target = meta.target();
         let _ = Python::try_attach(|py| {
-            if let Ok(logger) = logger(py) {
+            let logger = if target.starts_with("smartai_emulator") {
+                named_logger(py, &EMULATOR_LOGGER, "smartai_events.emulator")
+            } else {
+                logger(py)
+            };
+            if let Ok(logger) = logger {
                 let extra = pyo3::types::PyDict::new(py);
                 let _ = extra.set_item("rust_target", target);
                 let kwargs = pyo3::types::PyDict::new(py);

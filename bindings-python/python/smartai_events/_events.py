@@ -55,8 +55,11 @@ def _float(value: Any) -> Optional[float]:
 class _JsonObject:
     """Read access to the original camelCase JSON: ``obj["key"]``, ``obj.get(...)``, ``to_dict()``."""
 
-    __slots__ = ("_raw",)
-    _raw: dict[str, Any]
+    __slots__ = ()
+
+    @property
+    def _raw(self) -> dict[str, Any]:
+        raise NotImplementedError
 
     def __getitem__(self, key: str) -> Any:
         return self._raw[key]
@@ -77,19 +80,27 @@ class _JsonObject:
         return _copy(self._raw)  # type: ignore[no-any-return]
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._raw == other._raw  # type: ignore[attr-defined,unused-ignore]
+        return isinstance(other, _JsonObject) and type(self) is type(other) and self._raw == other._raw
 
     def __ne__(self, other: object) -> bool:
         return not self == other
 
 
-class Proctoring(_JsonObject):
+class _Nested(_JsonObject):
+    __slots__ = ("_d",)
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._d = raw
+
+    @property
+    def _raw(self) -> dict[str, Any]:
+        return self._d
+
+
+class Proctoring(_Nested):
     """Proctoring results of an assessment (``event.proctoring``)."""
 
     __slots__ = ()
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
 
     @property
     def score(self) -> Optional[float]:
@@ -108,16 +119,13 @@ class Proctoring(_JsonObject):
         return f"Proctoring(score={self.score!r}, violation_count={self.violation_count!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Proctoring, (self._raw,))
+        return (Proctoring, (self._d,))
 
 
-class Verification(_JsonObject):
+class Verification(_Nested):
     """Identity verification of the candidate (``event.verification``)."""
 
     __slots__ = ()
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
 
     @property
     def image_url(self) -> Optional[str]:
@@ -132,16 +140,13 @@ class Verification(_JsonObject):
         return "Verification(...)"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Verification, (self._raw,))
+        return (Verification, (self._d,))
 
 
-class Candidate(_JsonObject):
+class Candidate(_Nested):
     """A candidate an assessment was sent to (``AssessmentSent.candidates``)."""
 
     __slots__ = ()
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
 
     @property
     def id(self) -> str:
@@ -164,7 +169,7 @@ class Candidate(_JsonObject):
         return f"Candidate(id={self.id!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Candidate, (self._raw,))
+        return (Candidate, (self._d,))
 
 
 class WebhookEvent(_JsonObject):
@@ -175,32 +180,40 @@ class WebhookEvent(_JsonObject):
     pickle, and ``json.dumps(event.to_dict())`` round-trips the server's JSON.
     """
 
-    __slots__ = ("_meta",)
+    # _src: where the raw JSON lives until first needed (a native RawEvents), _d: the raw
+    # JSON once converted, _meta: what the core decoded (kind, index, event_id,
+    # event_type, stored_at_us, submitted_at_us, decode_error).
+    __slots__ = ("_src", "_meta", "_d")
+    _src: Any
     _meta: tuple[Any, ...]
+    _d: Any
 
-    def __init__(self, raw: dict[str, Any], meta: tuple[Any, ...]) -> None:
-        self._raw = raw
-        self._meta = meta
+    @property
+    def _raw(self) -> dict[str, Any]:
+        d: dict[str, Any] = self._d
+        if d is None:
+            d = self._d = self._src.get(self._meta[1])
+        return d
 
     @property
     def event_id(self) -> str:
-        """The ID to acknowledge the event with."""
-        return self._raw["eventId"]  # type: ignore[no-any-return]
+        """The ID to acknowledge the event with (``""`` for an unknown event without one)."""
+        return self._meta[2]  # type: ignore[no-any-return]
 
     @property
     def event_type(self) -> str:
         """The ``event`` field, such as ``"assessment.completed"``."""
-        return self._raw["event"]  # type: ignore[no-any-return]
+        return self._meta[3]  # type: ignore[no-any-return]
 
     @property
     def stored_at(self) -> Optional[datetime]:
         """When the platform stored the event (aware, UTC)."""
-        return _time(self._meta[1])
+        return _time(self._meta[4])
 
     @property
     def decode_error(self) -> Optional[str]:
         """Why the event did not decode (``UnknownEvent`` only); ``None`` otherwise."""
-        return None
+        return self._meta[6]  # type: ignore[no-any-return]
 
     def __hash__(self) -> int:
         return hash((type(self), self.event_id))
@@ -223,7 +236,7 @@ class _AssessmentResult(WebhookEvent):
 
     @property
     def stored_at(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self._meta[1])
+        return _EPOCH + timedelta(microseconds=self._meta[4])
 
     @property
     def assessment_id(self) -> str:
@@ -274,7 +287,7 @@ class _AssessmentResult(WebhookEvent):
 
     @property
     def submitted_at(self) -> Optional[datetime]:
-        return _time(self._meta[2])
+        return _time(self._meta[5])
 
     @property
     def duration_minutes(self) -> Optional[int]:
@@ -329,7 +342,7 @@ class AssessmentSent(WebhookEvent):
 
     @property
     def stored_at(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self._meta[1])
+        return _EPOCH + timedelta(microseconds=self._meta[4])
 
     @property
     def assessment_id(self) -> str:
@@ -366,20 +379,6 @@ class UnknownEvent(WebhookEvent):
 
     __slots__ = ()
 
-    @property
-    def event_id(self) -> str:
-        """The ``eventId``, or ``""`` when the event has none (it cannot be acknowledged then)."""
-        return self._meta[2]  # type: ignore[no-any-return]
-
-    @property
-    def event_type(self) -> str:
-        """The ``event`` field, or ``""``."""
-        return self._meta[3]  # type: ignore[no-any-return]
-
-    @property
-    def decode_error(self) -> Optional[str]:
-        return self._meta[4]  # type: ignore[no-any-return]
-
     def __getitem__(self, key: str) -> Any:
         if not isinstance(self._raw, dict):
             raise KeyError(key)
@@ -397,28 +396,32 @@ _CLASSES: tuple[type[WebhookEvent], ...] = (AssessmentCompleted, AssessmentDisqu
 
 def _make(raw: Any, meta: tuple[Any, ...]) -> WebhookEvent:
     event: WebhookEvent = object.__new__(_CLASSES[meta[0]])
-    event._raw = raw
+    event._src = None
+    event._d = raw
     event._meta = meta
     return event
 
 
-def _events(text: str, meta: Sequence[tuple[Any, ...]]) -> list[WebhookEvent]:
-    """Called by the native module: the raw events as one JSON array, and per event the
-    core's variant and timestamps."""
+def _events(src: Any, meta: Sequence[tuple[Any, ...]]) -> list[WebhookEvent]:
+    """Called by the native module with a batch: ``src`` holds the raw JSON (a native
+    ``RawEvents`` read lazily, a list of dicts, or a JSON text) and ``meta`` the core's
+    decoding of each event (its variant, ID, type and timestamps)."""
+    raws = _loads(src) if isinstance(src, str) else src if isinstance(src, list) else None
     classes = _CLASSES
     new = object.__new__
     out: list[WebhookEvent] = []
     append = out.append
-    for raw, m in zip(_loads(text), meta):
+    for m in meta:
         event = new(classes[m[0]])
-        event._raw = raw
+        event._src = src
         event._meta = m
+        event._d = None if raws is None else raws[m[1]]
         append(event)
     return out
 
 
-def _batch(text: str, meta: Sequence[tuple[Any, ...]], pending_count: int) -> WebhookEventBatch:
-    return WebhookEventBatch(_events(text, meta), pending_count)
+def _batch(src: Any, meta: Sequence[tuple[Any, ...]], pending_count: int) -> WebhookEventBatch:
+    return WebhookEventBatch(_events(src, meta), pending_count)
 
 
 class WebhookEventBatch:
