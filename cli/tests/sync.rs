@@ -180,3 +180,30 @@ async fn a_second_sync_on_the_same_sqlite_file_stands_by_then_takes_over() {
     second.signal("TERM");
     assert!(second.wait(Duration::from_secs(15)).await.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_long_running_poller_under_faults_stores_everything_and_keeps_going() {
+    let emu = emulator(2_000).await;
+    emu.set_faults(realistic_mix(0.2));
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", &db]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(120), "2,000 stored", || async {
+        emu.stats().pending == 0 && sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await == 2_000
+    })
+    .await;
+    // New events keep arriving while it runs.
+    emu.generate(500);
+    eventually(Duration::from_secs(120), "2,500 stored", || async {
+        emu.stats().pending == 0 && sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await == 2_500
+    })
+    .await;
+    p.signal("TERM");
+    assert!(p.wait(Duration::from_secs(15)).await.success(), "{}", p.stderr());
+    assert!(p.has_line(r#""type":"cycle""#), "{}", p.stdout());
+    let (ids, rows) = sqlite_ids(&db).await;
+    assert_eq!(rows, 2_500);
+    assert_eq!(ids, emu.acknowledged_ids().into_iter().collect::<HashSet<_>>());
+}
