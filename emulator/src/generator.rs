@@ -7,7 +7,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, RngCore};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 /// The `assessment.completed` example from the platform's documentation page, field for field.
 ///
@@ -70,7 +71,20 @@ pub(crate) fn generate_range(seed: u64, start: u64, n: usize, end_ms: i64) -> Ve
         .map(|k| {
             let k_i64 = i64::try_from(k).unwrap_or(i64::MAX);
             let stored_at = end_ms.saturating_sub(n_i64 - 1 - k_i64);
-            one_event(seed, start + k as u64, stored_at)
+            serde_json::to_value(one_event(seed, start + k as u64, stored_at)).unwrap_or(Value::Null)
+        })
+        .collect()
+}
+
+/// Like [`generate_range`], as `(eventId, storedAt ms, JSON text)` without building values.
+pub(crate) fn generate_range_json(seed: u64, start: u64, n: usize, end_ms: i64) -> Vec<(String, i64, String)> {
+    let n_i64 = i64::try_from(n).unwrap_or(i64::MAX);
+    (0..n)
+        .map(|k| {
+            let k_i64 = i64::try_from(k).unwrap_or(i64::MAX);
+            let stored_at = end_ms.saturating_sub(n_i64 - 1 - k_i64);
+            let (id, json) = event_json(seed, start + k as u64, stored_at);
+            (id, stored_at, json)
         })
         .collect()
 }
@@ -214,6 +228,8 @@ const QUESTIONS: &[(&str, &str)] = &[
     ("Name two ways to avoid an N+1 query.", "Eager loading / a JOIN, or batching IDs into one IN (…) query."),
 ];
 
+const OTHER_TYPES: &[&str] = &["assessment.reviewed", "candidate.withdrawn"];
+
 const FEEDBACK: &[&str] = &[
     "Strong fundamentals in data structures; could improve on system design trade-offs.",
     "Clear, well-structured answers. Recommended for the next round.",
@@ -227,143 +243,284 @@ fn pick<'a, T>(rng: &mut SplitMix64, items: &'a [T]) -> &'a T {
     items.choose(rng).unwrap_or(&items[0])
 }
 
-fn one_event(seed: u64, index: u64, stored_at_ms: i64) -> Value {
+// The shapes are typed structs serialised straight to text: building `serde_json::Value`s
+// (a map and a key string per field) made generating a million events take minutes.
+
+/// A score is a whole number most of the time and sometimes ends in .5.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Score {
+    Whole(u32),
+    Half(f64),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QuestionAnswer {
+    question_id: String,
+    question: &'static str,
+    answer: &'static str,
+    correct: bool,
+    marks: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Verification {
+    image_url: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Proctoring {
+    score: u32,
+    violation_count: u32,
+    tab_switches: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    face_not_detected: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Scoring {
+    version: &'static str,
+    weights: [f64; 2],
+}
+
+/// `assessment.completed` and `assessment.disqualified`, fields in the documented order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssessmentResult {
+    event_id: String,
+    event: &'static str,
+    assessment_id: String,
+    candidate_id: String,
+    candidate_name: &'static str,
+    candidate_email: &'static str,
+    assessment_name: &'static str,
+    job_title: &'static str,
+    score: Score,
+    total_marks: u32,
+    pass_marks: u32,
+    passed: bool,
+    status: &'static str,
+    submitted_at: String,
+    duration_minutes: Option<u32>,
+    ai_feedback: Option<&'static str>,
+    report_url: String,
+    skills: Vec<&'static str>,
+    question_answers: Vec<QuestionAnswer>,
+    verification: Verification,
+    proctoring: Proctoring,
+    stored_at: String,
+    // Fields the SDK does not know yet must pass through untouched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    experimental_flag: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scoring: Option<Scoring>,
+}
+
+#[derive(Serialize)]
+struct SentCandidate {
+    id: String,
+    name: &'static str,
+    email: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AssessmentSent {
+    event_id: String,
+    stored_at: String,
+    event: &'static str,
+    assessment_id: String,
+    assessment_url: String,
+    key_id: String,
+    org_id: String,
+    job_title: &'static str,
+    candidates: Vec<SentCandidate>,
+    total_candidates: usize,
+}
+
+#[derive(Serialize)]
+struct Reviewer {
+    email: &'static str,
+    decision: &'static str,
+}
+
+/// An event type the SDK does not know.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OtherType {
+    event_id: String,
+    event: &'static str,
+    assessment_id: String,
+    candidate_id: String,
+    reviewer: Reviewer,
+    stored_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Generated {
+    Result(Box<AssessmentResult>),
+    Sent(AssessmentSent),
+    Other(OtherType),
+}
+
+impl Generated {
+    fn event_id(&self) -> &str {
+        match self {
+            Generated::Result(e) => &e.event_id,
+            Generated::Sent(e) => &e.event_id,
+            Generated::Other(e) => &e.event_id,
+        }
+    }
+}
+
+/// Event `index` of the seed's sequence as `(eventId, JSON text)`, ready for a queue.
+pub(crate) fn event_json(seed: u64, index: u64, stored_at_ms: i64) -> (String, String) {
+    let event = one_event(seed, index, stored_at_ms);
+    let mut out = Vec::with_capacity(1536);
+    // Serialising plain structs into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, &event);
+    (event.event_id().to_string(), String::from_utf8(out).unwrap_or_default())
+}
+
+fn one_event(seed: u64, index: u64, stored_at_ms: i64) -> Generated {
     let mut rng = SplitMix64(splitmix(seed) ^ splitmix(index.wrapping_add(1)));
     let event_id = event_id(&mut rng, index);
     let roll: f64 = rng.random();
     if roll < 0.73 {
-        assessment_result(&mut rng, event_id, "assessment.completed", stored_at_ms)
+        Generated::Result(Box::new(assessment_result(&mut rng, event_id, "assessment.completed", stored_at_ms)))
     } else if roll < 0.83 {
-        assessment_result(&mut rng, event_id, "assessment.disqualified", stored_at_ms)
+        Generated::Result(Box::new(assessment_result(&mut rng, event_id, "assessment.disqualified", stored_at_ms)))
     } else if roll < 0.98 {
-        assessment_sent(&mut rng, event_id, stored_at_ms)
+        Generated::Sent(assessment_sent(&mut rng, event_id, stored_at_ms))
     } else {
-        unknown_type(&mut rng, event_id, stored_at_ms)
+        Generated::Other(other_type(&mut rng, event_id, stored_at_ms))
     }
 }
 
-fn assessment_result(rng: &mut SplitMix64, event_id: String, kind: &str, stored_at_ms: i64) -> Value {
+fn assessment_result(
+    rng: &mut SplitMix64,
+    event_id: String,
+    kind: &'static str,
+    stored_at_ms: i64,
+) -> AssessmentResult {
     let disqualified = kind == "assessment.disqualified";
     let (name, email) = *pick(rng, CANDIDATES);
     let (assessment, job) = *pick(rng, ASSESSMENTS);
     let pass_marks: u32 = *pick(rng, &[50, 60, 65, 70, 75]);
     let whole: u32 = rng.random_range(0..=100);
-    let score = if whole < 100 && rng.random_bool(0.15) { json!(f64::from(whole) + 0.5) } else { json!(whole) };
-    let passed = score.as_f64().unwrap_or(0.0) >= f64::from(pass_marks);
+    let (score, passed) = if whole < 100 && rng.random_bool(0.15) {
+        let half = f64::from(whole) + 0.5;
+        (Score::Half(half), half >= f64::from(pass_marks))
+    } else {
+        (Score::Whole(whole), whole >= pass_marks)
+    };
     let status = match rng.random_range(0..100) {
         0..80 => "completed",
         80..95 => "timeout",
         _ => "abandoned",
     };
-    let submit_delay_ms = rng.random_range(5_000..120_000);
-    let submitted_at = stored_at_ms - submit_delay_ms;
-    let duration = if rng.random_bool(0.08) { Value::Null } else { json!(rng.random_range(1..=120)) };
+    let submitted_at = stored_at_ms - rng.random_range(5_000..120_000);
+    let duration_minutes = if rng.random_bool(0.08) { None } else { Some(rng.random_range(1..=120)) };
     let ai_feedback = if disqualified {
-        json!("Session disqualified: proctoring detected repeated violations.")
+        Some("Session disqualified: proctoring detected repeated violations.")
     } else if rng.random_bool(0.6) {
-        Value::Null
+        None
     } else {
-        json!(*pick(rng, FEEDBACK))
+        Some(*pick(rng, FEEDBACK))
     };
-    let mut skills: Vec<&str> = SKILLS.to_vec();
+    let mut skills: Vec<&'static str> = SKILLS.to_vec();
     skills.shuffle(rng);
     skills.truncate(rng.random_range(2..=5));
-    let answers: Vec<Value> = (0..rng.random_range(2..=4))
+    let question_answers = (0..rng.random_range(2..=4))
         .map(|i| {
-            let (q, a) = *pick(rng, QUESTIONS);
+            let (question, answer) = *pick(rng, QUESTIONS);
             let correct = rng.random_bool(0.65);
-            json!({
-                "questionId": format!("q_{}", i + 1),
-                "question": q,
-                "answer": a,
-                "correct": correct,
-                "marks": if correct { rng.random_range(5..=25) } else { 0 },
-            })
+            QuestionAnswer {
+                question_id: format!("q_{}", i + 1),
+                question,
+                answer,
+                correct,
+                marks: if correct { rng.random_range(5..=25) } else { 0 },
+            }
         })
         .collect();
     let candidate_id = format!("cand_{}", alnum(rng, 6, false));
-    let violations = if disqualified { rng.random_range(5..=12) } else { rng.random_range(0..=3) };
-    let mut proctoring = Map::new();
-    proctoring.insert("score".into(), json!(rng.random_range(40..=100)));
-    proctoring.insert("violationCount".into(), json!(violations));
-    proctoring.insert("tabSwitches".into(), json!(rng.random_range(0..=10)));
-    if rng.random_bool(0.3) {
-        proctoring.insert("faceNotDetected".into(), json!(rng.random_range(0..=4)));
+    let violation_count = if disqualified { rng.random_range(5..=12) } else { rng.random_range(0..=3) };
+    let proctoring = Proctoring {
+        score: rng.random_range(40..=100),
+        violation_count,
+        tab_switches: rng.random_range(0..=10),
+        face_not_detected: rng.random_bool(0.3).then(|| rng.random_range(0..=4)),
+    };
+    let assessment_id = format!("asmt_{}", alnum(rng, 6, false));
+    let extra = rng.random_range(0..100);
+    AssessmentResult {
+        report_url: format!("https://platform.smartai.app/reports/{event_id}"),
+        verification: Verification {
+            image_url: format!("https://storage.smartai.app/verification/{candidate_id}.jpg"),
+        },
+        event_id,
+        event: kind,
+        assessment_id,
+        candidate_id,
+        candidate_name: name,
+        candidate_email: email,
+        assessment_name: assessment,
+        job_title: job,
+        score,
+        total_marks: 100,
+        pass_marks,
+        passed,
+        status,
+        submitted_at: iso_ms(submitted_at),
+        duration_minutes,
+        ai_feedback,
+        skills,
+        question_answers,
+        proctoring,
+        stored_at: iso_ms(stored_at_ms),
+        experimental_flag: (extra < 4).then_some(true),
+        scoring: (4..7).contains(&extra).then_some(Scoring { version: "2026-10", weights: [0.4, 0.6] }),
     }
-
-    let mut e = Map::new();
-    e.insert("eventId".into(), json!(event_id));
-    e.insert("event".into(), json!(kind));
-    e.insert("assessmentId".into(), json!(format!("asmt_{}", alnum(rng, 6, false))));
-    e.insert("candidateId".into(), json!(candidate_id));
-    e.insert("candidateName".into(), json!(name));
-    e.insert("candidateEmail".into(), json!(email));
-    e.insert("assessmentName".into(), json!(assessment));
-    e.insert("jobTitle".into(), json!(job));
-    e.insert("score".into(), score);
-    e.insert("totalMarks".into(), json!(100));
-    e.insert("passMarks".into(), json!(pass_marks));
-    e.insert("passed".into(), json!(passed));
-    e.insert("status".into(), json!(status));
-    e.insert("submittedAt".into(), json!(iso_ms(submitted_at)));
-    e.insert("durationMinutes".into(), duration);
-    e.insert("aiFeedback".into(), ai_feedback);
-    e.insert("reportUrl".into(), json!(format!("https://platform.smartai.app/reports/{event_id}")));
-    e.insert("skills".into(), json!(skills));
-    e.insert("questionAnswers".into(), Value::Array(answers));
-    e.insert(
-        "verification".into(),
-        json!({ "imageUrl": format!("https://storage.smartai.app/verification/{candidate_id}.jpg") }),
-    );
-    e.insert("proctoring".into(), Value::Object(proctoring));
-    e.insert("storedAt".into(), json!(iso_ms(stored_at_ms)));
-    // Fields the SDK does not know yet must pass through untouched.
-    match rng.random_range(0..100) {
-        0..4 => {
-            e.insert("experimentalFlag".into(), json!(true));
-        }
-        4..7 => {
-            e.insert("scoring".into(), json!({ "version": "2026-10", "weights": [0.4, 0.6] }));
-        }
-        _ => {}
-    }
-    Value::Object(e)
 }
 
-fn assessment_sent(rng: &mut SplitMix64, event_id: String, stored_at_ms: i64) -> Value {
+fn assessment_sent(rng: &mut SplitMix64, event_id: String, stored_at_ms: i64) -> AssessmentSent {
     let (_, job) = *pick(rng, ASSESSMENTS);
     let assessment_id = format!("asmt_{}", alnum(rng, 6, false));
     let count = rng.random_range(1..=5);
-    let candidates: Vec<Value> = (0..count)
+    let candidates: Vec<SentCandidate> = (0..count)
         .map(|_| {
             let (name, email) = *pick(rng, CANDIDATES);
-            json!({ "id": format!("cand_{}", alnum(rng, 6, false)), "name": name, "email": email })
+            SentCandidate { id: format!("cand_{}", alnum(rng, 6, false)), name, email }
         })
         .collect();
-    let mut e = Map::new();
-    e.insert("eventId".into(), json!(event_id));
-    e.insert("storedAt".into(), json!(iso_ms(stored_at_ms)));
-    e.insert("event".into(), json!("assessment.sent"));
-    e.insert("assessmentId".into(), json!(assessment_id));
-    e.insert("assessmentUrl".into(), json!(format!("https://platform.smartai.app/a/{assessment_id}")));
-    e.insert("keyId".into(), json!(format!("key_{}", alnum(rng, 8, false))));
-    e.insert("orgId".into(), json!(format!("org_{}", alnum(rng, 8, false))));
-    e.insert("jobTitle".into(), json!(job));
-    e.insert("candidates".into(), Value::Array(candidates));
-    e.insert("totalCandidates".into(), json!(count));
-    Value::Object(e)
+    AssessmentSent {
+        event_id,
+        stored_at: iso_ms(stored_at_ms),
+        event: "assessment.sent",
+        assessment_url: format!("https://platform.smartai.app/a/{assessment_id}"),
+        assessment_id,
+        key_id: format!("key_{}", alnum(rng, 8, false)),
+        org_id: format!("org_{}", alnum(rng, 8, false)),
+        job_title: job,
+        candidates,
+        total_candidates: count,
+    }
 }
 
-fn unknown_type(rng: &mut SplitMix64, event_id: String, stored_at_ms: i64) -> Value {
-    let kind = *pick(rng, &["assessment.reviewed", "candidate.withdrawn"]);
-    json!({
-        "eventId": event_id,
-        "event": kind,
-        "assessmentId": format!("asmt_{}", alnum(rng, 6, false)),
-        "candidateId": format!("cand_{}", alnum(rng, 6, false)),
-        "reviewer": { "email": "recruiter@example.com", "decision": "shortlisted" },
-        "storedAt": iso_ms(stored_at_ms),
-    })
+fn other_type(rng: &mut SplitMix64, event_id: String, stored_at_ms: i64) -> OtherType {
+    OtherType {
+        event_id,
+        event: OTHER_TYPES[rng.random_range(0..OTHER_TYPES.len())],
+        assessment_id: format!("asmt_{}", alnum(rng, 6, false)),
+        candidate_id: format!("cand_{}", alnum(rng, 6, false)),
+        reviewer: Reviewer { email: "recruiter@example.com", decision: "shortlisted" },
+        stored_at: iso_ms(stored_at_ms),
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,13 @@ use crate::requestlog::{RequestLog, RequestLogEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
+
+/// Events generated per unit of work.
+const GENERATE_CHUNK: usize = 2048;
 
 /// Locks a mutex, carrying on after a panic elsewhere: every critical section leaves the
 /// state consistent, so a poisoned lock holds nothing half-done.
@@ -191,13 +194,17 @@ impl Shared {
 
     /// Enqueues events for `api_key`; see [`crate::Emulator::enqueue_for`].
     pub fn enqueue_for(&self, api_key: &str, events: Vec<Value>) -> usize {
+        let now = self.now_ms();
+        let prepared = events.into_iter().filter_map(|event| self.prepare(event, now)).collect();
+        self.push_prepared(api_key, prepared)
+    }
+
+    /// Adds already serialised events; returns how many were new.
+    fn push_prepared(&self, api_key: &str, prepared: Vec<(String, i64, String)>) -> usize {
         let Some(state) = self.key_state(api_key) else {
             tracing::warn!(api_key = %crate::requestlog::mask_key(api_key), "enqueue for an unknown API key ignored");
             return 0;
         };
-        let now = self.now_ms();
-        let prepared: Vec<(String, i64, String)> =
-            events.into_iter().filter_map(|event| self.prepare(event, now)).collect();
         let mut data = self.lock_key(state);
         let mut added = 0;
         for (id, stored_at, json) in prepared {
@@ -254,8 +261,35 @@ impl Shared {
             cursor.last_stored_at_ms = end;
             (start, end)
         };
-        let events = generator::generate_range(self.seed, start, n, end_ms);
-        self.enqueue_for(api_key, events)
+        // Built and serialised chunk by chunk, on all cores: a million events as `Value`s at
+        // once would need several GB, and one core takes a long time over them.
+        let chunks = n.div_ceil(GENERATE_CHUNK);
+        let next_chunk = AtomicUsize::new(0);
+        let added = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism().map_or(1, |p| p.get()).min(chunks).min(8);
+        let work = || {
+            loop {
+                let c = next_chunk.fetch_add(1, Ordering::Relaxed);
+                if c >= chunks {
+                    break;
+                }
+                let first = c * GENERATE_CHUNK;
+                let len = GENERATE_CHUNK.min(n - first);
+                let later = i64::try_from(n - first - len).unwrap_or(i64::MAX);
+                let events = generator::generate_range_json(self.seed, start + first as u64, len, end_ms - later);
+                added.fetch_add(self.push_prepared(api_key, events), Ordering::Relaxed);
+            }
+        };
+        if workers <= 1 {
+            work();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(work);
+                }
+            });
+        }
+        added.into_inner()
     }
 
     pub fn stats_for(&self, api_key: &str) -> QueueStats {
