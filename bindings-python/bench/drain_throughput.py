@@ -65,6 +65,20 @@ def ours_blocking(emu: Emulator) -> int:
     return seen
 
 
+def ours_blocking_to_dict(emu: Emulator) -> int:
+    client = se.AssessmentClient(**emu.client_kwargs())
+    seen = 0
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        nonlocal seen
+        for e in events:
+            e.to_dict()
+        seen += len(events)
+
+    client.drain(handler, limit=100)
+    return seen
+
+
 def ours_async(emu: Emulator) -> int:
     client = se.AsyncAssessmentClient(**emu.client_kwargs())
     seen = 0
@@ -99,6 +113,7 @@ def main() -> None:
         base = timed("requests+hmac+json", baseline, emu, args.events)
         blocking = timed("smartai_events (blocking)", ours_blocking, emu, args.events)
         asyn = timed("smartai_events (asyncio)", ours_async, emu, args.events)
+        timed("smartai_events (to_dict)", ours_blocking_to_dict, emu, args.events)
         print(f"speed-up: blocking x{blocking / base:.2f}, asyncio x{asyn / base:.2f}")
 
         emu.reset()

@@ -195,6 +195,13 @@ class WebhookEvent(_JsonObject):
             d = self._d = self._src.get(self._meta[1])
         return d
 
+    def to_dict(self) -> dict[str, Any]:
+        """A copy of the original JSON object, unknown fields included (``json.dumps``-able)."""
+        if self._d is None and self._src is not None:
+            fresh: dict[str, Any] = self._src.get(self._meta[1])  # a new dict on every call
+            return fresh
+        return _copy(self._raw)  # type: ignore[no-any-return]
+
     @property
     def event_id(self) -> str:
         """The ID to acknowledge the event with (``""`` for an unknown event without one)."""
