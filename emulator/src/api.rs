@@ -91,6 +91,8 @@ fn fetch_params(uri: &Uri) -> Result<(usize, Option<i64>), ApiError> {
             "limit" => {
                 limit = match value.trim().parse::<i64>() {
                     Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
+                    // Too large for i64 but still a positive integer: clamp like any other.
+                    Err(_) if !value.trim().is_empty() && value.trim().bytes().all(|b| b.is_ascii_digit()) => MAX_LIMIT,
                     _ => {
                         return Err(ApiError::bad_request(format!(
                             "limit must be an integer of at least 1, got {value:?}"
@@ -240,6 +242,7 @@ mod tests {
     fn limit_and_since_validation() {
         let p = |q: &str| fetch_params(&format!("/x?{q}").parse::<Uri>().unwrap());
         assert_eq!(p("limit=500").unwrap(), (100, None));
+        assert_eq!(p("limit=99999999999999999999999").unwrap(), (100, None));
         assert_eq!(p("since=5").unwrap(), (50, Some(5)));
         assert!(p("limit=0").unwrap_err().message.contains("\"0\""));
         assert!(p("limit=abc").unwrap_err().message.contains("\"abc\""));
