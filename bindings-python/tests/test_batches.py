@@ -80,3 +80,21 @@ async def test_async_batches_fault(emu: Emulator) -> None:
     with pytest.raises(se.ServerError):
         async for _ in client.batches():
             pass
+
+
+async def test_async_cancel_inside_batches(emu: Emulator) -> None:
+    import asyncio
+
+    emu.add_fault("hang", endpoint="fetch")
+    client = se.AsyncAssessmentClient(**emu.client_kwargs(timeout=60))
+
+    async def consume() -> None:
+        async with client.batches() as batches:
+            async for _ in batches:
+                pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)

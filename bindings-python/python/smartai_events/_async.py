@@ -19,6 +19,7 @@ from ._common import (
     session_request,
     since_ms,
 )
+from ._errors import SmartAIError
 from ._events import (
     AcknowledgeResult,
     DrainSummary,
@@ -123,7 +124,10 @@ class AsyncBatches:
         if exc_type is None:
             await self.commit()
         else:
-            self.abandon()
+            try:
+                self.abandon()
+            except SmartAIError:
+                pass  # a cancelled fetch still holds the batches; nothing is owed then
 
 
 class AsyncAssessmentClient:
