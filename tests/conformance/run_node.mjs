@@ -8,7 +8,7 @@
 // All expectations live in the JSON files; this file only executes steps and reports outcomes.
 
 import { createRequire } from 'node:module'
-import { readFileSync, readdirSync } from 'node:fs'
+import { appendFileSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -221,9 +221,11 @@ function finalChecks(emu, expect) {
     const got = by(ep).map((r) => r.status)
     if (!same(got, want)) diffs.push(`final: ${ep} statuses = ${show(got)}, expected ${show(want)}`)
   }
-  for (const [ep, want] of Object.entries(expect.queries ?? {})) {
-    const got = by(ep).map((r) => r.query)
-    if (!same(got, want)) diffs.push(`final: ${ep} queries = ${show(got)}, expected ${show(want)}`)
+  for (const [field, name] of [['query', 'queries'], ['path', 'paths']]) {
+    for (const [ep, want] of Object.entries(expect[name] ?? {})) {
+      const got = by(ep).map((r) => r[field])
+      if (!same(got, want)) diffs.push(`final: ${ep} ${name} = ${show(got)}, expected ${show(want)}`)
+    }
   }
   if ('ack_ids_sent' in expect) {
     const sent = by('acknowledge')
@@ -247,6 +249,19 @@ function finalChecks(emu, expect) {
     }
   }
   return diffs
+}
+
+/** With CONFORMANCE_DUMP=<file>, appends every step outcome as a JSON line (to diff languages). */
+function dump(sc, i, out) {
+  const path = process.env.CONFORMANCE_DUMP
+  if (!path) return
+  const sorted = (v) =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])]))
+        : v
+  appendFileSync(path, JSON.stringify(sorted({ scenario: sc._name, step: i + 1, out })) + '\n')
 }
 
 // ------------------------------------------------------------------------------- scenario
@@ -284,6 +299,7 @@ async function runScenario(sc) {
         break
       }
       diffs = diffs.concat(compare(where, step.expect ?? {}, out))
+      dump(sc, i, out)
     }
     await new Promise((r) => setTimeout(r, 50)) // let the emulator log a dropped connection
     diffs = diffs.concat(finalChecks(emu, sc.expect ?? {}))
@@ -305,6 +321,7 @@ async function main(argv) {
   for (const file of files) {
     const name = file.replace(/\.json$/, '')
     const sc = JSON.parse(readFileSync(join(HERE, 'scenarios', file), 'utf8'))
+    sc._name = name
     const reason = (sc.skip ?? {})[LANG]
     if (reason) {
       skipped += 1

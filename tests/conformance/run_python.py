@@ -15,6 +15,7 @@ import asyncio
 import email.utils
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -247,10 +248,11 @@ def final_checks(emu: Emulator, expect: dict[str, Any]) -> list[str]:
         got = [r["status"] for r in by(ep)]
         if got != want:
             diffs.append(f"final: {ep} statuses = {got}, expected {want}")
-    for ep, want in expect.get("queries", {}).items():
-        got = [r["query"] for r in by(ep)]
-        if got != want:
-            diffs.append(f"final: {ep} queries = {got}, expected {want}")
+    for field, name in (("query", "queries"), ("path", "paths")):
+        for ep, want in expect.get(name, {}).items():
+            got = [r[field] for r in by(ep)]
+            if got != want:
+                diffs.append(f"final: {ep} {name} = {got}, expected {want}")
     if "ack_ids_sent" in expect:
         sent = sum(len(json.loads(r["body"])["eventIds"]) for r in by("acknowledge") if r.get("body"))
         if sent != expect["ack_ids_sent"]:
@@ -267,6 +269,14 @@ def final_checks(emu: Emulator, expect: dict[str, Any]) -> list[str]:
                 f"expected >= {gap['ms']} ms"
             )
     return diffs
+
+
+def dump(sc: dict[str, Any], i: int, out: dict[str, Any]) -> None:
+    """With CONFORMANCE_DUMP=<file>, appends every step outcome as a JSON line (to diff languages)."""
+    path = os.environ.get("CONFORMANCE_DUMP")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"scenario": sc["_name"], "step": i + 1, "out": out}, sort_keys=True) + "\n")
 
 
 # ------------------------------------------------------------------------------- scenario
@@ -308,6 +318,7 @@ async def run_scenario(sc: dict[str, Any]) -> list[str]:
                 diffs.append(f"{where}: raised {type(exc).__name__}: {exc}")
                 break
             diffs += compare(where, step.get("expect", {}), out)
+            dump(sc, i, out)
         await asyncio.sleep(0.05)  # let the emulator log a dropped connection
         diffs += final_checks(emu, sc.get("expect", {}))
         await client.aclose()
@@ -323,7 +334,7 @@ def main(argv: list[str]) -> int:
     passed = failed = skipped = 0
     for path in files:
         sc = json.loads(path.read_text(encoding="utf-8"))
-        name = path.stem
+        name = sc["_name"] = path.stem
         reason = (sc.get("skip") or {}).get(LANG)
         if reason:
             skipped += 1

@@ -352,7 +352,7 @@ fn final_checks(emu: &Emulator, expect: &Value) -> Vec<String> {
             diffs.push(format!("final: {ep} requests = {got}, expected {n}"));
         }
     }
-    for (field, name) in [("status", "statuses"), ("query", "queries")] {
+    for (field, name) in [("status", "statuses"), ("query", "queries"), ("path", "paths")] {
         for (ep, want) in expect.get(name).and_then(Value::as_object).into_iter().flatten() {
             let got = Value::Array(by(ep).iter().map(|r| r[field].clone()).collect());
             if !same(&got, want) {
@@ -394,7 +394,25 @@ fn final_checks(emu: &Emulator, expect: &Value) -> Vec<String> {
 
 // ------------------------------------------------------------------------------- scenario
 
-async fn run_scenario(sc: &Value) -> Vec<String> {
+/// With `CONFORMANCE_DUMP=<file>`, appends every step outcome as a JSON line (to diff languages).
+fn dump(name: &str, i: usize, out: Out) {
+    use std::io::Write;
+    if let Ok(path) = std::env::var("CONFORMANCE_DUMP") {
+        // serde_json's preserve_order keeps insertion order; sort the keys for a stable diff.
+        let sorted = |m: Out| -> Value {
+            Value::Object(m.into_iter().collect::<std::collections::BTreeMap<_, _>>().into_iter().collect())
+        };
+        let mut out = out;
+        if let Some(Value::Object(e)) = out.get("error").cloned() {
+            out.insert("error".into(), sorted(e));
+        }
+        let line = json!({"out": sorted(out), "scenario": name, "step": i + 1});
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("dump file opens");
+        writeln!(f, "{line}").expect("dump file writes");
+    }
+}
+
+async fn run_scenario(name: &str, sc: &Value) -> Vec<String> {
     let setup = sc.get("emulator").cloned().unwrap_or(json!({}));
     let mut config = Map::new();
     for k in ["retention_ms", "timestamp_window_ms", "seed"] {
@@ -445,7 +463,10 @@ async fn run_scenario(sc: &Value) -> Vec<String> {
     for (i, step) in sc["steps"].as_array().into_iter().flatten().enumerate() {
         let where_ = format!("step {} ({})", i + 1, step["op"].as_str().unwrap_or("?"));
         match tokio::time::timeout(STEP_GUARD, run_step(&client, &emu, step)).await {
-            Ok(out) => diffs.extend(compare(&where_, step.get("expect").unwrap_or(&json!({})), &out)),
+            Ok(out) => {
+                diffs.extend(compare(&where_, step.get("expect").unwrap_or(&json!({})), &out));
+                dump(name, i, out);
+            }
             Err(_) => {
                 diffs.push(format!("{where_}: did not finish within {} s (hang)", STEP_GUARD.as_secs()));
                 break;
@@ -486,7 +507,7 @@ async fn conformance() {
             report.push(format!("SKIP {name}: {reason}"));
             continue;
         }
-        let diffs = run_scenario(&sc).await;
+        let diffs = run_scenario(&name, &sc).await;
         if diffs.is_empty() {
             passed += 1;
         } else {
