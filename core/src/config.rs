@@ -126,6 +126,12 @@ impl Config {
         self.min_poll_interval
     }
 
+    /// The API key. It identifies the organisation and is not secret like the secret key,
+    /// but show [`Config::api_key_masked`] in logs and output.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
     /// The API key, masked.
     pub fn api_key_masked(&self) -> String {
         mask_api_key(&self.api_key)

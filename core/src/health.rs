@@ -22,6 +22,8 @@ pub struct Health {
     pub last_error: Option<String>,
     /// Successful fetches.
     pub polls: u64,
+    /// `pendingCount` of the last successful fetch.
+    pub pending_count: u64,
     /// Events handed to a handler.
     pub events_handled: u64,
     /// Events the server confirmed as removed.
@@ -46,10 +48,11 @@ impl HealthTracker {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn poll_succeeded(&self) {
+    pub(crate) fn poll_succeeded(&self, pending_count: u64) {
         let mut h = self.lock();
         h.last_success_at = Some(Utc::now());
         h.polls += 1;
+        h.pending_count = pending_count;
         h.consecutive_failures = 0;
     }
 

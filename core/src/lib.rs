@@ -58,7 +58,7 @@ pub use events::{AssessmentResult, AssessmentSent, Candidate, Proctoring, Unknow
 pub use handler::{BoxError, BoxFuture, DeadLetterHook, Handler};
 pub use health::Health;
 pub use retry::RetryPolicy;
-pub use run::{MIN_INTERVAL, RunOptions, RunSummary};
+pub use run::{CycleReport, MIN_INTERVAL, RunOptions, RunSummary};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::MAX_RESPONSE_BYTES;
 pub use types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, SessionUser, WebhookEventBatch};

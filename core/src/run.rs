@@ -33,7 +33,20 @@ pub struct RunOptions {
     interval: Duration,
     drain: DrainOptions,
     max_attempts: u32,
+    ordered: bool,
     dead_letter: Option<Box<dyn DeadLetterHook>>,
+    on_cycle: Option<Box<dyn FnMut(&CycleReport) + Send>>,
+}
+
+/// What one cycle of `run` did; see [`RunOptions::on_cycle`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleReport {
+    /// The cycle's number, from 1.
+    pub cycle: u64,
+    /// The cycle's drain.
+    pub drain: DrainSummary,
+    /// The error that ended the cycle early, if any (the loop goes on unless it is fatal).
+    pub error: Option<String>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -42,7 +55,9 @@ impl fmt::Debug for RunOptions {
             .field("interval", &self.interval)
             .field("drain", &self.drain)
             .field("max_attempts", &self.max_attempts)
+            .field("ordered", &self.ordered)
             .field("dead_letter", &self.dead_letter.is_some())
+            .field("on_cycle", &self.on_cycle.is_some())
             .finish()
     }
 }
@@ -53,7 +68,9 @@ impl Default for RunOptions {
             interval: Duration::from_secs(30),
             drain: DrainOptions::default(),
             max_attempts: 5,
+            ordered: false,
             dead_letter: None,
+            on_cycle: None,
         }
     }
 }
@@ -86,6 +103,21 @@ impl RunOptions {
     /// Without a hook they are retried for ever.
     pub fn dead_letter(mut self, hook: impl DeadLetterHook + 'static) -> Self {
         self.dead_letter = Some(Box::new(hook));
+        self
+    }
+
+    /// Keeps queue order strictly: every batch is handled whole, all or nothing, even after
+    /// failures. By default events that failed before are retried one at a time, so that
+    /// one poison event cannot hold back the others (at the price of order). With
+    /// `ordered(true)` nothing is dead-lettered: a batch that keeps failing blocks the queue.
+    pub fn ordered(mut self, ordered: bool) -> Self {
+        self.ordered = ordered;
+        self
+    }
+
+    /// Called after every cycle with what it did, for status lines and metrics.
+    pub fn on_cycle(mut self, hook: impl FnMut(&CycleReport) + Send + 'static) -> Self {
+        self.on_cycle = Some(Box::new(hook));
         self
     }
 
@@ -149,11 +181,16 @@ impl AssessmentClient {
         loop {
             summary.cycles += 1;
             let mut batches = self.batches(options.drain);
-            let dead = DeadLetters { attempts: &mut attempts, hook: options.dead_letter.as_deref_mut() };
-            let outcome = drive(self, &mut batches, &mut handler, Some(dead), &mut stop).await;
+            let dead = (!options.ordered)
+                .then(|| DeadLetters { attempts: &mut attempts, hook: options.dead_letter.as_deref_mut() });
+            let outcome = drive(self, &mut batches, &mut handler, dead, &mut stop).await;
             let drained: DrainSummary = batches.summary();
             summary.events += drained.events;
             summary.acknowledged += drained.acknowledged;
+            if let Some(hook) = options.on_cycle.as_mut() {
+                let error = outcome.as_ref().err().map(ToString::to_string);
+                hook(&CycleReport { cycle: summary.cycles, drain: drained, error });
+            }
             let wait = match outcome {
                 Ok(Ended::Stopped) => break,
                 Ok(Ended::Drained) => {

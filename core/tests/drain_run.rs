@@ -356,3 +356,56 @@ async fn poison_events_go_to_the_dead_letter_hook_after_max_attempts() {
     assert!(summary.errors >= 3);
     assert_eq!(client.health().events_dead_lettered, 1);
 }
+
+#[tokio::test]
+async fn ordered_run_retries_whole_batches_in_queue_order_and_reports_each_cycle() {
+    let emu = emulator().await;
+    emu.generate(30);
+    let expected = emu.pending_ids();
+    let client = client(&emu);
+    let token = CancellationToken::new();
+    let batches: Arc<Mutex<Vec<Vec<String>>>> = Default::default();
+    let reports: Arc<Mutex<Vec<smartai_events::CycleReport>>> = Default::default();
+    let (batches2, reports2, emu2, stopper) = (batches.clone(), reports.clone(), emu.clone(), token.clone());
+    let failed_once = Arc::new(Mutex::new(false));
+    within(
+        "run",
+        client.run(
+            move |events: Vec<WebhookEvent>| {
+                let (batches, failed_once) = (batches2.clone(), failed_once.clone());
+                async move {
+                    batches.lock().unwrap().push(events.iter().map(|e| e.event_id().to_string()).collect());
+                    let mut failed = failed_once.lock().unwrap();
+                    if !*failed {
+                        *failed = true;
+                        return Err(Boom("first attempt fails"));
+                    }
+                    Ok(())
+                }
+            },
+            RunOptions::new()
+                .interval(Duration::from_millis(10))
+                .drain_options(DrainOptions::new().limit(10))
+                .ordered(true)
+                .on_cycle(move |report| {
+                    reports2.lock().unwrap().push(report.clone());
+                    if emu2.pending_ids().is_empty() {
+                        stopper.cancel();
+                    }
+                }),
+            token.cancelled_owned(),
+        ),
+    )
+    .await
+    .unwrap();
+    let batches = batches.lock().unwrap();
+    assert_eq!(batches[0], batches[1], "the failed batch comes back whole");
+    let handled: Vec<String> = batches[1..].concat();
+    assert_eq!(handled, expected, "every event once, in queue order, after the retry");
+    let reports = reports.lock().unwrap();
+    assert!(reports[0].error.as_deref().unwrap().contains("first attempt fails"));
+    assert_eq!(reports[0].cycle, 1);
+    assert_eq!(reports.last().unwrap().drain.pending_count, 0);
+    assert_eq!(reports.iter().map(|r| r.drain.events).sum::<u64>(), 40, "10 handed out twice, 30 once");
+    assert_eq!(client.health().pending_count, 0);
+}
