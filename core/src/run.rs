@@ -35,8 +35,10 @@ pub struct RunOptions {
     max_attempts: u32,
     ordered: bool,
     dead_letter: Option<Box<dyn DeadLetterHook>>,
-    on_cycle: Option<Box<dyn FnMut(&CycleReport) + Send>>,
+    on_cycle: Option<CycleHook>,
 }
+
+type CycleHook = Box<dyn FnMut(&CycleReport) + Send>;
 
 /// What one cycle of `run` did; see [`RunOptions::on_cycle`].
 #[derive(Debug, Clone, PartialEq)]
@@ -181,8 +183,11 @@ impl AssessmentClient {
         loop {
             summary.cycles += 1;
             let mut batches = self.batches(options.drain);
-            let dead = (!options.ordered)
-                .then(|| DeadLetters { attempts: &mut attempts, hook: options.dead_letter.as_deref_mut() });
+            let dead = if options.ordered {
+                None
+            } else {
+                Some(DeadLetters { attempts: &mut attempts, hook: options.dead_letter.as_deref_mut() })
+            };
             let outcome = drive(self, &mut batches, &mut handler, dead, &mut stop).await;
             let drained: DrainSummary = batches.summary();
             summary.events += drained.events;
