@@ -182,8 +182,16 @@ async def run_step(client: AsyncAssessmentClient, emu: Emulator, step: dict[str,
     tally = Tally()
     out: dict[str, Any] = {}
     try:
-        if op == "fetch":
+        if op == "fetch" and "cancel_after_ms" in step:
+            try:
+                out = await asyncio.wait_for(op_fetch(client, emu, step), step["cancel_after_ms"] / 1000)
+                out["cancelled"] = False
+            except asyncio.TimeoutError:
+                out = {"cancelled": True}
+        elif op == "fetch":
             out = await op_fetch(client, emu, step)
+        elif op == "sleep":
+            await asyncio.sleep(step["ms"] / 1000)
         elif op == "ack":
             out = await op_ack(client, emu, step)
         elif op == "drain":
@@ -276,7 +284,7 @@ def dump(sc: dict[str, Any], i: int, out: dict[str, Any]) -> None:
     path = os.environ.get("CONFORMANCE_DUMP")
     if path:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"scenario": sc["_name"], "step": i + 1, "out": out}, sort_keys=True) + "\n")
+            fh.write(json.dumps({"scenario": sc["_name"], "step": i + 1, "out": out}, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
 
 
 # ------------------------------------------------------------------------------- scenario

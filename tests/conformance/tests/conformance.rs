@@ -247,7 +247,22 @@ async fn run_step(client: &AssessmentClient, emu: &Emulator, step: &Value) -> Ou
     let op = step["op"].as_str().unwrap_or("");
     let tally = Arc::new(Mutex::new(Tally::default()));
     let result = match op {
+        "fetch" if step.get("cancel_after_ms").is_some() => {
+            // Cancelling a Rust future is dropping it.
+            let after = Duration::from_millis(u64_of(step, "cancel_after_ms").unwrap_or(0));
+            match tokio::time::timeout(after, op_fetch(client, step)).await {
+                Ok(result) => result.map(|mut out| {
+                    out.insert("cancelled".into(), json!(false));
+                    out
+                }),
+                Err(_) => Ok(Out::from_iter([("cancelled".to_string(), json!(true))])),
+            }
+        }
         "fetch" => op_fetch(client, step).await,
+        "sleep" => {
+            tokio::time::sleep(Duration::from_millis(u64_of(step, "ms").unwrap_or(0))).await;
+            Ok(Out::new())
+        }
         "ack" => op_ack(client, emu, step).await,
         "drain" => op_drain(client, step, tally.clone()).await,
         "batches" => op_batches(client, emu, step, tally.clone()).await,
