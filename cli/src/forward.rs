@@ -172,19 +172,17 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
             other => other.map(|_| ()),
         };
     }
-    // No dead-letter hook: an event that cannot be delivered stays in the queue (the
-    // platform keeps it) instead of being acknowledged undelivered.
+    // Ordered: a batch is retried whole and in queue order, and nothing is dead-lettered, so
+    // an event that cannot be delivered stays in the queue (the platform keeps it) instead
+    // of being acknowledged undelivered.
+    let bar = out.spinner(!args.no_progress);
     let options = RunOptions::new()
         .interval(args.interval)
-        .max_attempts(u32::MAX)
-        .drain_options(DrainOptions::new().limit(args.limit));
-    let bar = out.spinner(!args.no_progress);
-    let done = CancellationToken::new();
-    let settle = (args.interval / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
-    let reporter = status::spawn(client.clone(), out.clone(), bar, "forwarded", settle, done.clone());
+        .ordered(true)
+        .drain_options(DrainOptions::new().limit(args.limit))
+        .on_cycle(status::cycle_hook(client.clone(), out.clone(), bar.clone(), "forwarded"));
     let result = client.run(handler, options, stop.clone().cancelled_owned()).await;
-    done.cancel();
-    let _ = reporter.await;
+    bar.finish_and_clear();
     let summary = result?;
     out.status(
         None,

@@ -145,17 +145,14 @@ async fn poll(
             }
         }
     };
+    let bar = out.spinner(!args.no_progress);
     let options = RunOptions::new()
         .interval(args.interval)
         .max_attempts(args.max_attempts)
         .drain_options(DrainOptions::new().limit(args.limit))
-        .dead_letter(dead_letter);
-    let bar = out.spinner(!args.no_progress);
-    let reporter_done = CancellationToken::new();
-    let settle = (args.interval / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
-    let reporter = status::spawn(client.clone(), out.clone(), bar, "stored", settle, reporter_done.clone());
+        .dead_letter(dead_letter)
+        .on_cycle(status::cycle_hook(client.clone(), out.clone(), bar.clone(), "stored"));
     let result = client.run(handler, options, stop.cancelled_owned()).await;
-    reporter_done.cancel();
-    let _ = reporter.await;
+    bar.finish_and_clear();
     Ok(result?)
 }
