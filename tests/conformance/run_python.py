@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Conformance runner for Python: runs every scenario in scenarios/*.json through the public
-API of `smartai_events` (the asyncio client) against the in-process emulator
-(`smartai_events.testing.Emulator`).
+API of `smartai_events` against the in-process emulator (`smartai_events.testing.Emulator`),
+twice: with the asyncio client (`AsyncAssessmentClient`) and with the blocking client
+(`AssessmentClient`, called from a worker thread). A scenario passes when both pass.
+`"skip": {"python": ...}` skips both, `"skip": {"python-blocking": ...}` only the blocking run.
+CONFORMANCE_PY_CLIENT=async (or blocking) runs one client only.
 
     .venv/bin/python tests/conformance/run_python.py [name-substring ...]
 
@@ -12,6 +15,8 @@ All expectations live in the JSON files; this file only executes steps and repor
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import email.utils
 import json
 import logging
@@ -21,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from smartai_events import AsyncAssessmentClient, SmartAIError, UnknownEvent
+from smartai_events import AssessmentClient, AsyncAssessmentClient, SmartAIError, UnknownEvent
 from smartai_events.testing import Emulator
 
 LANG = "python"
@@ -98,9 +103,25 @@ def make_handler(step: dict[str, Any], tally: Tally, stop: Optional[asyncio.Even
 
 
 # ------------------------------------------------------------------------------- steps
+Client = Any  # AsyncAssessmentClient or AssessmentClient
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="blocking-client")
+
+
+def blocking(client: Client) -> bool:
+    return isinstance(client, AssessmentClient)
+
+
+async def call(client: Client, method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Awaits an async client's method, or runs a blocking client's method on a worker thread."""
+    if blocking(client):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_EXECUTOR, lambda: method(*args, **kwargs))
+    return await method(*args, **kwargs)
+
+
 async def op_fetch(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any]) -> dict[str, Any]:
     kwargs = {k: step[k] for k in ("limit", "since") if k in step}
-    batch = await client.get_webhook_events(**kwargs)
+    batch = await call(client, client.get_webhook_events, **kwargs)
     return {"events": len(batch.events), "pending_count": batch.pending_count, **classify(list(batch.events))}
 
 
@@ -119,7 +140,7 @@ def ack_ids(emu: Emulator, step: dict[str, Any]) -> Any:
 
 
 async def op_ack(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any]) -> dict[str, Any]:
-    result = await client.acknowledge_webhook_events(ack_ids(emu, step))
+    result = await call(client, client.acknowledge_webhook_events, ack_ids(emu, step))
     return {"acknowledged": result.acknowledged}
 
 
@@ -129,20 +150,36 @@ def drain_kwargs(step: dict[str, Any]) -> dict[str, Any]:
 
 
 async def op_drain(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any], tally: Tally) -> dict[str, Any]:
-    s = await client.drain(make_handler(step, tally, None), **drain_kwargs(step))
+    s = await call(client, client.drain, make_handler(step, tally, None), **drain_kwargs(step))
     return {"events": s.events, "batches": s.batches, "acknowledged": s.acknowledged, "pending_count": s.pending_count}
 
 
 async def op_batches(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any], tally: Tally) -> dict[str, Any]:
     it = client.batches(**drain_kwargs(step))
     after = step.get("faults_after_batch")
-    async for batch in it:
+
+    def body(batch: Any) -> bool:
+        """Handles one batch; True to break out of the loop."""
         tally.handler_calls += 1
         tally.see(list(batch.events))
         if after and after["batch"] == tally.handler_calls:
             for rule in substitute(after["faults"]):
                 emu.add_fault(rule)
-        if step.get("break_after") == tally.handler_calls:
+        return bool(step.get("break_after") == tally.handler_calls)
+
+    if blocking(client):
+
+        def loop_in_thread() -> None:
+            for batch in it:  # no `with` block: a break acknowledges nothing, as in Rust and Node
+                if body(batch):
+                    if step.get("commit_before_break"):
+                        it.commit()
+                    break
+
+        await call(client, loop_in_thread)
+        return {}
+    async for batch in it:
+        if body(batch):
             if step.get("commit_before_break"):
                 await it.commit()
             break
@@ -150,7 +187,7 @@ async def op_batches(client: AsyncAssessmentClient, emu: Emulator, step: dict[st
 
 
 async def op_run(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any], tally: Tally) -> dict[str, Any]:
-    stop = asyncio.Event()
+    stop: Any = threading.Event() if blocking(client) else asyncio.Event()
     loop = asyncio.get_running_loop()
     timer = None
     if "stop_after_ms" in step:
@@ -163,7 +200,9 @@ async def op_run(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, A
             stop.set()
 
     try:
-        s = await client.run(
+        s = await call(
+            client,
+            client.run,
             make_handler(step, tally, stop),
             interval=step.get("interval_ms", 100) / 1000,
             stop=stop,
@@ -288,7 +327,7 @@ def dump(sc: dict[str, Any], i: int, out: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------- scenario
-async def run_scenario(sc: dict[str, Any]) -> list[str]:
+async def run_scenario(sc: dict[str, Any], variant: str) -> list[str]:
     setup = sc.get("emulator", {})
     config: dict[str, Any] = {}
     for k in ("retention_ms", "timestamp_window_ms", "seed"):
@@ -306,7 +345,8 @@ async def run_scenario(sc: dict[str, Any]) -> list[str]:
         if setup.get("faults"):
             emu.set_faults(substitute(setup["faults"]))
         c = sc.get("client", {})
-        client = AsyncAssessmentClient(
+        cls = AssessmentClient if variant == "blocking" else AsyncAssessmentClient
+        client = cls(
             api_key=emu.api_key,
             secret_key=emu.secret_key,
             base_url=emu.url,
@@ -326,10 +366,11 @@ async def run_scenario(sc: dict[str, Any]) -> list[str]:
                 diffs.append(f"{where}: raised {type(exc).__name__}: {exc}")
                 break
             diffs += compare(where, step.get("expect", {}), out)
-            dump(sc, i, out)
+            if variant == "async":
+                dump(sc, i, out)
         await asyncio.sleep(0.05)  # let the emulator log a dropped connection
         diffs += final_checks(emu, sc.get("expect", {}))
-        await client.aclose()
+        client.close()
         return diffs
     finally:
         emu.close()
@@ -348,10 +389,17 @@ def main(argv: list[str]) -> int:
             skipped += 1
             print(f"SKIP {name}: {reason}")
             continue
-        try:
-            diffs = asyncio.run(run_scenario(sc))
-        except Exception as exc:
-            diffs = [f"setup: {type(exc).__name__}: {exc}"]
+        diffs = []
+        for variant in VARIANTS:
+            tag = "" if variant == "async" else f"[{variant} client] "
+            reason = (sc.get("skip") or {}).get(f"{LANG}-{variant}")
+            if reason:
+                print(f"SKIP {name} ({variant} client): {reason}")
+                continue
+            try:
+                diffs += [tag + d for d in asyncio.run(run_scenario(sc, variant))]
+            except Exception as exc:
+                diffs.append(f"{tag}setup: {type(exc).__name__}: {exc}")
         if diffs:
             failed += 1
             for d in diffs:
@@ -365,5 +413,10 @@ def main(argv: list[str]) -> int:
     return 1 if failed else 0
 
 
+VARIANTS = [v for v in ("async", "blocking") if os.environ.get("CONFORMANCE_PY_CLIENT", v) == v]
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    # A blocking call that hung keeps its worker thread; do not wait for it at exit.
+    os._exit(code)
