@@ -104,6 +104,14 @@ async function opAck(client, emu, step) {
   return { acknowledged: result.acknowledged }
 }
 
+async function opSession(client, emu, step) {
+  const request = { users: step.users ?? [] }
+  if ('recruiter_id' in step) request.recruiterId = step.recruiter_id
+  if ('recruiter_email' in step) request.recruiterEmail = step.recruiter_email
+  const token = await client.createSession(request)
+  return { token: Boolean(token.token), expires_at: token.expiresAt != null }
+}
+
 function drainOptions(step) {
   const names = { limit: 'limit', since: 'since', max_events: 'maxEvents', max_batches: 'maxBatches' }
   const opts = {}
@@ -160,7 +168,7 @@ async function runStep(client, emu, step) {
     await new Promise((r) => setTimeout(r, step.ms))
     return {}
   }
-  const ops = { fetch: opFetch, ack: opAck, drain: opDrain, batches: opBatches, run: opRun, sleep }
+  const ops = { fetch: opFetch, ack: opAck, session: opSession, drain: opDrain, batches: opBatches, run: opRun, sleep }
   const fn = ops[step.op]
   if (!fn) throw new Error(`unknown op ${step.op}`)
   try {

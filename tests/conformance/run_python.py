@@ -149,6 +149,17 @@ def drain_kwargs(step: dict[str, Any]) -> dict[str, Any]:
     return {py: step[k] for k, py in names.items() if k in step}
 
 
+async def op_session(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any]) -> dict[str, Any]:
+    token = await call(
+        client,
+        client.create_session,
+        step.get("users", []),
+        recruiter_id=step.get("recruiter_id"),
+        recruiter_email=step.get("recruiter_email"),
+    )
+    return {"token": bool(token.token), "expires_at": token.expires_at is not None}
+
+
 async def op_drain(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, Any], tally: Tally) -> dict[str, Any]:
     s = await call(client, client.drain, make_handler(step, tally, None), **drain_kwargs(step))
     return {"events": s.events, "batches": s.batches, "acknowledged": s.acknowledged, "pending_count": s.pending_count}
@@ -233,6 +244,8 @@ async def run_step(client: AsyncAssessmentClient, emu: Emulator, step: dict[str,
             await asyncio.sleep(step["ms"] / 1000)
         elif op == "ack":
             out = await op_ack(client, emu, step)
+        elif op == "session":
+            out = await op_session(client, emu, step)
         elif op == "drain":
             out = await op_drain(client, emu, step, tally)
         elif op == "batches":

@@ -12,7 +12,8 @@
 use serde_json::{Map, Value, json};
 use smartai_emulator::{Emulator, EmulatorConfig, FaultRule};
 use smartai_events::{
-    AssessmentClient, CancellationToken, DrainOptions, Error, FetchOptions, RunOptions, WebhookEvent,
+    AssessmentClient, CancellationToken, DrainOptions, Error, FetchOptions, RunOptions, SessionRequest, SessionUser,
+    WebhookEvent,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -145,6 +146,31 @@ async fn op_ack(client: &AssessmentClient, emu: &Emulator, step: &Value) -> Resu
     Ok(out)
 }
 
+async fn op_session(client: &AssessmentClient, step: &Value) -> Result<Out, Error> {
+    let users = step
+        .get("users")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|u| SessionUser {
+            name: u["name"].as_str().expect("string names (others are skipped for rust)").into(),
+            email: u["email"].as_str().expect("string emails (others are skipped for rust)").into(),
+        })
+        .collect();
+    let mut request = SessionRequest::new(users);
+    if let Some(id) = step.get("recruiter_id").and_then(Value::as_str) {
+        request = request.recruiter_id(id);
+    }
+    if let Some(email) = step.get("recruiter_email").and_then(Value::as_str) {
+        request = request.recruiter_email(email);
+    }
+    let token = client.create_session(request).await?;
+    let mut out = Out::new();
+    out.insert("token".into(), json!(!token.token.is_empty()));
+    out.insert("expires_at".into(), json!(token.expires_at.is_some()));
+    Ok(out)
+}
+
 fn drain_options(step: &Value) -> DrainOptions {
     let mut opts = DrainOptions::new();
     if let Some(limit) = step.get("limit") {
@@ -264,6 +290,7 @@ async fn run_step(client: &AssessmentClient, emu: &Emulator, step: &Value) -> Ou
             Ok(Out::new())
         }
         "ack" => op_ack(client, emu, step).await,
+        "session" => op_session(client, step).await,
         "drain" => op_drain(client, step, tally.clone()).await,
         "batches" => op_batches(client, emu, step, tally.clone()).await,
         "run" => op_run(client, step, tally.clone()).await,
