@@ -120,6 +120,8 @@ declare namespace AssessmentClient {
     lastErrorCode: ErrorCode | null
     lastError: string | null
     polls: number
+    /** `pendingCount` of the last successful fetch. */
+    pendingCount: number
     eventsHandled: number
     eventsAcknowledged: number
     eventsDeadLettered: number

@@ -9,7 +9,6 @@ use napi::bindgen_prelude::{Function, Promise, PromiseRaw, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result, Status, ValueType};
 use napi_derive::napi;
-use serde_json::json;
 use smartai_events::{
     AssessmentClient, BoxError, BoxFuture, ClientBuilder, DeadLetterHook, DrainOptions, ErrorCode, FetchOptions,
     Handler, RunOptions, SessionRequest, WebhookEvent, validate,
@@ -61,6 +60,23 @@ fn type_name(value: &Unknown) -> Result<&'static str> {
         ValueType::BigInt => "a bigint",
         _ => "not a function",
     })
+}
+
+/// `last_success_at` → `lastSuccessAt` (a key conversion only).
+fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Makes a thread-safe function of a JS function. It is strong on purpose: it lives only as
@@ -239,25 +255,17 @@ impl NativeClient {
         .await
     }
 
-    /// A health snapshot as JSON text, with camelCase keys and ISO timestamps.
+    /// A health snapshot as JSON text: the core's `Health` with camelCase keys (timestamps
+    /// are RFC 3339 strings), so fields the core adds later appear without a change here.
     #[napi(catch_unwind)]
     pub fn health(&self) -> Result<String> {
-        let h = self.client()?.health();
-        let iso = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        let health = serde_json::to_value(self.client()?.health())
+            .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
+        let camel = match health {
+            serde_json::Value::Object(map) => map.into_iter().map(|(k, v)| (camel_case(&k), v)).collect(),
+            other => other,
         };
-        to_json(&json!({
-            "lastSuccessAt": iso(h.last_success_at),
-            "lastErrorAt": iso(h.last_error_at),
-            "lastErrorCode": h.last_error_code,
-            "lastError": h.last_error,
-            "polls": h.polls,
-            "eventsHandled": h.events_handled,
-            "eventsAcknowledged": h.events_acknowledged,
-            "eventsDeadLettered": h.events_dead_lettered,
-            "errors": h.errors,
-            "consecutiveFailures": h.consecutive_failures,
-        }))
+        to_json(&camel)
     }
 
     /// Drains with a JS handler; resolves to the summary as JSON text.
