@@ -193,6 +193,7 @@ class WebhookEvent(_JsonObject):
         d: dict[str, Any] = self._d
         if d is None:
             d = self._d = self._src.get(self._meta[1])
+            self._src = None  # do not keep the rest of the batch alive
         return d
 
     def to_dict(self) -> dict[str, Any]:
