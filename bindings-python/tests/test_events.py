@@ -60,3 +60,20 @@ def test_dict_access(events: list[se.WebhookEvent]) -> None:
 def test_results_are_typed(events: list[se.WebhookEvent]) -> None:
     s = se.DrainSummary(batches=1, events=2, acknowledged=2, pending_count=0)
     assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_unknown_event_that_is_not_an_object() -> None:
+    # The core delivers a non-object event as UnknownEvent with its decode problem; the
+    # Python side must cope with its raw JSON being null or a number.
+    from smartai_events._events import _events
+
+    class Source:
+        def get(self, index: int) -> object:
+            return [None, 42][index]
+
+    meta = [(3, 0, "", "", None, None, "expected a JSON object, got null"), (3, 1, "", "", None, None, "x")]
+    for event in _events(Source(), meta):
+        assert isinstance(event, se.UnknownEvent)
+        assert event.get("a") is None and event.get("a") is None
+        assert event.decode_error
+        assert event == event

@@ -191,7 +191,7 @@ class WebhookEvent(_JsonObject):
     @property
     def _raw(self) -> dict[str, Any]:
         d: dict[str, Any] = self._d
-        if d is None:
+        if d is None and self._src is not None:
             d = self._d = self._src.get(self._meta[1])
             self._src = None  # do not keep the rest of the batch alive
         return d
