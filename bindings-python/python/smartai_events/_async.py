@@ -229,7 +229,6 @@ class AsyncAssessmentClient:
     async def drain(
         self,
         handler: AsyncHandler,
-        *,
         limit: int = 100,
         since: Since = None,
         max_events: Optional[int] = None,
@@ -253,7 +252,6 @@ class AsyncAssessmentClient:
 
     def batches(
         self,
-        *,
         limit: int = 100,
         since: Since = None,
         max_events: Optional[int] = None,
@@ -266,11 +264,11 @@ class AsyncAssessmentClient:
     async def run(
         self,
         handler: AsyncHandler,
-        *,
         interval: float = 30.0,
         stop: Optional[asyncio.Event] = None,
         max_attempts: int = 5,
         dead_letter: Optional[AsyncDeadLetterHook] = None,
+        *,
         limit: int = 100,
         since: Since = None,
         max_events: Optional[int] = None,

@@ -189,7 +189,6 @@ class AssessmentClient:
     def drain(
         self,
         handler: Handler,
-        *,
         limit: int = 100,
         since: Since = None,
         max_events: Optional[int] = None,
@@ -209,7 +208,6 @@ class AssessmentClient:
 
     def batches(
         self,
-        *,
         limit: int = 100,
         since: Since = None,
         max_events: Optional[int] = None,
@@ -222,11 +220,11 @@ class AssessmentClient:
     def run(
         self,
         handler: Handler,
-        *,
         interval: float = 30.0,
         stop: Optional[threading.Event] = None,
         max_attempts: int = 5,
         dead_letter: Optional[DeadLetterHook] = None,
+        *,
         limit: int = 100,
         since: Since = None,
         max_events: Optional[int] = None,
