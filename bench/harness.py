@@ -390,6 +390,10 @@ def machine() -> dict[str, Any]:
         "rustc": version(["rustc", "--version"]),
         "node": version(["node", "--version"]),
         "git_commit": version(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
+        # Others work in the same tree: the packages are built from the working tree.
+        "git_dirty_paths": subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout.splitlines(),
     }
 
 

@@ -105,11 +105,8 @@ async fn core_drain(args: &Args) -> Result<Outcome, String> {
 }
 
 async fn raw(args: &Args) -> Result<Outcome, String> {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(4)
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http =
+        reqwest::Client::builder().pool_max_idle_per_host(4).tcp_nodelay(true).build().map_err(|e| e.to_string())?;
     let mac = Hmac::<Sha256>::new_from_slice(args.secret_key.as_bytes()).map_err(|e| e.to_string())?;
     let sign = |payload: &str| -> String {
         let mut m = mac.clone();
@@ -165,7 +162,10 @@ async fn raw(args: &Args) -> Result<Outcome, String> {
             let mut h = HeaderMap::with_capacity(5);
             h.insert("x-api-key", api_key.clone());
             h.insert("x-timestamp", HeaderValue::from(ts));
-            h.insert("x-signature", HeaderValue::from_str(&sign(&format!("POST:{ACK_PATH}:{ts}:{body}"))).expect("hex"));
+            h.insert(
+                "x-signature",
+                HeaderValue::from_str(&sign(&format!("POST:{ACK_PATH}:{ts}:{body}"))).expect("hex"),
+            );
             h.insert(ACCEPT, json.clone());
             h.insert(CONTENT_TYPE, json.clone());
             let response = http.post(&ack_url).headers(h).body(body.clone()).send().await.map_err(|e| e.to_string())?;
