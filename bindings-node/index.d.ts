@@ -32,6 +32,13 @@ declare namespace AssessmentClient {
     limit?: number
     /** Only events stored after this time: Unix **milliseconds** or a `Date`. */
     since?: number | Date
+    /** Abandons the call (retries and backoff included) with a `CancelledError`. */
+    signal?: AbortSignalLike
+  }
+
+  export interface CallOptions {
+    /** Abandons the call (retries and backoff included) with a `CancelledError`. */
+    signal?: AbortSignalLike
   }
 
   export interface GetWebhookEventsResult {
@@ -459,8 +466,14 @@ declare class AssessmentClient {
   /** `"test"` for a `wc_ak_test_` key, `"live"` otherwise. */
   readonly environment: 'test' | 'live'
   getWebhookEvents(options?: AssessmentClient.GetWebhookEventsOptions): Promise<AssessmentClient.GetWebhookEventsResult>
-  acknowledgeWebhookEvents(eventIds: readonly string[]): Promise<AssessmentClient.AcknowledgeResult>
-  createSession(options: AssessmentClient.CreateSessionOptions): Promise<AssessmentClient.SessionToken>
+  acknowledgeWebhookEvents(
+    eventIds: readonly string[],
+    options?: AssessmentClient.CallOptions,
+  ): Promise<AssessmentClient.AcknowledgeResult>
+  createSession(
+    request: AssessmentClient.CreateSessionOptions,
+    options?: AssessmentClient.CallOptions,
+  ): Promise<AssessmentClient.SessionToken>
   drain(handler: AssessmentClient.Handler, options?: AssessmentClient.DrainOptions): Promise<AssessmentClient.DrainSummary>
   batches(options?: AssessmentClient.DrainOptions): AssessmentClient.BatchIterator
   run(handler: AssessmentClient.Handler, options?: AssessmentClient.RunOptions): Promise<AssessmentClient.RunSummary>

@@ -161,6 +161,34 @@ function bridge(fn, slot, withReason) {
   }
 }
 
+function signalOf(options) {
+  return isObject(options) ? options.signal : undefined
+}
+
+/** A native stop token that an `AbortSignal` cancels, or `null` without a signal. */
+function stopToken(signal) {
+  if (signal == null) return { stop: null, release() {} }
+  const stop = new native.StopToken()
+  if (signal.aborted) {
+    stop.cancel()
+    return { stop, release() {} }
+  }
+  const onAbort = () => stop.cancel()
+  signal.addEventListener('abort', onAbort, { once: true })
+  return { stop, release: () => signal.removeEventListener('abort', onAbort) }
+}
+
+async function withSignal(signal, call, decode) {
+  const { stop, release } = stopToken(signal)
+  try {
+    return decode(await call(stop))
+  } catch (err) {
+    throw translate(err)
+  } finally {
+    release()
+  }
+}
+
 function isObject(value) {
   return value !== null && typeof value === 'object'
 }
@@ -254,31 +282,25 @@ class AssessmentClient {
     return this[kNative].environment
   }
 
-  /** Fetches up to `limit` events (default 50, at most 100) without removing them. */
+  /**
+   * Fetches up to `limit` events (default 50, at most 100) without removing them.
+   * `signal` (an `AbortSignal`) abandons the call, retries included: `CancelledError`.
+   */
   async getWebhookEvents(options) {
-    try {
-      return unpack(await this[kNative].getWebhookEvents(options))
-    } catch (err) {
-      throw translate(err)
-    }
+    let rest = options
+    let signal
+    if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    return withSignal(signal, (stop) => this[kNative].getWebhookEvents(rest, stop), unpack)
   }
 
-  /** Removes events from the queue; returns `{ acknowledged }`. */
-  async acknowledgeWebhookEvents(eventIds) {
-    try {
-      return JSON.parse(await this[kNative].acknowledgeWebhookEvents(eventIds))
-    } catch (err) {
-      throw translate(err)
-    }
+  /** Removes events from the queue; returns `{ acknowledged }`. Options: `{ signal }`. */
+  async acknowledgeWebhookEvents(eventIds, options) {
+    return withSignal(signalOf(options), (stop) => this[kNative].acknowledgeWebhookEvents(eventIds, stop), JSON.parse)
   }
 
-  /** Creates a candidate session; returns `{ token, expiresAt }`. */
-  async createSession(request) {
-    try {
-      return JSON.parse(await this[kNative].createSession(request))
-    } catch (err) {
-      throw translate(err)
-    }
+  /** Creates a candidate session; returns `{ token, expiresAt }`. Options: `{ signal }`. */
+  async createSession(request, options) {
+    return withSignal(signalOf(options), (stop) => this[kNative].createSession(request, stop), JSON.parse)
   }
 
   /**
@@ -317,26 +339,20 @@ class AssessmentClient {
     if (isObject(options)) {
       ;({ signal, deadLetter, ...rest } = options)
     }
-    const stop = new native.StopToken()
-    const onAbort = () => stop.cancel()
-    if (signal != null) {
-      if (signal.aborted) stop.cancel()
-      else signal.addEventListener('abort', onAbort, { once: true })
-    }
+    const { stop, release } = stopToken(signal ?? undefined)
+    const token = stop ?? new native.StopToken()
     try {
       const text = await this[kNative].run(
         bridge(handler, slot, false),
         rest,
-        stop,
+        token,
         bridge(deadLetter, slot, true),
       )
       return JSON.parse(text)
     } catch (err) {
       throw translate(err, slot)
     } finally {
-      if (signal != null && typeof signal.removeEventListener === 'function') {
-        signal.removeEventListener('abort', onAbort)
-      }
+      release()
     }
   }
 

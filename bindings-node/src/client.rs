@@ -130,6 +130,25 @@ impl DeadLetterHook for JsDeadLetter {
     }
 }
 
+/// Runs `future` (panics caught) until it ends or `stop` is cancelled; a cancelled call is
+/// dropped, so nothing more is sent, and rejects with the core's `Error::Cancelled`.
+async fn cancellable<T, F>(token: Option<CancellationToken>, future: F) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let future = guard(future);
+    match token {
+        None => future.await,
+        Some(token) => {
+            tokio::select! {
+                biased;
+                _ = token.cancelled() => Err(crate::error::to_napi(smartai_events::Error::Cancelled)),
+                result = future => result,
+            }
+        }
+    }
+}
+
 /// Cancels a `run`; the facade wires an `AbortSignal` to `cancel()`.
 #[napi]
 pub struct StopToken {
@@ -219,40 +238,53 @@ impl NativeClient {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// `{ events, pendingCount }` as JSON text.
-    #[napi(catch_unwind)]
-    pub async fn get_webhook_events(&self, options: Loose) -> Result<String> {
+    /// `{ events, pendingCount }` as JSON text. `stop` (from an `AbortSignal`) abandons the
+    /// call, retries and backoff included, with a `CANCELLED` error.
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+    pub fn get_webhook_events<'env>(
+        &self,
+        env: &'env Env,
+        options: Loose,
+        stop: Option<&StopToken>,
+    ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        guard(async move {
+        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
             let options = FetchOptions::from_json(&options.0).napi()?;
             let batch = client.get_webhook_events(options).await.napi()?;
             events_json(&batch.events, Some(batch.pending_count), None)
-        })
-        .await
+        }))
     }
 
     /// `{ acknowledged }` as JSON text.
-    #[napi(catch_unwind)]
-    pub async fn acknowledge_webhook_events(&self, event_ids: Loose) -> Result<String> {
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+    pub fn acknowledge_webhook_events<'env>(
+        &self,
+        env: &'env Env,
+        event_ids: Loose,
+        stop: Option<&StopToken>,
+    ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        guard(async move {
+        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
             let ids = validate::event_ids_value(&event_ids.0).napi()?;
             let result = client.acknowledge_webhook_events(&ids).await.napi()?;
             to_json(&result)
-        })
-        .await
+        }))
     }
 
     /// `{ token, expiresAt }` as JSON text.
-    #[napi(catch_unwind)]
-    pub async fn create_session(&self, request: Loose) -> Result<String> {
+    #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+    pub fn create_session<'env>(
+        &self,
+        env: &'env Env,
+        request: Loose,
+        stop: Option<&StopToken>,
+    ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        guard(async move {
+        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
             let request = SessionRequest::from_json(&request.0).napi()?;
             let token = client.create_session(request).await.napi()?;
             to_json(&token)
-        })
-        .await
+        }))
     }
 
     /// A health snapshot as JSON text: the core's `Health` with camelCase keys (timestamps

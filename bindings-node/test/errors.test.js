@@ -154,3 +154,37 @@ test('errors can be constructed and matched by users', () => {
   assert.ok(err instanceof E.SmartAIError)
   assert.equal(new E.SmartAIError('x', { code: 'SERVER' }).code, 'SERVER')
 })
+
+test('an AbortSignal cancels a fetch while it waits out a Retry-After; nothing more is sent', async () => {
+  emu.generate(2)
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 503, retry_after: '2' } })
+  const client = clientFor(emu, { maxRetries: 2 })
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(), 300)
+  await withinMs(
+    assert.rejects(client.getWebhookEvents({ limit: 10, signal: controller.signal }), (err) =>
+      checkError(err, E.CancelledError, 'CANCELLED'),
+    ),
+    10_000,
+    'a cancelled fetch',
+  )
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  assert.equal(requests(emu, 'fetch').length, 1)
+  // The next call works.
+  emu.clearFaults()
+  const batch = await client.getWebhookEvents({ signal: new AbortController().signal })
+  assert.equal(batch.events.length, 2)
+})
+
+test('an already aborted signal sends nothing', async () => {
+  const client = clientFor(emu)
+  const aborted = AbortSignal.abort()
+  await assert.rejects(client.getWebhookEvents({ signal: aborted }), (err) => checkError(err, E.CancelledError, 'CANCELLED'))
+  await assert.rejects(client.acknowledgeWebhookEvents(['a'], { signal: aborted }), E.CancelledError)
+  await assert.rejects(
+    client.createSession({ users: [{ name: 'A', email: 'a@b.com' }], recruiterId: 'r' }, { signal: aborted }),
+    E.CancelledError,
+  )
+  assert.equal(emu.requestLog().length, 0)
+  assert.deepEqual(await client.acknowledgeWebhookEvents(['a'], { signal: new AbortController().signal }), { acknowledged: 0 })
+})

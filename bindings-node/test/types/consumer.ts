@@ -57,6 +57,10 @@ async function main(): Promise<void> {
   }, { limit: 100, maxEvents: 1000 })
   console.log(summary.acknowledged)
 
+  const cancel = new AbortController()
+  await client.getWebhookEvents({ limit: 5, signal: cancel.signal })
+  await client.acknowledgeWebhookEvents(['evt_1'], { signal: cancel.signal })
+
   const it = client.batches({ limit: 10 })
   for await (const batch of it) {
     console.log(batch.events.length, batch.pendingCount)
