@@ -85,8 +85,21 @@ function withinMs(promise, ms) {
 async function opFetch(client, emu, step) {
   const opts = {}
   for (const k of ['limit', 'since']) if (k in step) opts[k] = step[k]
-  const batch = await client.getWebhookEvents(opts)
-  return { events: batch.events.length, pending_count: batch.pendingCount, ...classify(batch.events) }
+  if (!('cancel_after_ms' in step)) {
+    const batch = await client.getWebhookEvents(opts)
+    return { events: batch.events.length, pending_count: batch.pendingCount, ...classify(batch.events) }
+  }
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), step.cancel_after_ms)
+  try {
+    const batch = await client.getWebhookEvents({ ...opts, signal: abort.signal })
+    return { cancelled: false, events: batch.events.length, pending_count: batch.pendingCount }
+  } catch (err) {
+    if (err instanceof SmartAIError && err.code === 'CANCELLED') return { cancelled: true }
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function ackIds(emu, step) {
