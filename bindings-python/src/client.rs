@@ -33,6 +33,20 @@ pub struct NativeClient {
     /// The options as given; they may hold the secret key, so they are never shown.
     options: Value,
     client: Mutex<(u32, AssessmentClient)>,
+    /// Cancelled by `close()`: calls in flight end with `CancelledError`, a `run` stops.
+    closed: CancellationToken,
+}
+
+/// Ends `fut` with `Error::Cancelled` as soon as `closed` fires.
+async fn until_closed<T>(
+    closed: CancellationToken,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        _ = closed.cancelled() => Err(Error::Cancelled),
+        r = fut => r,
+    }
 }
 
 impl NativeClient {
@@ -71,7 +85,12 @@ impl NativeClient {
         logging::refresh(py);
         let options = json_arg(py, options, "options")?;
         let client = core(py, build(&options))?;
-        Ok(NativeClient { options, client: Mutex::new((std::process::id(), client)) })
+        Ok(NativeClient { options, client: Mutex::new((std::process::id(), client)), closed: CancellationToken::new() })
+    }
+
+    /// Cancels the calls in flight (they raise `CancelledError`) and stops any `run`.
+    fn close(&self) {
+        self.closed.cancel();
     }
 
     /// `"test"` or `"live"`.
@@ -119,7 +138,8 @@ impl NativeClient {
         let client = self.begin(py)?;
         let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
         let ctx = Ctx::new(py, event_loop, future)?;
-        ctx.finish(py, async move { client.get_webhook_events(opts).await }, batch_to_py, None)
+        let closed = self.closed.clone();
+        ctx.finish(py, until_closed(closed, async move { client.get_webhook_events(opts).await }), batch_to_py, None)
     }
 
     #[pyo3(signature = (event_ids, event_loop=None, future=None))]
@@ -136,7 +156,7 @@ impl NativeClient {
         let ctx = Ctx::new(py, event_loop, future)?;
         ctx.finish(
             py,
-            async move { client.acknowledge_webhook_events(&ids).await },
+            until_closed(self.closed.clone(), async move { client.acknowledge_webhook_events(&ids).await }),
             |py, r| Ok(r.acknowledged.into_pyobject(py)?.into_any().unbind()),
             None,
         )
@@ -155,7 +175,7 @@ impl NativeClient {
         let ctx = Ctx::new(py, event_loop, future)?;
         ctx.finish(
             py,
-            async move { client.create_session(req).await },
+            until_closed(self.closed.clone(), async move { client.create_session(req).await }),
             |py, t| Ok((t.token, t.expires_at).into_pyobject(py)?.into_any().unbind()),
             None,
         )
@@ -174,7 +194,8 @@ impl NativeClient {
         let opts = core(py, DrainOptions::from_json_strict(&json_arg(py, options, "options")?))?;
         let ctx = Ctx::new(py, event_loop, future)?;
         let handler = PyCallback::new(handler, ctx.target());
-        ctx.finish(py, async move { client.drain(handler, opts).await }, summary_to_py, None)
+        let closed = self.closed.clone();
+        ctx.finish(py, until_closed(closed, async move { client.drain(handler, opts).await }), summary_to_py, None)
     }
 
     /// `stop_event` (blocking only): an object with `is_set()`, checked every 100 ms.
@@ -197,7 +218,8 @@ impl NativeClient {
             opts = opts.dead_letter(PyCallback::new(hook, ctx.target()));
         }
         let handler = PyCallback::new(handler, ctx.target());
-        let token = CancellationToken::new();
+        // Closing the client stops the run gracefully, like the stop event.
+        let token = self.closed.child_token();
         let stop = token.clone().cancelled_owned();
         let stop_event = stop_event.filter(|ev| !ev.is_none(py));
         let fut = async move { client.run(handler, opts, stop).await };
@@ -216,7 +238,10 @@ impl NativeClient {
     fn batches(&self, py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<NativeBatches> {
         let client = self.begin(py)?;
         let opts = core(py, DrainOptions::from_json_strict(&json_arg(py, options, "options")?))?;
-        Ok(NativeBatches { inner: Arc::new(tokio::sync::Mutex::new(client.batches(opts))) })
+        Ok(NativeBatches {
+            inner: Arc::new(tokio::sync::Mutex::new(client.batches(opts))),
+            closed: self.closed.clone(),
+        })
     }
 }
 
@@ -224,6 +249,7 @@ impl NativeClient {
 #[pyclass(frozen, module = "smartai_events._native")]
 pub struct NativeBatches {
     inner: Arc<tokio::sync::Mutex<Batches>>,
+    closed: CancellationToken,
 }
 
 #[pymethods]
@@ -236,7 +262,7 @@ impl NativeBatches {
         let ctx = Ctx::new(py, event_loop, future)?;
         ctx.finish(
             py,
-            async move { inner.lock().await.next_batch().await },
+            until_closed(self.closed.clone(), async move { inner.lock().await.next_batch().await }),
             |py, b| match b {
                 Some(batch) => batch_to_py(py, batch),
                 None => Ok(py.None()),
@@ -250,7 +276,13 @@ impl NativeBatches {
     fn commit(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
         let ctx = Ctx::new(py, event_loop, future)?;
-        ctx.finish(py, async move { inner.lock().await.commit().await }, |py, ()| Ok(py.None()), None)
+        let closed = self.closed.clone();
+        ctx.finish(
+            py,
+            until_closed(closed, async move { inner.lock().await.commit().await }),
+            |py, ()| Ok(py.None()),
+            None,
+        )
     }
 
     /// Forgets the batch handed out last without acknowledging it.

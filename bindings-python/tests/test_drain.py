@@ -135,3 +135,36 @@ def test_many_event_loops(emu: Emulator) -> None:
 
         assert asyncio.run(client.drain(handler)).events == 3
         assert len(seen) == 3
+
+
+def test_close_cancels_blocking_call_from_another_thread(emu: Emulator) -> None:
+    import threading
+
+    emu.add_fault("hang", endpoint="fetch")
+    client = se.AssessmentClient(**emu.client_kwargs(timeout=120))
+    threading.Timer(0.3, client.close).start()
+    with pytest.raises(se.CancelledError) as info:
+        client.get_webhook_events()
+    assert info.value.code == "CANCELLED"
+    with pytest.raises(RuntimeError):
+        client.get_webhook_events()
+
+
+async def test_aclose_cancels_async_calls(emu: Emulator) -> None:
+    emu.add_fault("hang", endpoint="fetch")
+    client = se.AsyncAssessmentClient(**emu.client_kwargs(timeout=120))
+    task = asyncio.create_task(client.get_webhook_events())
+    await asyncio.sleep(0.3)
+    await client.aclose()
+    with pytest.raises(se.CancelledError):
+        await asyncio.wait_for(task, 10)
+
+
+def test_close_stops_run_gracefully(emu: Emulator) -> None:
+    import threading
+
+    emu.generate(5)
+    client = se.AssessmentClient(**emu.client_kwargs())
+    threading.Timer(0.5, client.close).start()
+    summary = client.run(lambda events: None, interval=0.1)
+    assert summary.events == 5 and emu.pending_ids() == []

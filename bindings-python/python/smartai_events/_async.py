@@ -326,12 +326,15 @@ class AsyncAssessmentClient:
         return Health._from_native(self._native.health())
 
     async def aclose(self) -> None:
-        """Releases the client; later calls raise ``RuntimeError``."""
-        self._closed = True
+        """Closes the client. Calls in flight end at once with :class:`CancelledError`; a
+        :meth:`run` in progress stops as if ``stop`` were set. Later calls raise
+        ``RuntimeError``. Idempotent."""
+        self.close()
 
     def close(self) -> None:
         """Like :meth:`aclose`, for code that is not async."""
         self._closed = True
+        self._native.close()
 
     async def __aenter__(self) -> AsyncAssessmentClient:
         return self

@@ -258,8 +258,12 @@ class AssessmentClient:
         return Health._from_native(self._native.health())
 
     def close(self) -> None:
-        """Releases the client; later calls raise ``RuntimeError``."""
+        """Closes the client. Calls in flight, from any thread, end at once with
+        :class:`CancelledError`; a :meth:`run` in progress stops as if ``stop`` were set
+        (the handler in progress finishes and its batch is acknowledged). Later calls raise
+        ``RuntimeError``. Idempotent."""
         self._closed = True
+        self._native.close()
 
     def __enter__(self) -> AssessmentClient:
         return self
