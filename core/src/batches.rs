@@ -197,8 +197,10 @@ impl Batches {
             }
             id.is_empty() || self.recent.insert(id)
         });
-        if received > 0 && batch.events.is_empty() {
-            tracing::debug!(received, "every event of the batch was handled already in this drain");
+        if batch.events.is_empty() {
+            // An empty queue, or a batch whose every event was handed out already in this
+            // drain: nothing to hand out (the duplicates are still acknowledged).
+            tracing::debug!(received, "nothing new in this batch");
             return Ok(None);
         }
         self.summary.events += batch.events.len() as u64;

@@ -15,7 +15,7 @@ use std::time::Duration;
 const SECONDS: f64 = 1000.0;
 const MILLIS: f64 = 1.0;
 
-fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
+pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
     for key in obj.keys() {
         if !allowed.contains(&key.as_str()) {
             return Err(Error::invalid_argument(format!(
@@ -139,7 +139,7 @@ impl ClientBuilder {
 
 impl RunOptions {
     /// Reads run options from one JSON object: `interval` (s) or `intervalMs`,
-    /// `maxAttempts`, and the drain options `limit`, `since`, `maxEvents`, `maxBatches`.
+    /// `maxAttempts`, `ordered`, and the drain options `limit`, `since`, `maxEvents`, `maxBatches`.
     /// The dead-letter hook is set with [`RunOptions::dead_letter`].
     ///
     /// ```
@@ -152,11 +152,11 @@ impl RunOptions {
         let obj = options_object(options)?.unwrap_or(&empty);
         check_keys(
             obj,
-            &["interval", "intervalMs", "maxAttempts", "limit", "since", "maxEvents", "maxBatches"],
+            &["interval", "intervalMs", "maxAttempts", "ordered", "limit", "since", "maxEvents", "maxBatches"],
             "run",
         )?;
         let mut drain_obj = obj.clone();
-        for k in ["interval", "intervalMs", "maxAttempts"] {
+        for k in ["interval", "intervalMs", "maxAttempts", "ordered"] {
             drain_obj.remove(k);
         }
         let mut opts = RunOptions::new().drain_options(DrainOptions::from_json(&Value::Object(drain_obj))?);
@@ -165,6 +165,9 @@ impl RunOptions {
         }
         if let Some(n) = validate::count_value("maxAttempts", obj.get("maxAttempts"))? {
             opts = opts.max_attempts(n.min(u32::MAX as u64) as u32);
+        }
+        if let Some(ordered) = boolean(obj, "ordered")? {
+            opts = opts.ordered(ordered);
         }
         Ok(opts)
     }
@@ -212,5 +215,13 @@ mod tests {
         assert_eq!(o.get_interval(), Duration::from_millis(7500));
         assert!(RunOptions::from_json(&json!({"intervall": 7})).unwrap_err().to_string().contains("intervall"));
         assert!(RunOptions::from_json(&json!({"limit": 0})).is_err());
+        assert!(RunOptions::from_json(&json!({"ordered": "yes"})).is_err());
+        assert!(format!("{:?}", RunOptions::from_json(&json!({"ordered": true})).unwrap()).contains("ordered: true"));
+    }
+
+    #[test]
+    fn fetch_options_refuse_unknown_keys() {
+        let err = crate::FetchOptions::from_json(&json!({"limt": 5})).unwrap_err();
+        assert!(err.to_string().contains("limt"), "{err}");
     }
 }

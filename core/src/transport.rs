@@ -65,7 +65,7 @@ impl Transport {
         let request_id = uuid::Uuid::new_v4().to_string();
         let body = call.body.as_ref().map(canonical::to_string);
         let mut url = self.config.base_url.clone();
-        url.set_path(&format!("{}{}", self.config.base_url.path(), call.path));
+        url.set_path(&format!("{}{}", self.config.base_url.path().trim_end_matches('/'), call.path));
         if !call.query.is_empty() {
             url.query_pairs_mut().extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
         }

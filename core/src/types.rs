@@ -61,6 +61,9 @@ impl FetchOptions {
     /// Reads `{ "limit": ..., "since": ... }` as a binding receives it; validates both.
     pub fn from_json(options: &Value) -> Result<Self> {
         let obj = options_object(options)?;
+        if let Some(obj) = obj {
+            crate::options::check_keys(obj, &["limit", "since"], "fetch")?;
+        }
         let limit = validate::limit_value(obj.and_then(|o| o.get("limit")), validate::DEFAULT_LIMIT)?;
         let since = validate::since_value(obj.and_then(|o| o.get("since")))?;
         Ok(FetchOptions { limit: limit as i64, since })

@@ -39,6 +39,8 @@ async fn limit_above_cap_is_clamped_and_always_sent() {
     assert_eq!(batch.events.len(), 50);
     let queries: Vec<String> = requests(&emu, Endpoint::Fetch).into_iter().filter_map(|r| r.query).collect();
     assert_eq!(queries, vec!["limit=100".to_string(), "limit=50".to_string()]);
+    let paths: Vec<String> = emu.request_log().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, vec!["/api/v1/webhook/events"; 2], "no doubled slash after a bare base URL");
 }
 
 #[tokio::test]

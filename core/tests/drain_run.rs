@@ -120,6 +120,17 @@ async fn a_failed_acknowledge_stops_the_drain_with_its_error() {
 }
 
 #[tokio::test]
+async fn draining_an_empty_queue_never_calls_the_handler() {
+    let emu = emulator().await;
+    let client = client(&emu);
+    let s = client
+        .drain(|_e: Vec<WebhookEvent>| async { Err::<(), _>(Boom("called with nothing")) }, DrainOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((s.batches, s.events, s.acknowledged), (1, 0, 0));
+}
+
+#[tokio::test]
 async fn drain_bounds_and_summary() {
     let emu = emulator().await;
     emu.generate(500);
