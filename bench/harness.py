@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import statistics
@@ -37,8 +38,8 @@ WORK = BENCH / ".work"
 MODES = {
     # events per throughput run, repetitions, events for the peak-RSS drain, idle-sync seconds,
     # cold-start runs
-    "quick": {"drain_events": 5_000, "reps": 3, "rss_events": 100_000, "idle_seconds": 20, "cold_runs": 10},
-    "full": {"drain_events": 20_000, "reps": 5, "rss_events": 1_000_000, "idle_seconds": 60, "cold_runs": 30},
+    "quick": {"drain_events": 20_000, "reps": 3, "rss_events": 100_000, "idle_seconds": 20, "cold_runs": 10},
+    "full": {"drain_events": 100_000, "reps": 5, "rss_events": 1_000_000, "idle_seconds": 60, "cold_runs": 30},
 }
 
 TARGETS = {
@@ -280,8 +281,8 @@ def cold_start(py: str, env: dict[str, str], runs: int) -> dict[str, Any]:
                     "-N",
                     "--export-json",
                     str(export),
-                    subprocess.list2cmdline(base),
-                    subprocess.list2cmdline(cmd),
+                    shlex.join(base),
+                    shlex.join(cmd),
                 ],
                 check=True,
                 capture_output=True,
@@ -304,8 +305,8 @@ def cold_start(py: str, env: dict[str, str], runs: int) -> dict[str, Any]:
                     target.append((time.perf_counter() - t0) * 1e3)
             tool = "subprocess wall time, 3 warm-ups"
         out[name] = {
-            "command": subprocess.list2cmdline(cmd),
-            "baseline_command": subprocess.list2cmdline(base),
+            "command": shlex.join(cmd),
+            "baseline_command": shlex.join(base),
             "tool": tool,
             "runs_ms": cmd_times,
             "baseline_runs_ms": base_times,
