@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
 const HERE = dirname(fileURLToPath(import.meta.url))
-const AssessmentClient = require(join(HERE, '..', '..', 'bindings-node'))
+// CONFORMANCE_NODE_PACKAGE points at another build of the package (default: bindings-node/).
+const AssessmentClient = require(process.env.CONFORMANCE_NODE_PACKAGE || join(HERE, '..', '..', 'bindings-node'))
 const { Emulator, SmartAIError } = AssessmentClient
 
 const LANG = 'node'
