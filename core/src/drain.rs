@@ -47,6 +47,11 @@ impl AssessmentClient {
 }
 
 /// Counts handler failures per event across the cycles of `run`.
+///
+/// Only a failure of an event handled on its own counts as an attempt: when a batch fails,
+/// nobody knows which event was at fault, so its events are only marked as suspects and
+/// handled one at a time next cycle. An innocent event then succeeds and is forgotten; the
+/// poison one fails alone, `max_attempts` times, and goes to the dead-letter hook.
 pub(crate) struct Attempts {
     max_attempts: u32,
     failures: HashMap<String, (u32, String)>,
@@ -57,8 +62,9 @@ impl Attempts {
         Attempts { max_attempts, failures: HashMap::new() }
     }
 
-    fn failure_count(&self, id: &str) -> u32 {
-        self.failures.get(id).map_or(0, |(n, _)| *n)
+    /// `None` for an event that never failed; `Some(n)` for a suspect that failed alone `n` times.
+    fn failure_count(&self, id: &str) -> Option<u32> {
+        self.failures.get(id).map(|(n, _)| *n)
     }
 
     fn reason(&self, id: &str) -> &str {
@@ -66,9 +72,12 @@ impl Attempts {
     }
 
     fn failed(&mut self, ids: &[String], reason: &str) {
+        let alone = ids.len() == 1;
         for id in ids {
             let entry = self.failures.entry(id.clone()).or_insert((0, String::new()));
-            entry.0 += 1;
+            if alone {
+                entry.0 += 1;
+            }
             entry.1 = reason.to_string();
         }
     }
@@ -139,9 +148,9 @@ pub(crate) async fn drive<H: Handler + ?Sized>(
         let mut exhausted = Vec::new();
         for event in batch.events {
             match dl.attempts.failure_count(event.event_id()) {
-                0 => fresh.push(event),
-                n if n >= dl.attempts.max_attempts => exhausted.push(event),
-                _ => suspects.push(event),
+                None => fresh.push(event),
+                Some(n) if n >= dl.attempts.max_attempts => exhausted.push(event),
+                Some(_) => suspects.push(event),
             }
         }
         if !exhausted.is_empty() {
