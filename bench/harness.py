@@ -475,9 +475,9 @@ def table(r: dict[str, Any]) -> str:
     cfg = r["config"]
     m = r["machine"]
     lines = [
-        f"SmartAI events benchmark ({r['mode']} mode), {r['date']}",
-        f"Machine: {m['cpu_model']}, {m['nproc']} CPUs; `{m['uname_a']}`; load average at start {m['loadavg_start']}",
-        f"Throughput: {cfg['drain_events']:,} events per run, median of {cfg['reps']} alternating runs, batches of 100.",
+        f"- SmartAI events benchmark ({r['mode']} mode), {r['date']}",
+        f"- Machine: {m['cpu_model']}, {m['nproc']} CPUs; `{m['uname_a']}`; load average at start {m['loadavg_start']}",
+        f"- Throughput: {cfg['drain_events']:,} events per run, median of {cfg['reps']} alternating runs, batches of 100.",
         "",
         head,
         *rows,
