@@ -106,10 +106,11 @@ fn conversion() -> Conversion {
     })
 }
 
-/// The raw JSON of a batch's events, kept on the Rust side until Python asks for one.
+/// A batch's events, kept on the Rust side until Python asks for one's JSON (the core
+/// keeps each event's text and builds its `Value` on first use).
 #[pyclass(frozen, module = "smartai_events._native")]
 pub struct RawEvents {
-    events: Vec<Value>,
+    events: Vec<WebhookEvent>,
 }
 
 #[pymethods]
@@ -117,7 +118,7 @@ impl RawEvents {
     /// The `index`-th event's JSON as Python objects (a new dict each call).
     fn get(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
         match self.events.get(index) {
-            Some(v) => Ok(value_to_py(py, v)?.unbind()),
+            Some(event) => Ok(value_to_py(py, event.raw())?.unbind()),
             None => Err(pyo3::exceptions::PyIndexError::new_err(index)),
         }
     }
@@ -171,14 +172,14 @@ fn payload<'py>(py: Python<'py>, events: Vec<WebhookEvent>) -> PyResult<(Bound<'
                 .into_pyobject(py)?,
         };
         meta.append(item)?;
-        raws.push(event.into_raw());
+        raws.push(event);
     }
     let source = match conversion() {
         Conversion::Lazy => Bound::new(py, RawEvents { events: raws })?.into_any(),
         Conversion::CApi => {
             let list = PyList::empty(py);
-            for raw in &raws {
-                list.append(value_to_py(py, raw)?)?;
+            for event in &raws {
+                list.append(value_to_py(py, event.raw())?)?;
             }
             list.into_any()
         }

@@ -13,10 +13,14 @@ mod logging;
 mod runtime;
 
 /// Called at interpreter exit: stop forwarding logs and stop the runtime's threads.
+///
+/// The wait happens with the GIL released: a worker may be finishing a callback into
+/// Python (resolving an asyncio future) and needs the GIL to do so. Were the interpreter
+/// to finalize under it, CPython would end that thread mid-unwind and abort the process.
 #[pyfunction]
-fn _shutdown() {
+fn _shutdown(py: Python<'_>) {
     logging::stop();
-    runtime::shutdown();
+    py.detach(runtime::shutdown);
 }
 
 /// Masks an API key as `wc_ak_test_…1234`.

@@ -34,12 +34,13 @@ pub fn handle() -> Handle {
     handle
 }
 
-/// Stops the runtime without waiting for its tasks (called at interpreter exit).
+/// Stops the runtime, giving its workers a moment to finish what they are doing (called at
+/// interpreter exit, without the GIL).
 pub fn shutdown() {
     let taken = RUNTIME.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some((owner, rt)) = taken {
         if owner == std::process::id() {
-            rt.shutdown_background();
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
         } else {
             std::mem::forget(rt);
         }

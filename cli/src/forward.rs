@@ -56,7 +56,7 @@ impl Forwarder {
     /// the queue's order at the receiver. Waiting here keeps the order; the platform keeps
     /// the queue meanwhile, so nothing is lost.
     async fn deliver(&self, event: &WebhookEvent) -> anyhow::Result<()> {
-        let body = event.raw().to_string();
+        let body = event.raw_json().to_string();
         let mut attempt: u32 = 0;
         loop {
             let mut request = self

@@ -276,7 +276,7 @@ impl AssessmentClient {
                 Call { method: Method::POST, path: ACK_PATH, query: vec![], body: Some(json!({ "eventIds": chunk })) };
             let span = tracing::info_span!("smartai.ack", ids = chunk.len());
             let result = tracing::Instrument::instrument(self.inner.transport.execute(&call), span).await;
-            let data = match result {
+            let data = match result.and_then(|text| parse_value(&text)) {
                 Ok(data) => data,
                 Err(e) => {
                     self.inner.health.failed(&e);
@@ -299,7 +299,7 @@ impl AssessmentClient {
         request.validate()?;
         let body = serde_json::to_value(&request).map_err(|e| Error::invalid_argument(e.to_string()))?;
         let call = Call { method: Method::POST, path: SESSIONS_PATH, query: vec![], body: Some(body) };
-        let data = self.inner.transport.execute(&call).await?;
+        let data = parse_value(&self.inner.transport.execute(&call).await?)?;
         serde_json::from_value::<SessionToken>(data.clone()).map_err(|e| Error::Decode {
             message: format!("expected {{\"token\", \"expiresAt\"}} ({e}), got {}", validate::describe(&data)),
             context: Default::default(),
@@ -307,31 +307,30 @@ impl AssessmentClient {
     }
 }
 
-fn decode_batch(data: Value) -> Result<WebhookEventBatch> {
-    let Value::Object(mut map) = data else {
-        return Err(Error::Decode {
-            message: format!("expected {{\"events\": [...], \"pendingCount\": n}}, got {}", validate::describe(&data)),
-            context: Default::default(),
-        });
-    };
-    let pending_count = map.get("pendingCount").and_then(Value::as_u64).ok_or_else(|| Error::Decode {
+/// The fetch response, with each event left as its JSON text.
+#[derive(serde::Deserialize)]
+struct FetchData<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a serde_json::value::RawValue>,
+    #[serde(rename = "pendingCount")]
+    pending_count: u64,
+}
+
+fn decode_batch(text: String) -> Result<WebhookEventBatch> {
+    let data: FetchData = serde_json::from_str(&text).map_err(|e| Error::Decode {
         message: format!(
-            "expected a non-negative integer \"pendingCount\", got {}",
-            map.get("pendingCount").map(validate::describe).unwrap_or_else(|| "nothing".into())
+            "expected {{\"events\": [...], \"pendingCount\": <non-negative integer>}} ({e}), got {}",
+            validate::shorten(&text, 120)
         ),
         context: Default::default(),
     })?;
-    let events = match map.remove("events") {
-        Some(Value::Array(items)) => items.into_iter().map(WebhookEvent::from_value).collect(),
-        other => {
-            return Err(Error::Decode {
-                message: format!(
-                    "expected an \"events\" array, got {}",
-                    other.as_ref().map(validate::describe).unwrap_or_else(|| "nothing".into())
-                ),
-                context: Default::default(),
-            });
-        }
-    };
-    Ok(WebhookEventBatch { events, pending_count })
+    let events = data.events.into_iter().map(WebhookEvent::from_raw_json).collect();
+    Ok(WebhookEventBatch { events, pending_count: data.pending_count })
+}
+
+fn parse_value(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::Decode {
+        message: format!("expected JSON ({e}), got {}", validate::shorten(text, 120)),
+        context: Default::default(),
+    })
 }

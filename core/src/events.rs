@@ -7,7 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::fmt;
+use std::sync::OnceLock;
 
 /// `event` of a completed assessment.
 pub const ASSESSMENT_COMPLETED: &str = "assessment.completed";
@@ -82,7 +85,7 @@ pub struct AssessmentResult {
     pub proctoring: Option<Proctoring>,
     pub stored_at: DateTime<Utc>,
     #[serde(skip)]
-    raw: Value,
+    raw: RawJson,
 }
 
 /// Identity verification of the candidate.
@@ -128,7 +131,7 @@ pub struct AssessmentSent {
     pub total_candidates: Option<u32>,
     pub stored_at: DateTime<Utc>,
     #[serde(skip)]
-    raw: Value,
+    raw: RawJson,
 }
 
 /// A candidate an assessment was sent to.
@@ -153,27 +156,27 @@ pub struct UnknownEvent {
     pub stored_at: Option<DateTime<Utc>>,
     /// Why a known event type did not decode; `None` for a type that is simply new.
     pub decode_error: Option<String>,
-    raw: Value,
+    raw: RawJson,
 }
 
 impl UnknownEvent {
     /// The event's original JSON.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        self.raw.value()
     }
 }
 
 impl AssessmentResult {
     /// The event's original JSON.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        self.raw.value()
     }
 }
 
 impl AssessmentSent {
     /// The event's original JSON.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        self.raw.value()
     }
 }
 
@@ -181,12 +184,46 @@ impl WebhookEvent {
     /// Decodes one event. Never fails: what does not decode becomes [`WebhookEvent::Unknown`]
     /// with [`UnknownEvent::decode_error`] set.
     pub fn from_value(raw: Value) -> WebhookEvent {
-        let event_type = raw.get("event").and_then(Value::as_str).unwrap_or("");
-        let decode_error = match event_type {
-            ASSESSMENT_COMPLETED | ASSESSMENT_DISQUALIFIED => match decode::<AssessmentResult>(&raw) {
+        let text = raw.to_string();
+        let mut event = Self::from_json_text(text);
+        event.raw_mut().value = OnceLock::from(raw);
+        event
+    }
+
+    /// Decodes one event from the JSON text the server sent, which is kept as it is.
+    pub fn from_raw_json(raw: &RawValue) -> WebhookEvent {
+        Self::from_json_text(raw.get().to_string())
+    }
+
+    /// Decodes one event from JSON text. The text must be valid JSON (it comes out of a
+    /// parsed response); the typed fields are decoded straight from it, and a `Value` of
+    /// the whole event is built only if [`WebhookEvent::raw`] is asked for.
+    fn from_json_text(text: String) -> WebhookEvent {
+        /// The fields needed to pick a type, read without building the rest.
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(default)]
+            event: Option<Value>,
+            #[serde(default, rename = "eventId")]
+            event_id: Option<Value>,
+            #[serde(default, rename = "storedAt")]
+            stored_at: Option<Value>,
+        }
+        let head = serde_json::from_str::<Head>(&text);
+        let (event_type, event_id, stored_at) = match &head {
+            Ok(h) => (
+                h.event.as_ref().and_then(Value::as_str).unwrap_or(""),
+                h.event_id.as_ref().and_then(Value::as_str).unwrap_or(""),
+                h.stored_at.as_ref().and_then(Value::as_str).and_then(parse_time),
+            ),
+            Err(_) => ("", "", None),
+        };
+        let decode_error = match (event_type, &head) {
+            (_, Err(_)) => Some(format!("expected a JSON object, got {}", json_kind_of_text(&text))),
+            (ASSESSMENT_COMPLETED | ASSESSMENT_DISQUALIFIED, _) => match decode::<AssessmentResult>(&text) {
                 Ok(mut e) => {
                     let disqualified = event_type == ASSESSMENT_DISQUALIFIED;
-                    e.raw = raw;
+                    e.raw = RawJson::new(text);
                     return if disqualified {
                         WebhookEvent::AssessmentDisqualified(Box::new(e))
                     } else {
@@ -195,31 +232,46 @@ impl WebhookEvent {
                 }
                 Err(reason) => Some(reason),
             },
-            ASSESSMENT_SENT => match decode::<AssessmentSent>(&raw) {
+            (ASSESSMENT_SENT, _) => match decode::<AssessmentSent>(&text) {
                 Ok(mut e) => {
-                    e.raw = raw;
+                    e.raw = RawJson::new(text);
                     return WebhookEvent::AssessmentSent(Box::new(e));
                 }
                 Err(reason) => Some(reason),
             },
-            _ if raw.is_object() => None,
-            _ => Some(format!("expected a JSON object, got {}", json_kind(&raw))),
+            _ => None,
         };
-        let event_id = raw.get("eventId").and_then(Value::as_str).unwrap_or("").to_string();
         if let Some(reason) = &decode_error {
-            tracing::warn!(
-                event_id = event_id.as_str(),
-                reason = reason.as_str(),
-                "event did not decode; delivering it as unknown"
-            );
+            tracing::warn!(event_id, reason = reason.as_str(), "event did not decode; delivering it as unknown");
         }
         WebhookEvent::Unknown(Box::new(UnknownEvent {
-            event_id,
+            event_id: event_id.to_string(),
             event_type: event_type.to_string(),
-            stored_at: raw.get("storedAt").and_then(Value::as_str).and_then(parse_time),
+            stored_at,
             decode_error,
-            raw,
+            raw: RawJson::new(text),
         }))
+    }
+
+    fn raw_mut(&mut self) -> &mut RawJson {
+        match self {
+            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => &mut e.raw,
+            WebhookEvent::AssessmentSent(e) => &mut e.raw,
+            WebhookEvent::Unknown(e) => &mut e.raw,
+        }
+    }
+
+    fn raw_json_ref(&self) -> &RawJson {
+        match self {
+            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => &e.raw,
+            WebhookEvent::AssessmentSent(e) => &e.raw,
+            WebhookEvent::Unknown(e) => &e.raw,
+        }
+    }
+
+    /// The event exactly as the server sent it, as JSON text.
+    pub fn raw_json(&self) -> &str {
+        &self.raw_json_ref().text
     }
 
     /// The event's ID, used to acknowledge it.
@@ -250,21 +302,18 @@ impl WebhookEvent {
         }
     }
 
-    /// The event exactly as the server sent it, unknown fields included.
+    /// The event exactly as the server sent it, unknown fields included. Built from the
+    /// kept JSON text on first use.
     pub fn raw(&self) -> &Value {
-        match self {
-            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => &e.raw,
-            WebhookEvent::AssessmentSent(e) => &e.raw,
-            WebhookEvent::Unknown(e) => &e.raw,
-        }
+        self.raw_json_ref().value()
     }
 
     /// Takes the original JSON out of the event.
     pub fn into_raw(self) -> Value {
         match self {
-            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => e.raw,
-            WebhookEvent::AssessmentSent(e) => e.raw,
-            WebhookEvent::Unknown(e) => e.raw,
+            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => e.raw.into_value(),
+            WebhookEvent::AssessmentSent(e) => e.raw.into_value(),
+            WebhookEvent::Unknown(e) => e.raw.into_value(),
         }
     }
 
@@ -280,26 +329,72 @@ impl WebhookEvent {
 impl serde::Serialize for WebhookEvent {
     /// Serialises as the original JSON, so that storing or forwarding an event loses nothing.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.raw().serialize(serializer)
+        match serde_json::from_str::<&RawValue>(self.raw_json()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => self.raw().serialize(serializer),
+        }
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(raw: &Value) -> Result<T, String> {
-    T::deserialize(raw).map_err(|e| e.to_string())
+/// An event's JSON text as received, and the `Value` of it once somebody asks.
+#[derive(Clone)]
+struct RawJson {
+    text: String,
+    value: OnceLock<Value>,
+}
+
+impl RawJson {
+    fn new(text: String) -> Self {
+        RawJson { text, value: OnceLock::new() }
+    }
+
+    fn value(&self) -> &Value {
+        // The text came out of a parsed response, so it parses again.
+        self.value.get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Value::Null))
+    }
+
+    fn into_value(self) -> Value {
+        match self.value.into_inner() {
+            Some(value) => value,
+            None => serde_json::from_str(&self.text).unwrap_or(Value::Null),
+        }
+    }
+}
+
+impl Default for RawJson {
+    fn default() -> Self {
+        RawJson::new("null".to_string())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+fn json_kind_of_text(text: &str) -> &'static str {
+    match text.trim_start().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'"') => "a string",
+        Some(b'[') => "an array",
+        Some(b'{') => "an object with a field of the wrong type",
+        _ => "a number",
     }
 }
 
@@ -352,6 +447,17 @@ mod tests {
         assert_eq!(event.event_id(), "evt_01J9XYZABC");
         assert_eq!(event.event_type(), "assessment.completed");
         assert!(event.decode_error().unwrap().contains("seventy"), "{:?}", event.decode_error());
+    }
+
+    #[test]
+    fn keeps_the_exact_text_and_builds_the_value_on_demand() {
+        let text = r#"{"storedAt":"2026-06-09T10:31:00.000Z","event":"assessment.reviewed","eventId":"e1","n":1.50}"#;
+        let raw: &RawValue = serde_json::from_str(text).unwrap();
+        let event = WebhookEvent::from_raw_json(raw);
+        assert_eq!(event.raw_json(), text, "key order, spacing and number text are kept");
+        assert_eq!(serde_json::to_string(&event).unwrap(), text);
+        assert_eq!(event.raw()["eventId"], "e1");
+        assert_eq!(event.clone().into_raw()["n"], 1.5);
     }
 
     #[test]

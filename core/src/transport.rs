@@ -37,7 +37,8 @@ pub(crate) struct Call {
 
 /// How one attempt ended.
 enum Outcome {
-    Success(Value),
+    /// The response data as JSON text, any success envelope removed.
+    Success(String),
     /// Worth another attempt; the error is what the caller sees if none is left.
     Retry {
         error: Error,
@@ -59,9 +60,10 @@ impl Transport {
         Ok(Transport { http, config, clock: SkewClock::default() })
     }
 
-    /// Sends `call`, retrying as the protocol says, and returns the response data with any
-    /// `{"success":true,"data":...}` envelope removed.
-    pub(crate) async fn execute(&self, call: &Call) -> Result<Value> {
+    /// Sends `call`, retrying as the protocol says, and returns the response data, as JSON
+    /// text, with any `{"success":true,"data":...}` envelope removed. The text is left for
+    /// the caller to decode, so a batch of events is parsed once, straight into its types.
+    pub(crate) async fn execute(&self, call: &Call) -> Result<String> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let body = call.body.as_ref().map(canonical::to_string);
         let mut url = self.config.base_url.clone();
@@ -186,13 +188,7 @@ fn classify(
 ) -> Outcome {
     let code = status.as_u16();
     if status.is_success() {
-        return match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => unwrap_envelope(value, &context),
-            Err(e) => Outcome::Fail(Error::Decode {
-                message: format!("expected JSON ({e}); the body starts with {:?}", excerpt(bytes)),
-                context: context(None),
-            }),
-        };
+        return unwrap_envelope(bytes, &context);
     }
     let server_message = error_message(bytes);
     let message = server_message
@@ -218,23 +214,38 @@ fn classify(
     }
 }
 
-fn unwrap_envelope(value: Value, context: &impl Fn(Option<String>) -> ErrorContext) -> Outcome {
-    match value {
-        Value::Object(mut map) if map.get("success").is_some_and(Value::is_boolean) => {
-            if map.get("success") == Some(&Value::Bool(true)) {
-                match map.remove("data") {
-                    Some(data) => Outcome::Success(data),
-                    None => Outcome::Fail(Error::Decode {
-                        message: "a success envelope without \"data\"".to_string(),
-                        context: context(None),
-                    }),
-                }
-            } else {
-                let message = message_field(&Value::Object(map)).unwrap_or_else(|| "the request failed".to_string());
-                Outcome::Fail(Error::InvalidRequest { message: message.clone(), context: context(Some(message)) })
-            }
+/// The parts of a success body that tell a bare body from an envelope. Deserialising it
+/// checks the whole body's syntax without building a tree of it.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    success: Option<Value>,
+    #[serde(borrow, default)]
+    data: Option<&'a serde_json::value::RawValue>,
+}
+
+fn unwrap_envelope(bytes: &[u8], context: &impl Fn(Option<String>) -> ErrorContext) -> Outcome {
+    let decode_error = |message: String| Outcome::Fail(Error::Decode { message, context: context(None) });
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => return decode_error(format!("expected JSON ({e}); the body starts with {:?}", excerpt(bytes))),
+    };
+    let envelope = match serde_json::from_str::<Envelope>(text) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            return decode_error(format!("expected a JSON object ({e}); the body starts with {:?}", excerpt(bytes)));
         }
-        other => Outcome::Success(other),
+    };
+    match envelope.success {
+        Some(Value::Bool(true)) => match envelope.data {
+            Some(data) => Outcome::Success(data.get().to_string()),
+            None => decode_error("a success envelope without \"data\"".to_string()),
+        },
+        Some(Value::Bool(false)) => {
+            let message = error_message(bytes).unwrap_or_else(|| "the request failed".to_string());
+            Outcome::Fail(Error::InvalidRequest { message: message.clone(), context: context(Some(message)) })
+        }
+        _ => Outcome::Success(text.to_string()),
     }
 }
 

@@ -177,7 +177,7 @@ impl<'a> Row<'a> {
             event_type: event.event_type(),
             stored_at: event.stored_at(),
             payload: event.raw(),
-            payload_text: event.raw().to_string(),
+            payload_text: event.raw_json().to_string(),
         })
     }
 }
