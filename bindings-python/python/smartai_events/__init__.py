@@ -8,9 +8,9 @@ done by the Rust core; events arrive as typed classes under :class:`WebhookEvent
 from __future__ import annotations
 
 import atexit
+from typing import TYPE_CHECKING, Any
 
 from . import _native
-from ._async import AsyncAssessmentClient, AsyncBatches
 from ._errors import (
     AuthenticationError,
     CancelledError,
@@ -43,6 +43,19 @@ from ._events import (
     WebhookEventBatch,
 )
 from ._sync import AssessmentClient, Batches
+
+if TYPE_CHECKING:
+    from ._async import AsyncAssessmentClient, AsyncBatches
+
+
+def __getattr__(name: str) -> Any:
+    # The asyncio client is imported on first use: importing asyncio costs more than the
+    # rest of the package, and a blocking poller never needs it.
+    if name in ("AsyncAssessmentClient", "AsyncBatches"):
+        from . import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __version__: str = _native.__version__
 
