@@ -10,6 +10,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Everything the suites print goes through one log, so that the end of this script can check
+# that no secret key (every test key starts with wc_sk_, the emulator's own included) was
+# printed by any test, error message, log line or repr.
+log_dir=$(mktemp -d)
+log="$log_dir/test-output.log"
+exec > >(tee "$log") 2>&1
+
 if [ -z "${SMARTAI_TEST_POSTGRES_URL:-}" ]; then
   echo "notice: SMARTAI_TEST_POSTGRES_URL is not set; the PostgreSQL tests will be skipped."
   echo "        (e.g. SMARTAI_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres)"
@@ -31,5 +38,13 @@ if [ -f tests/conformance/run.sh ]; then
   step "Conformance scenarios in every language"
   bash tests/conformance/run.sh
 fi
+
+step "Secrets: no secret key in anything the suites printed"
+sleep 1 # let tee write the last lines
+if grep -n 'wc_sk_[A-Za-z0-9_]' "$log" | head -n 5 | sed 's/wc_sk_[A-Za-z0-9_]*/wc_sk_<redacted>/g' | grep .; then
+  echo "secret check: 0 passed, 1 failed (a secret key was printed; lines above, redacted)"
+  exit 1
+fi
+echo "secret check: 1 passed, 0 failed"
 
 step "All tests passed"
