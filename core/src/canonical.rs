@@ -74,20 +74,47 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
 }
 
 /// JavaScript's `Number.prototype.toString` for the finite values JSON can hold.
+///
+/// JavaScript prints the shortest digits that read back as the same double, laid out by
+/// the decimal exponent: plain below 1e21 and down to 1e-6, with an exponent otherwise.
+/// Printing a large whole double exactly (`123456789012345683968` rather than
+/// `123456789012345680000`) or `1e-6` for `0.000001` would break the signature.
 fn write_float(out: &mut String, f: f64) {
     if f == 0.0 {
         out.push('0');
-    } else if f.fract() == 0.0 && f.abs() < 1e21 {
-        let _ = write!(out, "{f:.0}");
+        return;
+    }
+    // Rust's `{:e}` writes the shortest round-trip digits, as `d.ddde-7` or `de20`.
+    let sci = format!("{:e}", f.abs());
+    let Some((mantissa, exp)) = sci.split_once('e') else {
+        out.push_str(&sci);
+        return;
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let k = digits.len() as i64;
+    // The position of the decimal point relative to the digits, `n` in ECMA-262's Number::toString.
+    let n = exp.parse::<i64>().unwrap_or(0) + 1;
+    if f < 0.0 {
+        out.push('-');
+    }
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        let (int, frac) = digits.split_at(n as usize);
+        let _ = write!(out, "{int}.{frac}");
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
     } else {
-        // serde_json prints shortest round-trip digits; JS always writes the exponent's sign.
-        let text = serde_json::Number::from_f64(f).map(|n| n.to_string()).unwrap_or_default();
-        match text.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with(['-', '+']) => {
-                let _ = write!(out, "{mantissa}e+{exp}");
-            }
-            _ => out.push_str(&text),
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            let _ = write!(out, ".{rest}");
         }
+        let e = n - 1;
+        let _ = write!(out, "e{}{}", if e < 0 { '-' } else { '+' }, e.abs());
     }
 }
 
@@ -139,5 +166,28 @@ mod tests {
     #[test]
     fn numbers_match_javascript() {
         assert_eq!(to_string(&json!([1, -7, 1.5, 2.0, 1e21, 0.1, -0.0])), "[1,-7,1.5,2,1e+21,0.1,0]");
+    }
+
+    #[test]
+    fn floats_are_laid_out_as_javascript_does() {
+        // Expected strings are what Node's JSON.stringify prints for the same doubles.
+        let cases: [(f64, &str); 12] = [
+            (0.000001, "0.000001"),
+            (0.0000012345, "0.0000012345"),
+            (-0.000001, "-0.000001"),
+            (1.5e-7, "1.5e-7"),
+            (1.23e-18, "1.23e-18"),
+            (1.2345678901234568e20, "123456789012345680000"),
+            (1152921504606846976.0, "1152921504606847000"),
+            (1e20, "100000000000000000000"),
+            (-1.5e300, "-1.5e+300"),
+            (5e-324, "5e-324"),
+            (123.456, "123.456"),
+            (f64::MAX, "1.7976931348623157e+308"),
+        ];
+        for (f, expected) in cases {
+            let value = Value::Number(serde_json::Number::from_f64(f).unwrap());
+            assert_eq!(to_string(&value), expected, "{f:e}");
+        }
     }
 }
