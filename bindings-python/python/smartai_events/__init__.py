@@ -8,7 +8,6 @@ done by the Rust core; events arrive as typed classes under :class:`WebhookEvent
 from __future__ import annotations
 
 import atexit
-from typing import TYPE_CHECKING, Any
 
 from . import _native
 from ._errors import (
@@ -27,16 +26,11 @@ from ._errors import (
     SmartAITimeoutError,
 )
 from ._events import (
-    AcknowledgeResult,
     AssessmentCompleted,
     AssessmentDisqualified,
     AssessmentSent,
     Candidate,
-    DrainSummary,
-    Health,
     Proctoring,
-    RunSummary,
-    SessionToken,
     UnknownEvent,
     Verification,
     WebhookEvent,
@@ -44,17 +38,35 @@ from ._events import (
 )
 from ._sync import AssessmentClient, Batches
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._async import AsyncAssessmentClient, AsyncBatches
+    from ._results import AcknowledgeResult, DrainSummary, Health, RunSummary, SessionToken
+
+_LAZY = {
+    "AsyncAssessmentClient": "_async",
+    "AsyncBatches": "_async",
+    "AcknowledgeResult": "_results",
+    "DrainSummary": "_results",
+    "Health": "_results",
+    "RunSummary": "_results",
+    "SessionToken": "_results",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # The asyncio client is imported on first use: importing asyncio costs more than the
-    # rest of the package, and a blocking poller never needs it.
-    if name in ("AsyncAssessmentClient", "AsyncBatches"):
-        from . import _async
+    # Imported on first use: the asyncio client (importing asyncio costs more than the rest
+    # of the package, and a blocking poller never needs it) and the result dataclasses
+    # (dataclasses imports inspect). typing is not imported at all at run time.
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib
 
-        return getattr(_async, name)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __version__: str = _native.__version__

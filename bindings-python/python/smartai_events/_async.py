@@ -9,7 +9,6 @@ from typing import Any, Awaitable, Callable, Iterable, Optional, Union
 
 from . import _native
 from ._common import (
-    Since,
     check_callable,
     client_options,
     describe_client,
@@ -29,6 +28,10 @@ from ._events import (
     WebhookEvent,
     WebhookEventBatch,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._common import Since
 
 AsyncHandler = Callable[[list[WebhookEvent]], Union[None, Awaitable[None]]]
 AsyncDeadLetterHook = Callable[[list[WebhookEvent], str], Union[None, Awaitable[None]]]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Optional, Union
 
 from ._errors import InvalidArgumentError
 from ._events import WebhookEvent
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional, Union
 
-Since = Union[int, float, datetime, None]
+    Since = Union[int, float, datetime, None]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def since_ms(since: Any) -> Any:
@@ -88,6 +91,8 @@ def check_callable(fn: Any, what: str) -> None:
 
 
 def is_async_callable(fn: Any) -> bool:
+    import inspect  # not at import time: it costs more than the whole package
+
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 

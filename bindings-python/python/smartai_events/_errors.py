@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from typing import Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 __all__ = [
     "SmartAIError",

@@ -9,10 +9,23 @@ costs one ``json.loads`` and one small object per event.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Optional, Sequence, Union, overload
+
+# typing, json and dataclasses are not imported at run time: together they cost more
+# than the rest of the package's import (`python -X importtime`).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Optional, Sequence, Union, overload
+
+    from ._results import AcknowledgeResult as AcknowledgeResult
+    from ._results import DrainSummary as DrainSummary
+    from ._results import Health as Health
+    from ._results import RunSummary as RunSummary
+    from ._results import SessionToken as SessionToken
+else:
+
+    def overload(fn):
+        return fn
 
 __all__ = [
     "WebhookEvent",
@@ -32,7 +45,16 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_loads = json.loads
+_RESULTS = ("AcknowledgeResult", "DrainSummary", "RunSummary", "SessionToken", "Health")
+
+
+def __getattr__(name: str) -> Any:
+    # The result classes are dataclasses; they are defined on first use.
+    if name in _RESULTS:
+        from . import _results
+
+        return getattr(_results, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _time(us: Optional[int]) -> Optional[datetime]:
@@ -414,7 +436,12 @@ def _events(src: Any, meta: Sequence[tuple[Any, ...]]) -> list[WebhookEvent]:
     """Called by the native module with a batch: ``src`` holds the raw JSON (a native
     ``RawEvents`` read lazily, a list of dicts, or a JSON text) and ``meta`` the core's
     decoding of each event (its variant, ID, type and timestamps)."""
-    raws = _loads(src) if isinstance(src, str) else src if isinstance(src, list) else None
+    if isinstance(src, str):
+        import json
+
+        raws = json.loads(src)
+    else:
+        raws = src if isinstance(src, list) else None
     classes = _CLASSES
     new = object.__new__
     out: list[WebhookEvent] = []
@@ -480,78 +507,3 @@ class WebhookEventBatch:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (WebhookEventBatch, (self.events, self.pending_count))
-
-
-@dataclass(frozen=True)
-class AcknowledgeResult:
-    """The result of an acknowledge."""
-
-    acknowledged: int
-    """How many events the server removed (already-acknowledged IDs are not counted)."""
-
-
-@dataclass(frozen=True)
-class DrainSummary:
-    """What a drain (or a ``batches`` loop) did."""
-
-    batches: int
-    """Batches fetched."""
-    events: int
-    """Events handed out (each at most once per drain)."""
-    acknowledged: int
-    """Events the server confirmed as removed."""
-    pending_count: int
-    """``pendingCount`` of the last fetch."""
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a ``run`` did before it stopped."""
-
-    cycles: int
-    """Drains started."""
-    events: int
-    """Events handed to the handler."""
-    acknowledged: int
-    """Events the server confirmed as removed."""
-    errors: int
-    """Failed cycles (network, server, handler)."""
-
-
-@dataclass(frozen=True)
-class SessionToken:
-    """A candidate session: ``token`` (a JWT) and ``expires_at`` (ISO-8601 text, if the platform said)."""
-
-    token: str
-    expires_at: Optional[str]
-
-    def __repr__(self) -> str:
-        # The token is a credential: show its start only.
-        return f"SessionToken(token={self.token[:8] + '…'!r}, expires_at={self.expires_at!r})"
-
-
-@dataclass(frozen=True)
-class Health:
-    """A snapshot of a client's polling health, for readiness probes and dashboards."""
-
-    last_success_at: Optional[datetime]
-    """When a fetch last succeeded."""
-    last_error_at: Optional[datetime]
-    last_error_code: Optional[str]
-    last_error: Optional[str]
-    polls: int
-    """Successful fetches."""
-    events_handled: int
-    events_acknowledged: int
-    events_dead_lettered: int
-    errors: int
-    """Failed fetches, acknowledges and handler calls."""
-    consecutive_failures: int
-    """Failures since the last success; 0 when healthy."""
-
-    @classmethod
-    def _from_native(cls, d: dict[str, Any]) -> Health:
-        d = dict(d)
-        d["last_success_at"] = _time(d["last_success_at"])
-        d["last_error_at"] = _time(d["last_error_at"])
-        return cls(**d)

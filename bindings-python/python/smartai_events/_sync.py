@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from types import TracebackType
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
-
 from . import _native
 from ._common import (
-    Since,
     check_callable,
     client_options,
     describe_client,
@@ -20,18 +15,23 @@ from ._common import (
     since_ms,
 )
 from ._errors import InvalidArgumentError, SmartAIError
-from ._events import (
-    AcknowledgeResult,
-    DrainSummary,
-    Health,
-    RunSummary,
-    SessionToken,
-    WebhookEvent,
-    WebhookEventBatch,
-)
+from ._events import WebhookEvent
 
-Handler = Callable[[list[WebhookEvent]], Any]
-DeadLetterHook = Callable[[list[WebhookEvent], str], Any]
+# Only for the type checker: typing, threading and the result dataclasses are not needed
+# to import the package, and importing them would double its import time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Iterable, Iterator
+    from types import TracebackType
+    from typing import Any, Callable, Optional, Union
+
+    from ._common import Since
+    from ._events import WebhookEventBatch
+    from ._results import AcknowledgeResult, DrainSummary, Health, RunSummary, SessionToken
+
+    Handler = Callable[[list[WebhookEvent]], Any]
+    DeadLetterHook = Callable[[list[WebhookEvent], str], Any]
 
 
 class Batches:
@@ -75,6 +75,8 @@ class Batches:
     @property
     def summary(self) -> DrainSummary:
         """What the loop did so far."""
+        from ._results import DrainSummary
+
         return DrainSummary(**self._native.summary())
 
     def __enter__(self) -> Batches:
@@ -173,6 +175,8 @@ class AssessmentClient:
             InvalidArgumentError: ``eventIds must be a non-empty array``, or a bad ID.
         """
         n: int = self._client().acknowledge_webhook_events(_event_ids(event_ids))
+        from ._results import AcknowledgeResult
+
         return AcknowledgeResult(n)
 
     def create_session(
@@ -184,6 +188,8 @@ class AssessmentClient:
         """Creates a candidate session. ``users``: a non-empty list of ``{"name", "email"}``;
         at least one of ``recruiter_id`` and ``recruiter_email`` is required."""
         token, expires_at = self._client().create_session(session_request(users, recruiter_id, recruiter_email))
+        from ._results import SessionToken
+
         return SessionToken(token, expires_at)
 
     def drain(
@@ -204,6 +210,8 @@ class AssessmentClient:
         """
         _check_sync(handler, "handler")
         d = self._client().drain(handler, drain_options(limit, since, max_events, max_batches))
+        from ._results import DrainSummary
+
         return DrainSummary(**d)
 
     def batches(
@@ -251,10 +259,14 @@ class AssessmentClient:
             dead_letter,
             stop,
         )
+        from ._results import RunSummary
+
         return RunSummary(**d)
 
     def health(self) -> Health:
         """Last successful poll, last error, and counts."""
+        from ._results import Health
+
         return Health._from_native(self._native.health())
 
     def close(self) -> None:

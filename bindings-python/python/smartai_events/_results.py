@@ -1,0 +1,92 @@
+"""The results of calls (acknowledge, drain, run, session, health), as frozen dataclasses.
+
+Kept apart from ``_events`` so that importing the package does not import ``dataclasses``
+(and with it ``inspect``); ``_events`` and the package load this module on first use.
+``smartai_events._events.DrainSummary`` and the like still resolve (pickles made before the
+move load).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional
+
+from ._events import _time
+
+__all__ = ["AcknowledgeResult", "DrainSummary", "RunSummary", "SessionToken", "Health"]
+
+
+@dataclass(frozen=True)
+class AcknowledgeResult:
+    """The result of an acknowledge."""
+
+    acknowledged: int
+    """How many events the server removed (already-acknowledged IDs are not counted)."""
+
+
+@dataclass(frozen=True)
+class DrainSummary:
+    """What a drain (or a ``batches`` loop) did."""
+
+    batches: int
+    """Batches fetched."""
+    events: int
+    """Events handed out (each at most once per drain)."""
+    acknowledged: int
+    """Events the server confirmed as removed."""
+    pending_count: int
+    """``pendingCount`` of the last fetch."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a ``run`` did before it stopped."""
+
+    cycles: int
+    """Drains started."""
+    events: int
+    """Events handed to the handler."""
+    acknowledged: int
+    """Events the server confirmed as removed."""
+    errors: int
+    """Failed cycles (network, server, handler)."""
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """A candidate session: ``token`` (a JWT) and ``expires_at`` (ISO-8601 text, if the platform said)."""
+
+    token: str
+    expires_at: Optional[str]
+
+    def __repr__(self) -> str:
+        # The token is a credential: show its start only.
+        return f"SessionToken(token={self.token[:8] + '…'!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class Health:
+    """A snapshot of a client's polling health, for readiness probes and dashboards."""
+
+    last_success_at: Optional[datetime]
+    """When a fetch last succeeded."""
+    last_error_at: Optional[datetime]
+    last_error_code: Optional[str]
+    last_error: Optional[str]
+    polls: int
+    """Successful fetches."""
+    events_handled: int
+    events_acknowledged: int
+    events_dead_lettered: int
+    errors: int
+    """Failed fetches, acknowledges and handler calls."""
+    consecutive_failures: int
+    """Failures since the last success; 0 when healthy."""
+
+    @classmethod
+    def _from_native(cls, d: dict[str, Any]) -> Health:
+        d = dict(d)
+        d["last_success_at"] = _time(d["last_success_at"])
+        d["last_error_at"] = _time(d["last_error_at"])
+        return cls(**d)
