@@ -387,6 +387,8 @@ declare namespace AssessmentClient {
     | { type: 'malformed_json' }
     | { type: 'applied_but_lost' }
     | { type: 'envelope' }
+    /** 200 with exactly `bytes` bytes (at most 256 MiB) that are not JSON; not applied. */
+    | { type: 'oversized_body'; bytes: number }
 
   export interface FaultRule {
     /** Default: every endpoint. */

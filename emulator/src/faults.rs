@@ -41,7 +41,18 @@ pub enum FaultKind {
     /// Apply the request and wrap the answer as `{"success":true,"data":…}`
     /// (errors as `{"success":false,"error":…}`).
     Envelope,
+    /// Answer 200 with a body of exactly `bytes` bytes that is not JSON; the request is not
+    /// applied. Shows how a client copes with a huge unexpected body (a proxy's error page,
+    /// a misrouted download).
+    OversizedBody {
+        /// Body length, at most [`MAX_OVERSIZED_BYTES`].
+        bytes: u64,
+    },
 }
+
+/// The largest body an `oversized_body` fault sends: above the 64 MiB a client refuses,
+/// and still small enough to build in memory.
+pub const MAX_OVERSIZED_BYTES: u64 = 256 * 1024 * 1024;
 
 impl FaultKind {
     /// A status fault with the default body and no `Retry-After`.
@@ -65,6 +76,7 @@ impl FaultKind {
             FaultKind::MalformedJson => "malformed_json".into(),
             FaultKind::AppliedButLost => "applied_but_lost".into(),
             FaultKind::Envelope => "envelope".into(),
+            FaultKind::OversizedBody { bytes } => format!("oversized_body:{bytes}"),
         }
     }
 }
@@ -142,6 +154,11 @@ impl FaultRule {
             {
                 return Err(format!("retry_after is not a valid header value: {ra:?}"));
             }
+        }
+        if let FaultKind::OversizedBody { bytes } = self.kind
+            && bytes > MAX_OVERSIZED_BYTES
+        {
+            return Err(format!("bytes must be at most {MAX_OVERSIZED_BYTES}, got {bytes}"));
         }
         Ok(())
     }

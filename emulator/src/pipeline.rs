@@ -125,6 +125,7 @@ pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next
             let resp = envelope(resp).await;
             finish(&shared, &mut draft, resp)
         }
+        FaultKind::OversizedBody { bytes } => finish(&shared, &mut draft, oversized(bytes)),
     }
 }
 
@@ -189,6 +190,18 @@ fn malformed(endpoint: Endpoint) -> Response {
     };
     let mut resp = Response::new(Body::from(body));
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// `bytes` bytes that start like a fetch answer and never become JSON, so a client that
+/// reads them all still has to give a decode error.
+fn oversized(bytes: u64) -> Response {
+    let len = bytes.min(crate::faults::MAX_OVERSIZED_BYTES) as usize;
+    let mut body = b"{\"events\":[".to_vec();
+    body.resize(len.max(body.len()), b'x');
+    body.truncate(len);
+    let mut resp = Response::new(Body::from(body));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 

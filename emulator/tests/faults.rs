@@ -121,6 +121,31 @@ async fn malformed_json_is_200_and_not_applied() {
 }
 
 #[tokio::test]
+async fn oversized_body_is_200_with_exactly_that_many_bytes_and_not_applied() {
+    let emu = start_plain().await;
+    emu.enqueue(vec![event("o1", now_ms())]);
+    let bytes = 10 * 1024 * 1024;
+    emu.add_fault(FaultRule::new(FaultKind::OversizedBody { bytes }).times(2));
+    let c = Caller::new(&emu);
+    let r = c.fetch("").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text.len() as u64, bytes);
+    assert!(r.text.starts_with("{\"events\":["), "{}", &r.text[..40]);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
+    let r = c.ack(&["o1"]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text.len() as u64, bytes);
+    assert_eq!(emu.pending_ids(), ["o1"], "the acknowledge was not applied");
+    let labels: Vec<_> = emu.request_log().iter().map(|e| e.fault.clone()).collect();
+    assert_eq!(labels, vec![Some(format!("oversized_body:{bytes}")); 2]);
+
+    let too_big = FaultRule::new(FaultKind::OversizedBody { bytes: smartai_emulator::faults::MAX_OVERSIZED_BYTES + 1 });
+    assert!(too_big.validate().unwrap_err().contains("bytes must be at most"));
+    let rule: FaultRule = serde_json::from_str(r#"{"kind":{"type":"oversized_body","bytes":5}}"#).unwrap();
+    assert_eq!(rule.kind, FaultKind::OversizedBody { bytes: 5 });
+}
+
+#[tokio::test]
 async fn latency_delays_then_answers() {
     let emu = start_plain().await;
     emu.generate(2);
