@@ -194,7 +194,14 @@ impl Shared {
 
     /// Enqueues events for `api_key`; see [`crate::Emulator::enqueue_for`].
     pub fn enqueue_for(&self, api_key: &str, events: Vec<Value>) -> usize {
-        let now = self.now_ms();
+        // A missing storedAt means "now", but never before an event enqueued or generated
+        // earlier (generated ones may run a few ms ahead), so events queue in call order.
+        let now = {
+            let mut cursor = lock(&self.cursor);
+            let now = self.now_ms().max(cursor.last_stored_at_ms.saturating_add(1));
+            cursor.last_stored_at_ms = now;
+            now
+        };
         let prepared = events.into_iter().filter_map(|event| self.prepare(event, now)).collect();
         self.push_prepared(api_key, prepared)
     }
@@ -255,7 +262,8 @@ impl Shared {
             let mut cursor = lock(&self.cursor);
             let start = cursor.next_index;
             cursor.next_index += n as u64;
-            // storedAt keeps rising across calls, so generated events queue in call order.
+            // storedAt keeps rising across calls (the first new event comes 1 ms after the
+            // last one enqueued or generated), so events queue in call order.
             let n_ms = i64::try_from(n).unwrap_or(i64::MAX);
             let end = self.now_ms().max(cursor.last_stored_at_ms.saturating_add(n_ms));
             cursor.last_stored_at_ms = end;

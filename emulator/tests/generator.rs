@@ -128,3 +128,17 @@ async fn a_hundred_thousand_events_drain_in_batches_of_100() {
     let stats = emu.stats();
     assert_eq!((stats.pending, stats.acknowledged_total), (0, 100_000));
 }
+
+#[tokio::test]
+async fn generated_events_queue_after_events_enqueued_just_before() {
+    let emu = start_plain().await;
+    // Within the same millisecond, 50 generated events used to get storedAt values before
+    // the explicit event's "now" and jump the queue.
+    emu.enqueue(vec![serde_json::json!({ "eventId": "explicit-1", "event": "assessment.completed" })]);
+    emu.generate(50);
+    emu.enqueue(vec![serde_json::json!({ "eventId": "explicit-2", "event": "assessment.completed" })]);
+    let pending = emu.pending_ids();
+    assert_eq!(pending.len(), 52);
+    assert_eq!(pending[0], "explicit-1", "{pending:?}");
+    assert_eq!(pending[51], "explicit-2", "{pending:?}");
+}
