@@ -69,11 +69,8 @@ impl std::error::Error for Boom {}
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_in_any_log_line_debug_output_or_error() {
     let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_max_level(Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
 
     let emu = emulator().await;
@@ -147,7 +144,10 @@ async fn no_secret_in_any_log_line_debug_output_or_error() {
 
     // A session, a handler failure, a dead letter and the health report.
     let session = client
-        .create_session(SessionRequest::new(vec![SessionUser { name: "Ada".into(), email: "ada@example.com".into() }]).recruiter_id("r1"))
+        .create_session(
+            SessionRequest::new(vec![SessionUser { name: "Ada".into(), email: "ada@example.com".into() }])
+                .recruiter_id("r1"),
+        )
         .await
         .unwrap();
     shown("session", format!("{session:?}"));
@@ -169,7 +169,8 @@ async fn no_secret_in_any_log_line_debug_output_or_error() {
         },
     );
     shown("run options", format!("{options:?}"));
-    let run = client.run(|_events: Vec<WebhookEvent>| async { Err::<(), Boom>(Boom) }, options, token.cancelled_owned());
+    let run =
+        client.run(|_events: Vec<WebhookEvent>| async { Err::<(), Boom>(Boom) }, options, token.cancelled_owned());
     shown("run summary", format!("{:?}", within("run", run).await.unwrap()));
     shown("health", format!("{:?}", client.health()));
 
