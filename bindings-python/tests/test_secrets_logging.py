@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,82 @@ def test_no_payloads_at_info(emu: Emulator, caplog: pytest.LogCaptureFixture) ->
     assert emails
     for email in emails:
         assert email not in caplog.text
+
+
+def _renderings(value: object) -> list[str]:
+    out = [repr(value), str(value)]
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        out.append(repr(to_dict()))
+    if isinstance(value, BaseException):
+        out += [repr(value.args), repr(value.__cause__), repr(pickle.loads(pickle.dumps(value)))]
+    return out
+
+
+def test_secret_absent_from_every_object_and_error(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    """Every value the package hands out, and an error of every code, rendered every way."""
+    import socket
+    import threading
+
+    caplog.set_level(5, logger="smartai_events")
+    shown: list[tuple[str, object]] = []
+    client = se.AssessmentClient(**emu.client_kwargs(max_retries=1, timeout=0.5))
+    shown.append(("client", client))
+    emu.generate(12)
+    batch = client.get_webhook_events(limit=5)
+    shown += [("batch", batch)] + [("event", e) for e in batch.events]
+    shown.append(("ack", client.acknowledge_webhook_events([e.event_id for e in batch.events])))
+    shown.append(("session", client.create_session([{"name": "Ada", "email": "ada@example.com"}], recruiter_id="r1")))
+    with client.batches(limit=2) as batches:
+        shown.append(("iterator", batches))
+        for page in batches:
+            shown.append(("iterator batch", page))
+            break
+    shown.append(("drain summary", client.drain(lambda events: None)))
+    shown.append(("health", client.health()))
+
+    def error_of(call: Any) -> BaseException:
+        with pytest.raises(se.SmartAIError) as info:
+            call()
+        return info.value
+
+    emu.add_fault("status", status=500, endpoint="fetch", times=2)
+    shown.append(("server", error_of(client.get_webhook_events)))
+    emu.add_fault("malformed_json", endpoint="fetch", times=1)
+    shown.append(("decode", error_of(client.get_webhook_events)))
+    emu.add_fault("status", status=429, retry_after="0", endpoint="fetch", times=2)
+    shown.append(("rate limited", error_of(client.get_webhook_events)))
+    emu.add_fault("hang", endpoint="fetch", times=2)
+    shown.append(("timeout", error_of(client.get_webhook_events)))
+    emu.clear_faults()
+    shown.append(("invalid argument", error_of(lambda: client.get_webhook_events(limit=0))))
+    emu.generate(3)
+
+    def fail(events: list[se.WebhookEvent]) -> None:
+        raise RuntimeError("the store refused it")
+
+    shown.append(("handler", error_of(lambda: client.drain(fail))))
+    emu.add_fault("hang", endpoint="fetch", times=1)
+    threading.Timer(0.2, client.close).start()
+    shown.append(("cancelled", error_of(client.get_webhook_events)))
+
+    wrong = se.AssessmentClient(API_KEY, SECRET + "x", emu.url, min_poll_interval=0)
+    shown += [("wrong-secret client", wrong), ("authentication", error_of(wrong.get_webhook_events))]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    unreachable = se.AssessmentClient(API_KEY, SECRET, f"http://127.0.0.1:{port}", max_retries=0)
+    shown.append(("network", error_of(unreachable.get_webhook_events)))
+    for base_url in ["http://example.com", "not a url", "ftp://127.0.0.1"]:
+        shown.append((f"configuration {base_url}", error_of(lambda: se.AssessmentClient(API_KEY, SECRET, base_url))))
+
+    codes = {e.code for _, e in shown if isinstance(e, se.SmartAIError)}
+    for code in ["SERVER", "DECODE", "RATE_LIMITED", "TIMEOUT", "INVALID_ARGUMENT", "HANDLER", "CANCELLED",
+                 "AUTHENTICATION", "NETWORK", "CONFIGURATION"]:
+        assert code in codes, f"no {code} error was rendered ({codes})"
+    texts = [(label, text) for label, value in shown for text in _renderings(value)]
+    texts.append(("logs", caplog.text))
+    assert caplog.records, "the logging bridge forwarded nothing"
+    for label, text in texts:
+        assert SECRET not in text, f"the secret key shows in {label}: {text.replace(SECRET, '<SECRET>')}"
+        assert API_KEY not in text, f"the full API key shows in {label}"
