@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import signal
@@ -154,3 +155,111 @@ def test_interpreter_exit_with_clients_busy() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "bye"
+
+
+@pytest.mark.parametrize("flavour", ["async", "blocking"])
+def test_interpreter_exit_with_a_used_client_left_open(flavour: str) -> None:
+    """Every call kind made, nothing closed, then a plain exit: code 0, nothing on stderr."""
+    proc = subprocess.run(
+        _script(
+            f"""
+            import asyncio, threading
+            import smartai_events as se
+            from smartai_events.testing import Emulator
+            emu = Emulator(rate_limit=False, initial_events=30)
+            kwargs = emu.client_kwargs()
+            if {flavour!r} == "async":
+                async def main():
+                    client = se.AsyncAssessmentClient(**kwargs)
+                    batch = await client.get_webhook_events(limit=5)
+                    await client.acknowledge_webhook_events(batch.events)
+                    await client.drain(lambda e: None, max_batches=1)
+                    async for _ in client.batches(limit=5):
+                        break
+                    stop = asyncio.Event()
+                    asyncio.get_running_loop().call_later(0.3, stop.set)
+                    await client.run(lambda e: None, interval=0.05, stop=stop)
+                asyncio.run(main())
+            else:
+                client = se.AssessmentClient(**kwargs)
+                batch = client.get_webhook_events(limit=5)
+                client.acknowledge_webhook_events(batch.events)
+                client.drain(lambda e: None, max_batches=1)
+                for _ in client.batches(limit=5):
+                    break
+                stop = threading.Event()
+                threading.Timer(0.3, stop.set).start()
+                client.run(lambda e: None, interval=0.05, stop=stop)
+            print("bye", flush=True)
+            """
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "bye"
+    assert proc.stderr == ""
+
+
+def test_interpreter_exit_while_run_polls() -> None:
+    """A blocking run in a daemon thread and an async run task still pending when the loop
+    closes do not keep the process alive or abort it; sys.exit's code is kept."""
+    proc = subprocess.run(
+        _script(
+            """
+            import asyncio, sys, threading
+            import smartai_events as se
+            from smartai_events.testing import Emulator
+            emu = Emulator(rate_limit=False, initial_events=5)
+            emu.add_fault("latency", ms=200)
+            client = se.AssessmentClient(**emu.client_kwargs())
+            threading.Thread(target=lambda: client.run(lambda e: None, interval=0.05), daemon=True).start()
+            aclient = se.AsyncAssessmentClient(**emu.client_kwargs())
+            async def main():
+                asyncio.get_running_loop().create_task(aclient.run(lambda e: None, interval=0.05))
+                await asyncio.sleep(0.5)
+            asyncio.run(main())
+            print("bye", flush=True)
+            sys.exit(3)
+            """
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.strip() == "bye"
+    assert "Fatal" not in proc.stderr and "panicked" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_uses_the_parents_async_client(emu: Emulator) -> None:
+    emu.generate(10)
+    aclient = se.AsyncAssessmentClient(**emu.client_kwargs())
+
+    async def first() -> int:
+        return len(await aclient.get_webhook_events(limit=5))
+
+    assert asyncio.run(first()) == 5  # the parent's runtime and pool are live
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+
+            async def child() -> int:
+                return (await aclient.drain(lambda e: None)).events
+
+            if asyncio.run(child()) == 10:
+                code = 0
+        finally:
+            os._exit(code)
+    assert _wait_child(pid) == 0
+    assert emu.pending_ids() == []
+    emu.generate(2)
+
+    async def again() -> int:
+        return (await aclient.drain(lambda e: None)).events
+
+    assert asyncio.run(again()) == 2  # the parent still works
+    aclient.close()
