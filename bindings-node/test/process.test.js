@@ -137,3 +137,36 @@ test('the emulator rejects bad fault rules with InvalidArgumentError', async () 
   await emu.stop()
   assert.throws(() => emu.url, AssessmentClient.ConfigurationError)
 })
+
+test('a script exits by itself after a break out of batches, a handler failure, a cancelled call and a dead letter', async () => {
+  const emu = await startEmulator()
+  try {
+    emu.generate(20)
+    emu.addFault({ endpoint: 'fetch', kind: { type: 'latency', ms: 5000 }, remaining: 1 })
+    const script = `
+      const AssessmentClient = require('smartai-events')
+      const client = new AssessmentClient({ ...${JSON.stringify(emu.clientOptions())}, minPollIntervalMs: 0 })
+      ;(async () => {
+        const seen = []
+        // The first fetch is slow: cancel it mid-flight.
+        seen.push(await client.getWebhookEvents({ signal: AbortSignal.timeout(100) }).catch((e) => e.code))
+        for await (const batch of client.batches({ limit: 5 })) { void batch; break }
+        seen.push(await client.drain(() => { throw new Error('boom') }).catch((e) => e.code))
+        const controller = new AbortController()
+        const summary = await client.run(
+          (events) => { if (events.some((e) => e.eventId)) throw new Error('poison') },
+          { intervalMs: 10, limit: 1, maxAttempts: 1, signal: controller.signal,
+            deadLetter: () => { controller.abort() } },
+        )
+        seen.push(summary.cycles > 0)
+        console.log(JSON.stringify(seen))
+      })()
+    `
+    const { error, stdout, stderr, ms } = await runNode(['-e', script])
+    assert.ifError(error, `exit after ${ms} ms: ${stderr}`)
+    assert.deepEqual(JSON.parse(stdout), ['CANCELLED', 'HANDLER', true])
+    assert.equal(stderr, '')
+  } finally {
+    await emu.stop()
+  }
+})
