@@ -170,9 +170,13 @@ impl ClientBuilder {
                 )));
             }
         }
-        let base_url = config::resolve(self.base_url, config::ENV_BASE_URL)
-            .unwrap_or_else(|| config::DEFAULT_BASE_URL.to_string());
-        let base_url = config::parse_base_url(&base_url, self.allow_insecure_http)?;
+        let base_url = config::parse_base_url(&config::resolve_base_url(self.base_url)?, self.allow_insecure_http)?;
+        if self.retry.max_retries > MAX_RETRIES {
+            return Err(Error::invalid_argument(format!(
+                "max_retries must be from 0 to {MAX_RETRIES}, got {}",
+                self.retry.max_retries
+            )));
+        }
         let timeout = positive("timeout", self.timeout.unwrap_or(Duration::from_secs(30)))?;
         let connect_timeout = positive("connect_timeout", self.connect_timeout.unwrap_or(Duration::from_secs(10)))?;
         let min_poll_interval = self.min_poll_interval.unwrap_or(Duration::from_secs(5));
@@ -199,6 +203,9 @@ impl ClientBuilder {
         })
     }
 }
+
+/// More retries than this would keep a call against a dead server going for hours.
+const MAX_RETRIES: u32 = 100;
 
 fn positive(name: &str, d: Duration) -> Result<Duration> {
     if d.is_zero() {

@@ -158,6 +158,16 @@ pub(crate) fn resolve(option: Option<String>, env_var: &str) -> Option<String> {
     option.filter(|v| !v.trim().is_empty()).or_else(|| std::env::var(env_var).ok().filter(|v| !v.trim().is_empty()))
 }
 
+/// The base URL to use: an explicit option, else the environment, else production. An
+/// explicit empty option is refused rather than silently replaced by production; an empty
+/// environment variable counts as unset, as shells make that easy.
+pub(crate) fn resolve_base_url(option: Option<String>) -> Result<String> {
+    if let Some(raw) = option.as_deref().filter(|v| v.trim().is_empty()) {
+        return Err(Error::configuration(format!("invalid base URL {raw:?}: it is empty")));
+    }
+    Ok(resolve(option, ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_string()))
+}
+
 /// Parses and checks a base URL: http(s) only, no query or fragment, and plain http only
 /// to a loopback host unless `allow_insecure_http` is set, because `x-api-key` would
 /// otherwise cross the network in clear text.
