@@ -323,10 +323,12 @@ struct FetchData<'a> {
     pending_count: u64,
 }
 
-fn decode_batch(text: String) -> Result<WebhookEventBatch> {
+pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
     let data: FetchData = serde_json::from_str(&text).map_err(|e| Error::Decode {
         message: format!(
-            "expected {{\"events\": [...], \"pendingCount\": <non-negative integer>}} ({e}), got {}",
+            "expected {{\"events\": [...], \"pendingCount\": <non-negative integer>}} ({}), got {}",
+            // serde quotes a mistyped string whole, however long.
+            validate::shorten(&e.to_string(), 200),
             validate::shorten(&text, 120)
         ),
         context: Default::default(),

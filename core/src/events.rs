@@ -209,7 +209,12 @@ impl WebhookEvent {
             #[serde(default, rename = "storedAt")]
             stored_at: Option<Value>,
         }
-        let head = serde_json::from_str::<Head>(&text);
+        // serde also reads a struct from an array, field by position; an event is an object.
+        let head = if text.trim_start().starts_with('{') {
+            serde_json::from_str::<Head>(&text).map_err(drop)
+        } else {
+            Err(())
+        };
         let (event_type, event_id, stored_at) = match &head {
             Ok(h) => (
                 h.event.as_ref().and_then(Value::as_str).unwrap_or(""),
@@ -380,7 +385,8 @@ impl fmt::Debug for RawJson {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| e.to_string())
+    // serde quotes a mistyped string whole; the reason is logged and stored, so it stays short.
+    serde_json::from_str(text).map_err(|e| crate::validate::shorten(&e.to_string(), 300))
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {

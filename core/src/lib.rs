@@ -36,6 +36,8 @@ mod config;
 mod drain;
 mod error;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gate;
 mod handler;
 mod health;

@@ -36,7 +36,7 @@ pub(crate) struct Call {
 }
 
 /// How one attempt ended.
-enum Outcome {
+pub(crate) enum Outcome {
     /// The response data as JSON text, any success envelope removed.
     Success(String),
     /// Worth another attempt; the error is what the caller sees if none is left.
@@ -180,7 +180,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError
     Ok(bytes)
 }
 
-fn classify(
+pub(crate) fn classify(
     status: StatusCode,
     bytes: &[u8],
     retry_after: Option<Duration>,
@@ -231,6 +231,13 @@ fn unwrap_envelope(bytes: &[u8], context: &impl Fn(Option<String>) -> ErrorConte
         Err(e) => return decode_error(format!("expected JSON ({e}); the body starts with {:?}", excerpt(bytes))),
     };
     let envelope = match serde_json::from_str::<Envelope>(text) {
+        // serde also reads a struct from an array, field by position; every documented body is an object.
+        Ok(_) if !text.trim_start().starts_with('{') => {
+            return decode_error(format!(
+                "expected a JSON object, got an array; the body starts with {:?}",
+                excerpt(bytes)
+            ));
+        }
         Ok(envelope) => envelope,
         Err(e) => {
             return decode_error(format!("expected a JSON object ({e}); the body starts with {:?}", excerpt(bytes)));
@@ -238,7 +245,8 @@ fn unwrap_envelope(bytes: &[u8], context: &impl Fn(Option<String>) -> ErrorConte
     };
     match envelope.success {
         Some(Value::Bool(true)) => match envelope.data {
-            Some(data) => Outcome::Success(data.get().to_string()),
+            Some(data) if data.get().starts_with('{') => Outcome::Success(data.get().to_string()),
+            Some(data) => decode_error(format!("expected \"data\" to be an object, got {}", shorten(data.get(), 120))),
             None => decode_error("a success envelope without \"data\"".to_string()),
         },
         Some(Value::Bool(false)) => {
@@ -250,7 +258,7 @@ fn unwrap_envelope(bytes: &[u8], context: &impl Fn(Option<String>) -> ErrorConte
 }
 
 /// The server's message from `{"error":...}`, `{"message":...}` or `{"success":false,"error":...}`.
-fn error_message(bytes: &[u8]) -> Option<String> {
+pub(crate) fn error_message(bytes: &[u8]) -> Option<String> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(value) => message_field(&value),
         Err(_) if bytes.is_empty() => None,

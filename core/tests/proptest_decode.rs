@@ -1,0 +1,95 @@
+//! Event decoding of fetch responses as properties: whatever a 200 body holds, decoding
+//! never panics, and a malformed event never hides the rest of its batch.
+
+mod properties;
+mod strategies;
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use smartai_events::{ErrorCode, WebhookEvent, fuzzing};
+use strategies::{Shape, event, json_value};
+
+fn body(events: &[Value], pending: u64, envelope: bool, pretty: bool) -> Vec<u8> {
+    let data = json!({"events": events, "pendingCount": pending});
+    let value = if envelope { json!({"success": true, "data": data}) } else { data };
+    if pretty { serde_json::to_vec_pretty(&value).unwrap() } else { serde_json::to_vec(&value).unwrap() }
+}
+
+proptest! {
+    #[test]
+    fn every_event_of_a_batch_is_delivered(
+        events in proptest::collection::vec(event(), 0..8),
+        pending in any::<u64>(),
+        envelope in any::<bool>(),
+        pretty in any::<bool>(),
+    ) {
+        let values: Vec<Value> = events.iter().map(|(_, v)| v.clone()).collect();
+        let bytes = body(&values, pending, envelope, pretty);
+        match properties::check_fetch_body(&bytes) {
+            Ok(Some(n)) => prop_assert_eq!(n, events.len()),
+            Ok(None) => prop_assert!(false, "a well-formed batch did not decode"),
+            Err(reason) => prop_assert!(false, "{reason}"),
+        }
+        let batch = fuzzing::decode_fetch_body(&bytes).unwrap();
+        for (i, ((shape, _), decoded)) in events.iter().zip(&batch.events).enumerate() {
+            let unknown = matches!(decoded, WebhookEvent::Unknown(_));
+            match shape {
+                Shape::Valid => prop_assert!(!unknown, "event {i} did not decode: {:?}", decoded.decode_error()),
+                Shape::Malformed => prop_assert!(unknown && decoded.decode_error().is_some(), "event {i}: {decoded:?}"),
+                Shape::Other => prop_assert!(unknown, "event {i}: {decoded:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn any_json_body_decodes_or_fails_cleanly(value in json_value()) {
+        if let Err(reason) = properties::check_fetch_body(&serde_json::to_vec(&value).unwrap()) {
+            prop_assert!(false, "{reason}");
+        }
+    }
+
+    #[test]
+    fn any_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        if let Err(reason) = properties::check_fetch_body(&bytes) {
+            prop_assert!(false, "{reason}");
+        }
+    }
+
+    /// A long value where a number or a list belongs must not turn into an equally long
+    /// error message or decode reason: both are logged and shown to people.
+    #[test]
+    fn long_values_give_short_messages(len in 3_000usize..20_000, field in 0usize..3) {
+        let long = "x".repeat(len);
+        let bytes = match field {
+            0 => json!({"events": [], "pendingCount": long}),
+            1 => json!({"events": long, "pendingCount": 0}),
+            _ => json!({"events": [{"eventId": "e", "event": "assessment.completed", "score": long}], "pendingCount": 0}),
+        };
+        if let Err(reason) = properties::check_fetch_body(&serde_json::to_vec(&bytes).unwrap()) {
+            prop_assert!(false, "{reason}");
+        }
+    }
+}
+
+#[test]
+fn a_body_that_is_not_the_documented_object_is_a_decode_error() {
+    for body in
+        [&b"[[], 0]"[..], b"[true, {\"events\": [], \"pendingCount\": 0}]", b"{\"success\":true,\"data\":[[],1]}"]
+    {
+        let error = fuzzing::decode_fetch_body(body).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Decode, "{}", String::from_utf8_lossy(body));
+    }
+}
+
+#[test]
+fn an_array_event_is_unknown_with_a_reason() {
+    // Positionally these would fill the head fields (event, eventId, storedAt) of an object.
+    let body = br#"{"events": [["assessment.sent", "evt_1", "2026-06-09T10:31:00Z"], []], "pendingCount": 0}"#;
+    let batch = fuzzing::decode_fetch_body(body).unwrap();
+    assert_eq!(batch.events.len(), 2);
+    for event in &batch.events {
+        assert!(matches!(event, WebhookEvent::Unknown(_)), "{event:?}");
+        assert_eq!((event.event_id(), event.event_type()), ("", ""));
+        assert!(event.decode_error().is_some_and(|r| r.contains("an array")), "{:?}", event.decode_error());
+    }
+}
