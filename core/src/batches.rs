@@ -8,6 +8,7 @@ use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 /// How many recently handled IDs a drain remembers to avoid handing an event out twice.
 /// A correct server never returns an acknowledged event, so this only guards against a
@@ -214,7 +215,7 @@ impl Batches {
             return Ok(());
         }
         let ids = std::mem::take(&mut self.owed);
-        match self.client.acknowledge_validated(ids.clone()).await {
+        match self.client.acknowledge_validated(&ids).await {
             Ok(result) => {
                 self.summary.acknowledged += result.acknowledged;
                 Ok(())
@@ -273,8 +274,9 @@ impl Batches {
 /// The most recent handled IDs, first in, first out.
 #[derive(Default)]
 struct RecentIds {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    // One allocation per ID, shared by the set and the eviction order.
+    set: HashSet<Arc<str>>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl RecentIds {
@@ -288,8 +290,9 @@ impl RecentIds {
         {
             self.set.remove(&old);
         }
-        self.set.insert(id.to_string());
-        self.order.push_back(id.to_string());
+        let id: Arc<str> = Arc::from(id);
+        self.set.insert(id.clone());
+        self.order.push_back(id);
         true
     }
 }

@@ -25,6 +25,30 @@ pub fn to_string(value: &Value) -> String {
     out
 }
 
+/// The acknowledge body `{"eventIds":[...]}` as canonical JSON, written straight from the
+/// IDs: the same text as [`to_string`] of that object, without building it first.
+///
+/// ```
+/// use serde_json::json;
+/// let ids = ["evt_1".to_string(), "evt_\"2\"".to_string()];
+/// assert_eq!(
+///     smartai_events::canonical::event_ids_body(&ids),
+///     smartai_events::canonical::to_string(&json!({ "eventIds": ids }))
+/// );
+/// ```
+pub fn event_ids_body(ids: &[String]) -> String {
+    let mut out = String::with_capacity(16 + ids.iter().map(|id| id.len() + 3).sum::<usize>());
+    out.push_str("{\"eventIds\":[");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(&mut out, id);
+    }
+    out.push_str("]}");
+    out
+}
+
 fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),

@@ -1,5 +1,6 @@
 //! The client: configuration and the three calls the platform documents.
 
+use crate::canonical;
 use crate::config::{self, Config, Environment, SecretString};
 use crate::error::{Error, Result};
 use crate::events::WebhookEvent;
@@ -10,7 +11,7 @@ use crate::transport::{Call, Transport};
 use crate::types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, WebhookEventBatch};
 use crate::validate::{self, ACK_CHUNK};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -273,14 +274,14 @@ impl AssessmentClient {
     /// acknowledged are skipped by the server without error.
     pub async fn acknowledge_webhook_events<S: AsRef<str>>(&self, event_ids: &[S]) -> Result<AcknowledgeResult> {
         let ids = validate::event_ids(event_ids)?;
-        self.acknowledge_validated(ids).await
+        self.acknowledge_validated(&ids).await
     }
 
-    pub(crate) async fn acknowledge_validated(&self, ids: Vec<String>) -> Result<AcknowledgeResult> {
+    pub(crate) async fn acknowledge_validated(&self, ids: &[String]) -> Result<AcknowledgeResult> {
         let mut total = 0;
         for chunk in ids.chunks(ACK_CHUNK) {
-            let call =
-                Call { method: Method::POST, path: ACK_PATH, query: vec![], body: Some(json!({ "eventIds": chunk })) };
+            let body = canonical::event_ids_body(chunk);
+            let call = Call { method: Method::POST, path: ACK_PATH, query: vec![], body: Some(body) };
             let span = tracing::info_span!("smartai.ack", ids = chunk.len());
             let result = tracing::Instrument::instrument(self.inner.transport.execute(&call), span).await;
             let data = match result.and_then(|text| parse_value(&text)) {
@@ -305,7 +306,8 @@ impl AssessmentClient {
     pub async fn create_session(&self, request: SessionRequest) -> Result<SessionToken> {
         request.validate()?;
         let body = serde_json::to_value(&request).map_err(|e| Error::invalid_argument(e.to_string()))?;
-        let call = Call { method: Method::POST, path: SESSIONS_PATH, query: vec![], body: Some(body) };
+        let call =
+            Call { method: Method::POST, path: SESSIONS_PATH, query: vec![], body: Some(canonical::to_string(&body)) };
         let data = parse_value(&self.inner.transport.execute(&call).await?)?;
         serde_json::from_value::<SessionToken>(data.clone()).map_err(|e| Error::Decode {
             message: format!("expected {{\"token\", \"expiresAt\"}} ({e}), got {}", validate::describe(&data)),

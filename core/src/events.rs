@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -199,15 +200,57 @@ impl WebhookEvent {
     /// parsed response); the typed fields are decoded straight from it, and a `Value` of
     /// the whole event is built only if [`WebhookEvent::raw`] is asked for.
     fn from_json_text(text: String) -> WebhookEvent {
+        if let Some(event) = Self::from_json_text_fast(&text) {
+            return event.with_raw(text);
+        }
+        Self::from_json_text_checked(text)
+    }
+
+    /// The usual case in one pass: a known `event` type (peeked from the first keys) whose
+    /// typed fields decode. Everything `from_json_text_checked` would check still is: the
+    /// typed decode also reads `event` (so a second `event` key fails it) and refuses what
+    /// the head would. `None` means "not sure", and the checked path decides.
+    fn from_json_text_fast(text: &str) -> Option<WebhookEvent> {
+        match peek_event_type(text)?.as_ref() {
+            t @ (ASSESSMENT_COMPLETED | ASSESSMENT_DISQUALIFIED) => {
+                let fields = serde_json::from_str::<fast::ResultFields>(text).ok()?;
+                if fields.event.as_ref().and_then(HeadValue::as_str) != Some(t) {
+                    return None;
+                }
+                let e = Box::new(fields.into_result());
+                Some(if t == ASSESSMENT_DISQUALIFIED {
+                    WebhookEvent::AssessmentDisqualified(e)
+                } else {
+                    WebhookEvent::AssessmentCompleted(e)
+                })
+            }
+            ASSESSMENT_SENT => {
+                let fields = serde_json::from_str::<fast::SentFields>(text).ok()?;
+                if fields.event.as_ref().and_then(HeadValue::as_str) != Some(ASSESSMENT_SENT) {
+                    return None;
+                }
+                Some(WebhookEvent::AssessmentSent(Box::new(fields.into_sent())))
+            }
+            _ => None,
+        }
+    }
+
+    fn with_raw(mut self, text: String) -> WebhookEvent {
+        *self.raw_mut() = RawJson::new(text);
+        self
+    }
+
+    /// Reads the head (type, ID, `storedAt`) first, then the typed fields of a known type.
+    fn from_json_text_checked(text: String) -> WebhookEvent {
         /// The fields needed to pick a type, read without building the rest.
         #[derive(Deserialize)]
-        struct Head {
-            #[serde(default)]
-            event: Option<Value>,
-            #[serde(default, rename = "eventId")]
-            event_id: Option<Value>,
-            #[serde(default, rename = "storedAt")]
-            stored_at: Option<Value>,
+        struct Head<'a> {
+            #[serde(default, borrow)]
+            event: Option<HeadValue<'a>>,
+            #[serde(default, borrow, rename = "eventId")]
+            event_id: Option<HeadValue<'a>>,
+            #[serde(default, borrow, rename = "storedAt")]
+            stored_at: Option<HeadValue<'a>>,
         }
         // serde also reads a struct from an array, field by position; an event is an object.
         let head = if text.trim_start().starts_with('{') {
@@ -217,9 +260,9 @@ impl WebhookEvent {
         };
         let (event_type, event_id, stored_at) = match &head {
             Ok(h) => (
-                h.event.as_ref().and_then(Value::as_str).unwrap_or(""),
-                h.event_id.as_ref().and_then(Value::as_str).unwrap_or(""),
-                h.stored_at.as_ref().and_then(Value::as_str).and_then(parse_time),
+                h.event.as_ref().and_then(HeadValue::as_str).unwrap_or(""),
+                h.event_id.as_ref().and_then(HeadValue::as_str).unwrap_or(""),
+                h.stored_at.as_ref().and_then(HeadValue::as_str),
             ),
             Err(_) => ("", "", None),
         };
@@ -252,7 +295,8 @@ impl WebhookEvent {
         WebhookEvent::Unknown(Box::new(UnknownEvent {
             event_id: event_id.to_string(),
             event_type: event_type.to_string(),
-            stored_at,
+            // Parsed here only: a known type reads its own `storedAt`.
+            stored_at: stored_at.and_then(parse_time),
             decode_error,
             raw: RawJson::new(text),
         }))
@@ -354,16 +398,54 @@ impl RawJson {
     }
 
     fn value(&self) -> &Value {
-        // The text came out of a parsed response, so it parses again.
-        self.value.get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Value::Null))
+        self.value.get_or_init(|| parse_kept_text(&self.text))
     }
 
     fn into_value(self) -> Value {
         match self.value.into_inner() {
             Some(value) => value,
-            None => serde_json::from_str(&self.text).unwrap_or(Value::Null),
+            None => parse_kept_text(&self.text),
         }
     }
+}
+
+/// The `Value` of an event's text. The text came out of a parsed response, but that parse
+/// lets through what a `Value` cannot hold: a lone UTF-16 surrogate escape (`"\ud83d"`, half
+/// an emoji that JavaScript cut in two). Such a half becomes U+FFFD, as
+/// `String::from_utf16_lossy` makes it, rather than the whole event becoming `null`.
+fn parse_kept_text(text: &str) -> Value {
+    serde_json::from_str(text).or_else(|_| serde_json::from_str(&replace_lone_surrogates(text))).unwrap_or(Value::Null)
+}
+
+fn replace_lone_surrogates(text: &str) -> String {
+    /// The code unit of the `\uXXXX` escape at `i`, if there is one.
+    fn unit_at(bytes: &[u8], i: usize) -> Option<u16> {
+        let escape = bytes.get(i..i + 6).filter(|e| e.starts_with(b"\\u"))?;
+        u16::from_str_radix(std::str::from_utf8(&escape[2..]).ok()?, 16).ok()
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match unit_at(bytes, i) {
+            Some(0xD800..=0xDBFF) if matches!(unit_at(bytes, i + 6), Some(0xDC00..=0xDFFF)) => i += 12,
+            Some(0xD800..=0xDFFF) => {
+                out.push_str(&text[copied..i]);
+                out.push_str("\\ufffd");
+                i += 6;
+                copied = i;
+            }
+            Some(_) => i += 6,
+            // `\\`, `\"` and the other two-character escapes.
+            None => i += 2,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 impl Default for RawJson {
@@ -387,6 +469,221 @@ impl fmt::Debug for RawJson {
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     // serde quotes a mistyped string whole; the reason is logged and stored, so it stays short.
     serde_json::from_str(text).map_err(|e| crate::validate::shorten(&e.to_string(), 300))
+}
+
+/// The value of the first top-level `"event"` key, if the text is an object and that value a
+/// string; reading stops there, so this costs next to nothing when `event` comes first.
+fn peek_event_type(text: &str) -> Option<Cow<'_, str>> {
+    struct Peek<'a, 'o>(&'o mut Option<Cow<'a, str>>);
+    impl<'de: 'a, 'a> serde::de::Visitor<'de> for Peek<'a, '_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<HeadValue<'a>>()? {
+                if key.as_str() == Some("event") {
+                    if let HeadValue::Str(s) = map.next_value::<HeadValue<'a>>()? {
+                        *self.0 = Some(s);
+                    }
+                    // Stopping here makes the deserializer report an unfinished object,
+                    // which is ignored: only the value matters.
+                    return Ok(());
+                }
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = serde::Deserializer::deserialize_map(&mut de, Peek(&mut found));
+    found
+}
+
+/// The typed fields of the known event types plus their `event` key, for the one-pass
+/// decode. Each mirrors its public struct field for field (the conversions name every
+/// field, so one added there must be added here), with the same serde attributes.
+mod fast {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct ResultFields<'a> {
+        #[serde(default, borrow)]
+        pub event: Option<HeadValue<'a>>,
+        event_id: String,
+        assessment_id: String,
+        candidate_id: String,
+        candidate_name: String,
+        candidate_email: String,
+        #[serde(default)]
+        assessment_name: Option<String>,
+        #[serde(default)]
+        job_title: Option<String>,
+        score: f64,
+        total_marks: f64,
+        pass_marks: f64,
+        passed: bool,
+        status: String,
+        #[serde(default)]
+        submitted_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        duration_minutes: Option<u32>,
+        #[serde(default)]
+        ai_feedback: Option<String>,
+        #[serde(default)]
+        report_url: Option<String>,
+        #[serde(default)]
+        skills: Option<Vec<String>>,
+        #[serde(default)]
+        question_answers: Option<Vec<Value>>,
+        #[serde(default)]
+        verification: Option<Verification>,
+        #[serde(default)]
+        proctoring: Option<Proctoring>,
+        stored_at: DateTime<Utc>,
+    }
+
+    impl ResultFields<'_> {
+        pub(super) fn into_result(self) -> AssessmentResult {
+            AssessmentResult {
+                event_id: self.event_id,
+                assessment_id: self.assessment_id,
+                candidate_id: self.candidate_id,
+                candidate_name: self.candidate_name,
+                candidate_email: self.candidate_email,
+                assessment_name: self.assessment_name,
+                job_title: self.job_title,
+                score: self.score,
+                total_marks: self.total_marks,
+                pass_marks: self.pass_marks,
+                passed: self.passed,
+                status: self.status,
+                submitted_at: self.submitted_at,
+                duration_minutes: self.duration_minutes,
+                ai_feedback: self.ai_feedback,
+                report_url: self.report_url,
+                skills: self.skills,
+                question_answers: self.question_answers,
+                verification: self.verification,
+                proctoring: self.proctoring,
+                stored_at: self.stored_at,
+                raw: RawJson::default(),
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct SentFields<'a> {
+        #[serde(default, borrow)]
+        pub event: Option<HeadValue<'a>>,
+        event_id: String,
+        assessment_id: String,
+        #[serde(default)]
+        assessment_url: Option<String>,
+        #[serde(default)]
+        key_id: Option<String>,
+        #[serde(default)]
+        org_id: Option<String>,
+        #[serde(default)]
+        job_title: Option<String>,
+        candidates: Vec<Candidate>,
+        #[serde(default)]
+        total_candidates: Option<u32>,
+        stored_at: DateTime<Utc>,
+    }
+
+    impl SentFields<'_> {
+        pub(super) fn into_sent(self) -> AssessmentSent {
+            AssessmentSent {
+                event_id: self.event_id,
+                assessment_id: self.assessment_id,
+                assessment_url: self.assessment_url,
+                key_id: self.key_id,
+                org_id: self.org_id,
+                job_title: self.job_title,
+                candidates: self.candidates,
+                total_candidates: self.total_candidates,
+                stored_at: self.stored_at,
+                raw: RawJson::default(),
+            }
+        }
+    }
+}
+
+/// A field of [`WebhookEvent::from_json_text`]'s head: its text if it is a string (borrowed
+/// from the event's JSON unless it has escapes), or nothing. It accepts exactly what a
+/// `Value` would, without allocating for the usual case.
+enum HeadValue<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl HeadValue<'_> {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            HeadValue::Str(s) => Some(s),
+            HeadValue::Other => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for HeadValue<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = HeadValue<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(HeadValue::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(HeadValue::Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(HeadValue::Str(Cow::Owned(v)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(HeadValue::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(HeadValue::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(HeadValue::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(HeadValue::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(HeadValue::Other)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(HeadValue::Other)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            // Nested values are read the way `Value` reads them (`deserialize_any` all the
+            // way down), so exactly the same texts are accepted and refused.
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<HeadValue<'a>>()?.is_some() {}
+                Ok(HeadValue::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<HeadValue<'a>, HeadValue<'a>>()?.is_some() {}
+                Ok(HeadValue::Other)
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -464,6 +761,47 @@ mod tests {
         assert_eq!(serde_json::to_string(&event).unwrap(), text);
         assert_eq!(event.raw()["eventId"], "e1");
         assert_eq!(event.clone().into_raw()["n"], 1.5);
+    }
+
+    #[test]
+    fn the_one_pass_decode_agrees_with_the_checked_one() {
+        let seed = seed_event().to_string();
+        let sent = r#"{"eventId":"e2","event":"assessment.sent","storedAt":"2026-06-09T10:31:00Z","assessmentId":"a","candidates":[{"id":"c","name":"Z","email":"z@x","x":1}]}"#;
+        let texts = [
+            seed.clone(),
+            seed.replace("assessment.completed", "assessment.disqualified"),
+            sent.to_string(),
+            // A second `event` key: the head refuses the object.
+            seed.replacen('{', r#"{"event":"assessment.sent","#, 1),
+            seed.replacen('{', r#"{"event":"assessment.completed","#, 1),
+            sent.replace(r#""storedAt""#, r#""event":"assessment.sent","storedAt""#),
+            // Types that are known but do not decode, or are not what the head expects.
+            seed.replace(r#""score":78"#, r#""score":"seventy""#),
+            seed.replace(r#""storedAt":"2026-06-09T10:31:00.000Z""#, r#""storedAt":"yesterday""#),
+            seed.replace(
+                r#""storedAt":"2026-06-09T10:31:00.000Z""#,
+                r#""storedAt":"2026-06-09T10:31:00.000Z","storedAt":"2026-06-09T10:31:00.000Z""#,
+            ),
+            seed.replace(r#""eventId":"evt_01J9XYZABC""#, r#""eventId":7"#),
+            seed.replace(r#""durationMinutes":45"#, r#""durationMinutes":1e400"#),
+            seed.replace(r#""event":"assessment.completed""#, r#""event":"assessment.reviewed""#),
+            seed.replace(r#""event":"assessment.completed""#, r#""event":["assessment.completed"]"#),
+            seed.replace(r#""event":"assessment.completed""#, r#""event":"assessment\u002ecompleted""#),
+            seed.replace(r#""event":"assessment.completed""#, r#""event":"assessment.completed","x":1e400"#),
+            sent.replace(r#""candidates":[{"id":"c","name":"Z","email":"z@x","x":1}]"#, r#""candidates":{}"#),
+            r#"{"event":"assessment.sent"}"#.to_string(),
+            r#"["assessment.completed"]"#.to_string(),
+            "null".to_string(),
+        ];
+        assert!(WebhookEvent::from_json_text_fast(&texts[0]).is_some());
+        assert!(WebhookEvent::from_json_text_fast(&texts[2]).is_some());
+        assert!(WebhookEvent::from_json_text_fast(&texts[3]).is_none());
+        for text in texts {
+            let fast = WebhookEvent::from_json_text(text.clone());
+            let checked = WebhookEvent::from_json_text_checked(text.clone());
+            assert_eq!(fast, checked, "{text}");
+            assert_eq!(fast.decode_error(), checked.decode_error(), "{text}");
+        }
     }
 
     #[test]

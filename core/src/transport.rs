@@ -3,7 +3,6 @@
 //! Every attempt is signed afresh (the timestamp moves on) while the `x-request-id` stays
 //! the same across the retries of one call, so that server logs can tie them together.
 
-use crate::canonical;
 use crate::clock::SkewClock;
 use crate::config::Config;
 use crate::error::{Error, ErrorContext, Result};
@@ -32,7 +31,8 @@ pub(crate) struct Call {
     /// The path below the base URL, such as `/api/v1/webhook/events`.
     pub path: &'static str,
     pub query: Vec<(&'static str, String)>,
-    pub body: Option<Value>,
+    /// The body as canonical JSON (`canonical`), the exact text that is signed and sent.
+    pub body: Option<String>,
 }
 
 /// How one attempt ended.
@@ -65,7 +65,7 @@ impl Transport {
     /// the caller to decode, so a batch of events is parsed once, straight into its types.
     pub(crate) async fn execute(&self, call: &Call) -> Result<String> {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let body = call.body.as_ref().map(canonical::to_string);
+        let body = call.body.as_deref();
         let mut url = self.config.base_url.clone();
         url.set_path(&format!("{}{}", self.config.base_url.path().trim_end_matches('/'), call.path));
         if !call.query.is_empty() {
@@ -75,7 +75,7 @@ impl Transport {
         let mut attempt: u32 = 0;
         let mut skew_retry_used = false;
         loop {
-            let outcome = self.attempt(call, &url, body.as_deref(), &request_id).await;
+            let outcome = self.attempt(call, &url, body, &request_id).await;
             match outcome {
                 Outcome::Success(value) => return Ok(value),
                 Outcome::Fail(error) => return Err(error),
