@@ -93,3 +93,25 @@ fn an_array_event_is_unknown_with_a_reason() {
         assert!(event.decode_error().is_some_and(|r| r.contains("an array")), "{:?}", event.decode_error());
     }
 }
+
+#[test]
+fn a_lone_surrogate_keeps_the_event_and_its_json() {
+    // JavaScript strings may hold half a surrogate pair (a name cut inside an emoji), which
+    // JSON.stringify writes as a lone `\ud83d`. The batch must still decode, and the event
+    // keep both its text and its JSON, with U+FFFD for the lone half.
+    let body = r#"{"events":[
+        {"eventId":"e1","event":"assessment.reviewed","name":"Zo\ud83d","pair":"\ud83d\ude00","x":"\\ud83d","storedAt":"2026-06-09T10:31:00Z"},
+        {"eventId":"e2","event":"assessment.reviewed","tail":"\ude00\ud83d\u0041"}
+    ],"pendingCount":0}"#;
+    let batch = fuzzing::decode_fetch_body(body.as_bytes()).unwrap();
+    assert_eq!(batch.events.len(), 2);
+    let (first, second) = (&batch.events[0], &batch.events[1]);
+    assert_eq!(first.event_id(), "e1");
+    assert!(first.raw_json().contains(r#""Zo\ud83d""#), "{}", first.raw_json());
+    assert_eq!(first.raw()["name"], "Zo\u{fffd}");
+    assert_eq!(first.raw()["pair"], "\u{1f600}");
+    assert_eq!(first.raw()["x"], "\\ud83d", "an escaped backslash is not an escape");
+    assert_eq!(first.clone().into_raw()["eventId"], "e1");
+    assert_eq!(second.raw()["tail"], "\u{fffd}\u{fffd}A");
+    assert_eq!(serde_json::to_string(first).unwrap(), first.raw_json());
+}

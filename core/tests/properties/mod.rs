@@ -6,9 +6,11 @@
 //! input next to the reason.
 #![allow(dead_code)]
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use smartai_events::fuzzing::{self, Classified};
 use smartai_events::{ErrorCode, WebhookEvent, canonical, retry::parse_retry_after};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 /// The longest error message or decode reason accepted. A message quotes a bounded excerpt
@@ -274,24 +276,53 @@ pub fn check_fetch_body(body: &[u8]) -> Result<Option<usize>, String> {
             return Ok(None);
         }
     };
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("decoded a body that is not JSON: {e}"))?;
-    let data = match value.get("success") {
-        Some(Value::Bool(true)) => value.get("data").ok_or("decoded a success envelope without data")?,
-        _ => &value,
+    // The oracle reads the body with serde_json's raw values, which, like the client, keep
+    // each event's text, and let through what a `Value` cannot hold (lone surrogates).
+    let text = std::str::from_utf8(body).map_err(|e| format!("decoded a body that is not UTF-8: {e}"))?;
+    let top = raw_object(text)?;
+    let data = match top.get("success").map(|v| v.get()) {
+        Some("true") => raw_object(top.get("data").ok_or("decoded a success envelope without data")?.get())?,
+        _ => top,
     };
-    ensure!(data.is_object(), "decoded a batch from {}, not an object", kind(data));
-    let events = data.get("events").and_then(Value::as_array).ok_or("decoded a batch without an events array")?;
+    let events: Vec<&RawValue> = data
+        .get("events")
+        .and_then(|v| serde_json::from_str(v.get()).ok())
+        .ok_or("decoded a batch without an events array")?;
     ensure!(events.len() == batch.events.len(), "{} events sent, {} decoded", events.len(), batch.events.len());
-    ensure!(
-        data.get("pendingCount").and_then(Value::as_u64) == Some(batch.pending_count),
-        "pendingCount {} decoded as {}",
-        data["pendingCount"],
-        batch.pending_count
-    );
-    for (i, (event, expected)) in batch.events.iter().zip(events).enumerate() {
-        check_event(event, expected).map_err(|e| format!("event {i}: {e}"))?;
+    let pending = data.get("pendingCount").and_then(|v| serde_json::from_str::<u64>(v.get()).ok());
+    ensure!(pending == Some(batch.pending_count), "pendingCount {pending:?} decoded as {}", batch.pending_count);
+    for (i, (event, sent)) in batch.events.iter().zip(events).enumerate() {
+        ensure!(event.raw_json() == sent.get(), "event {i}: raw_json {:?} is not the text sent", event.raw_json());
+        let checked = match serde_json::from_str::<Value>(sent.get()) {
+            Ok(expected) => check_event(event, &expected),
+            Err(_) => check_event_without_value(event),
+        };
+        checked.map_err(|e| format!("event {i}: {e}"))?;
     }
     Ok(Some(batch.events.len()))
+}
+
+/// The members of a JSON object, each kept as its text.
+fn raw_object(text: &str) -> Result<BTreeMap<String, &RawValue>, String> {
+    ensure!(text.trim_start().starts_with('{'), "decoded a batch from {text:?}, not an object");
+    serde_json::from_str(text).map_err(|e| format!("decoded a body that is not a JSON object: {e}"))
+}
+
+/// An event whose text a `Value` cannot hold as it is (a lone surrogate): it must still be
+/// delivered, serialise as sent, and have a JSON value, not `null`.
+fn check_event_without_value(event: &WebhookEvent) -> Result<(), String> {
+    ensure!(!event.raw().is_null(), "raw() of {:?} is null", event.raw_json());
+    ensure!(!event.clone().into_raw().is_null(), "into_raw() of {:?} is null", event.raw_json());
+    let serialised = serde_json::to_string(event).map_err(|e| format!("serialising failed: {e}"))?;
+    ensure!(serialised == event.raw_json(), "the event serialises as {serialised:?}, not as sent");
+    let _ = (event.event_id(), event.event_type(), event.stored_at());
+    if let Some(reason) = event.decode_error() {
+        check_message_length(reason)?;
+    }
+    if matches!(event, WebhookEvent::Unknown(_)) && KNOWN_TYPES.contains(&event.event_type()) {
+        ensure!(event.decode_error().is_some(), "a {} event that did not decode has no reason", event.event_type());
+    }
+    Ok(())
 }
 
 /// One decoded event against the JSON it came from.
@@ -404,7 +435,8 @@ pub fn check_response(status: u16, body: &[u8], retry_after: Option<&str>, now: 
     let expected = expected_for(status);
     let error = match (&classified, expected) {
         (Classified::Success(text), Expected::Success) => {
-            let _: Value = serde_json::from_str(text).map_err(|e| format!("success data {text:?} is not JSON: {e}"))?;
+            let _: &RawValue =
+                serde_json::from_str(text).map_err(|e| format!("success data {text:?} is not JSON: {e}"))?;
             return Ok(());
         }
         (Classified::Fail(error), Expected::Success) => {
