@@ -115,3 +115,15 @@ fn a_lone_surrogate_keeps_the_event_and_its_json() {
     assert_eq!(second.raw()["tail"], "\u{fffd}\u{fffd}A");
     assert_eq!(serde_json::to_string(first).unwrap(), first.raw_json());
 }
+
+#[test]
+fn an_event_beyond_what_a_value_holds_is_still_delivered_with_its_text() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let body = format!(r#"{{"events":[{{"eventId":"e1","n":1e400}},{deep},{{"eventId":"e3"}}],"pendingCount":0}}"#);
+    let batch = fuzzing::decode_fetch_body(body.as_bytes()).unwrap();
+    assert_eq!(batch.events.len(), 3);
+    assert_eq!(batch.events[0].raw_json(), r#"{"eventId":"e1","n":1e400}"#);
+    assert_eq!(batch.events[1].raw_json(), deep);
+    assert_eq!(batch.events[2].event_id(), "e3");
+    assert_eq!(properties::check_fetch_body(body.as_bytes()), Ok(Some(3)));
+}
