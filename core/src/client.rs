@@ -210,7 +210,7 @@ const MAX_RETRIES: u32 = 100;
 
 fn positive(name: &str, d: Duration) -> Result<Duration> {
     if d.is_zero() {
-        return Err(Error::configuration(format!("{name} must be greater than 0")));
+        return Err(Error::invalid_argument(format!("{name} must be greater than 0")));
     }
     Ok(d)
 }

@@ -338,7 +338,7 @@ fn cases() -> Vec<Case> {
             ClientBuilder::from_json(&json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeout": -1}))
                 .map(drop)
         }),
-        case("timeout zero", err(Configuration, &["timeout must be greater than 0"]), |_| async move {
+        case("timeout zero", err(InvalidArgument, &["timeout must be greater than 0"]), |_| async move {
             keys(Some("wc_ak_test_0123456789"), Some("s")).timeout(Duration::ZERO).build().map(drop)
         }),
         case("maxRetries negative", err(InvalidArgument, &["maxRetries", "got -1"]), |_| async move {
