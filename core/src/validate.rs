@@ -153,7 +153,11 @@ pub fn duration_value(name: &str, value: Option<&Value>, unit_ms: f64) -> Result
             if !v.is_finite() || v < 0.0 {
                 return Err(Error::invalid_argument(format!("{name} must be a non-negative number, got {n}")));
             }
-            Ok(Some(std::time::Duration::from_secs_f64(v * unit_ms / 1000.0)))
+            // A finite number can still be beyond what a Duration holds (1e300 s), and the
+            // plain conversion panics on that.
+            std::time::Duration::try_from_secs_f64(v * unit_ms / 1000.0)
+                .map(Some)
+                .map_err(|_| Error::invalid_argument(format!("{name} is too large, got {n}")))
         }
         Some(other) => {
             Err(Error::invalid_argument(format!("{name} must be a non-negative number, got {}", describe(other))))
@@ -237,6 +241,19 @@ mod tests {
         assert!(event_ids_value(&json!(["a", 7])).unwrap_err().to_string().contains("eventIds[1]"));
         assert!(event_ids_value(&json!(["a", ""])).unwrap_err().to_string().contains("eventIds[1]"));
         assert_eq!(event_ids_value(&json!(["x", "x", "y"])).unwrap(), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn duration_rules() {
+        assert_eq!(
+            duration_value("t", Some(&json!(1.5)), 1000.0).unwrap(),
+            Some(std::time::Duration::from_millis(1500))
+        );
+        for (bad, fragment) in [(json!(-1), "got -1"), (json!(1e300), "too large, got 1e+300"), (json!("5"), "\"5\"")] {
+            let err = duration_value("timeout", Some(&bad), 1000.0).unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidArgument);
+            assert!(err.to_string().contains(fragment), "{err}");
+        }
     }
 
     #[test]

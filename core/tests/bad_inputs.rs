@@ -178,6 +178,17 @@ fn cases() -> Vec<Case> {
             assert!(emu.pending_ids().is_empty());
             Ok(())
         }),
+        case(
+            "an ID of 11 MB",
+            err(ErrorCode::InvalidRequest, &["HTTP 413", "limit 10485760 bytes"]),
+            |emu| async move { builder(&emu).build()?.acknowledge_webhook_events(&["x".repeat(11 << 20)]).await.map(drop) },
+        ),
+        case("IDs with quotes, controls and non-ASCII are sent and signed as they are", Expect::Ok, |emu| async move {
+            let odd = "évt_ü\"\\\n/\u{2028}\u{1}";
+            emu.enqueue(vec![json!({"eventId": odd, "event": "assessment.completed"})]);
+            assert_eq!(builder(&emu).build()?.acknowledge_webhook_events(&[odd]).await?.acknowledged, 1);
+            Ok(())
+        }),
         // --- base URL --------------------------------------------------------------------------
         case("base URL not a URL", err(Configuration, &["invalid base URL", r#""not a url""#]), |_| async move {
             keys(Some("wc_ak_test_0123456789"), Some("s")).base_url("not a url").build().map(drop)
@@ -256,6 +267,19 @@ fn cases() -> Vec<Case> {
             assert_eq!(batch.events.len(), 1);
             assert_eq!(batch.events[0].event_id(), "evt_big");
             assert_eq!(batch.events[0].raw()["padding"].as_str().map(str::len), Some(10 << 20));
+            Ok(())
+        }),
+        case("a truncated body", err(Network, &["network error", "body"]), |emu| async move {
+            emu.add_fault(FaultRule::new(FaultKind::Truncate).on(Endpoint::Fetch));
+            fetch_with(&emu, FetchOptions::new()).await
+        }),
+        case("a 500 with a 1 MB body is quoted short", Expect::Ok, |emu| async move {
+            let body = format!("<html>{}", "x".repeat(1 << 20));
+            emu.add_fault(FaultRule::new(FaultKind::Status { status: 500, retry_after: None, body: Some(body) }));
+            let e = fetch_with(&emu, FetchOptions::new()).await.unwrap_err();
+            assert_eq!(e.code(), ErrorCode::Server);
+            assert!(e.to_string().starts_with("server error (HTTP 500): <html>xxx"), "{e}");
+            assert!(e.to_string().len() < 1_000, "{} chars", e.to_string().len());
             Ok(())
         }),
         case("a server that hangs", err(Timeout, &["no complete response within 0.3 s"]), |emu| async move {
@@ -338,6 +362,21 @@ fn cases() -> Vec<Case> {
             ClientBuilder::from_json(&json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeout": -1}))
                 .map(drop)
         }),
+        case(
+            "timeout beyond what a duration holds",
+            err(InvalidArgument, &["timeout is too large", "1e+300"]),
+            |_| async move {
+                ClientBuilder::from_json(
+                    &json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeout": 1e300}),
+                )
+                .map(drop)
+            },
+        ),
+        case(
+            "run interval beyond what a duration holds",
+            err(InvalidArgument, &["intervalMs is too large", "1e+300"]),
+            |_| async move { RunOptions::from_json(&json!({"intervalMs": 1e300})).map(drop) },
+        ),
         case("timeout zero", err(InvalidArgument, &["timeout must be greater than 0"]), |_| async move {
             keys(Some("wc_ak_test_0123456789"), Some("s")).timeout(Duration::ZERO).build().map(drop)
         }),
