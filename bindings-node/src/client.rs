@@ -13,6 +13,7 @@ use smartai_events::{
     AssessmentClient, BoxError, BoxFuture, ClientBuilder, DeadLetterHook, DrainOptions, ErrorCode, FetchOptions,
     Handler, RunOptions, SessionRequest, WebhookEvent, validate,
 };
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -20,28 +21,64 @@ use tokio_util::sync::CancellationToken;
 /// the error it failed with (the facade keeps the error object itself).
 type Callback = ThreadsafeFunction<String, Promise<Option<String>>, String, Status, false>;
 
-/// Events as they cross to JavaScript: the server's JSON, plus the decode problem of any event
-/// that did not decode (by index), which the facade attaches as a non-enumerable
-/// `decodeError` so that `JSON.stringify(event)` still gives exactly what the server sent.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EventsPayload<'a> {
-    events: &'a [WebhookEvent],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pending_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    decode_errors: serde_json::Map<String, serde_json::Value>,
-}
-
+/// Events as they cross to JavaScript: `{"events":[...],"pendingCount":n,"reason":"...",
+/// "decodeErrors":{...}}`, the optional keys only when set. The events are the server's JSON;
+/// `decodeErrors` holds the decode problem of any event that did not decode (by index), which
+/// the facade attaches as a non-enumerable `decodeError` so that `JSON.stringify(event)` still
+/// gives exactly what the server sent.
 fn events_json(events: &[WebhookEvent], pending_count: Option<u64>, reason: Option<&str>) -> Result<String> {
-    let decode_errors = events
+    let decode_errors: serde_json::Map<String, serde_json::Value> = events
         .iter()
         .enumerate()
         .filter_map(|(i, e)| e.decode_error().map(|r| (i.to_string(), serde_json::Value::String(r.to_string()))))
         .collect();
-    to_json(&EventsPayload { events, pending_count, reason, decode_errors })
+    // Each event's text was checked as JSON when its response was decoded, so it is copied
+    // in as it is: a serializer would parse every event again only to write the same bytes.
+    let mut out = String::with_capacity(64 + events.iter().map(|e| e.raw_json().len() + 1).sum::<usize>());
+    out.push_str("{\"events\":[");
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_ascii_json(&mut out, event.raw_json());
+    }
+    out.push(']');
+    if let Some(n) = pending_count {
+        out.push_str(",\"pendingCount\":");
+        out.push_str(&n.to_string());
+    }
+    if let Some(reason) = reason {
+        out.push_str(",\"reason\":");
+        push_ascii_json(&mut out, &to_json(&reason)?);
+    }
+    if !decode_errors.is_empty() {
+        out.push_str(",\"decodeErrors\":");
+        push_ascii_json(&mut out, &to_json(&decode_errors)?);
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// Appends JSON text with every non-ASCII character written as a `\uXXXX` escape, which
+/// `JSON.parse` reads back as the same character. V8 keeps an all-ASCII text as a one-byte
+/// string: creating it skips UTF-8 decoding and parsing it takes V8's faster path, whereas a
+/// single `é` would make the whole batch a two-byte string. Outside strings JSON is ASCII,
+/// so only string contents change.
+fn push_ascii_json(out: &mut String, json: &str) {
+    if json.is_ascii() {
+        out.push_str(json);
+        return;
+    }
+    let mut units = [0u16; 2];
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+    }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {

@@ -54,7 +54,7 @@ test('drain hands every event to an async handler exactly once under injected fa
 
 test('events reach the handler exactly as the server sent them (unknown fields and types kept)', async () => {
   const odd = [
-    { ...events(1, 'odd')[0], brandNewField: { nested: [1, 'two', null] }, candidateName: 'Zoë Ångström 王' },
+    { ...events(1, 'odd')[0], brandNewField: { nested: [1, 'two', null] }, candidateName: 'Zoë Ångström 王 😀' },
     { eventId: 'evt_unknown_type', event: 'assessment.reviewed', storedAt: '2026-06-09T10:32:00.000Z', reviewer: 'r@x.io' },
     { eventId: 'evt_bad_completed', event: 'assessment.completed', storedAt: '2026-06-09T10:33:00.000Z', score: 'high' },
   ]
