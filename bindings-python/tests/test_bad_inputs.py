@@ -99,6 +99,20 @@ def big_event(c: Client) -> None:
     assert len(batch.events[0]["padding"].encode()) == 10 << 20
 
 
+def odd_ids(c: Client) -> None:
+    odd = 'évt_ü"\\\n/\u2028\x01'
+    c.emu.enqueue([{"eventId": odd, "event": "assessment.completed"}])
+    assert c.call("acknowledge_webhook_events", [odd]).acknowledged == 1
+
+
+def long_error_body(c: Client) -> None:
+    c.emu.add_fault({"kind": {"type": "status", "status": 500, "body": "<html>" + "x" * (1 << 20)}})
+    with pytest.raises(se.ServerError) as info:
+        c.call("get_webhook_events")
+    assert str(info.value).startswith("server error (HTTP 500): <html>xxx")
+    assert len(str(info.value)) < 1_000
+
+
 def clamped_limit(c: Client) -> None:
     c.emu.generate(150)
     assert len(c.call("get_webhook_events", limit=10_000).events) == 100
@@ -147,6 +161,9 @@ CASES = [
     Case("an empty-string ID", ack(["evt_1", ""]), IA, ("eventIds[1]", '""')),
     Case("a number among the IDs", ack(["evt_1", 7]), IA, ("eventIds[1]", "got 7")),
     Case("a None ID", ack([None]), IA, ("eventIds[0]", "got null")),
+    Case("bytes as an ID", ack([b"evt_1"]), IA, ("event_ids[0]", "bytes")),
+    Case("an ID of 11 MB", ack(["x" * (11 << 20)]), se.InvalidRequestError, ("HTTP 413", "limit 10485760 bytes")),
+    Case("odd IDs are sent and signed as they are", odd_ids),
     Case("10,000 IDs go in chunks of 100", ten_thousand_ids),
     # base URL and keys
     Case("base URL not a URL", build(KEY, "s", "not a url"), CF, ("invalid base URL", '"not a url"')),
@@ -167,6 +184,8 @@ CASES = [
     Case("a body above 64 MiB", with_fault({"type": "oversized_body", "bytes": 70 << 20}), se.DecodeError,
          ("larger than 67108864 bytes",)),
     Case("one event of 10 MB decodes", big_event),
+    Case("a truncated body", with_fault({"type": "truncate"}), se.NetworkError, ("network error", "body")),
+    Case("a 500 with a 1 MB body is quoted short", long_error_body),
     Case("a server that hangs", with_fault({"type": "hang"}, timeout=0.3), se.SmartAITimeoutError,
          ("no complete response within 0.3 s",)),
     Case("connection refused", lambda c: c.call("get_webhook_events", client=c.kwargs(
@@ -183,11 +202,17 @@ CASES = [
     # run and drain
     Case("run interval below 5 s", run_with(interval=1.0), IA, ("interval must be at least 5 s", "got 1.000 s")),
     Case("run interval negative", run_with(interval=-1.0), IA, ("interval", "-1")),
+    Case("run interval beyond a duration", run_with(interval=1e300), IA, ("interval is too large", "1e+300")),
+    Case("run interval infinite", run_with(interval=float("inf")), IA, ("interval must be a finite number", "got inf")),
     Case("run max_attempts 0", run_with(interval=5.0, max_attempts=0), IA, (">= 1, got 0",)),
     Case("drain handler not callable", lambda c: c.call("drain", 42), IA, ("handler must be callable", "int")),
     Case("drain max_events 0", lambda c: c.call("drain", lambda e: None, max_events=0), IA, (">= 1, got 0",)),
     # client options
     Case("timeout negative", build(KEY, "s", timeout=-1), IA, ("timeout", "got -1")),
+    Case("timeout zero", build(KEY, "s", timeout=0), IA, ("timeout must be greater than 0",)),
+    Case("timeout beyond a duration", build(KEY, "s", timeout=1e300), IA, ("timeout is too large", "1e+300")),
+    Case("connect_timeout infinite", build(KEY, "s", connect_timeout=float("inf")), IA, ("connectTimeout", "got inf")),
+    Case("min_poll_interval negative", build(KEY, "s", min_poll_interval=-1), IA, ("minPollInterval", "got -1")),
     Case("timeout NaN", build(KEY, "s", timeout=float("nan")), IA, ("timeout must be a finite number", "got NaN")),
     Case("timeout a string", build(KEY, "s", timeout="5"), IA, ("timeout", '"5" (a string)')),
     Case("max_retries negative", build(KEY, "s", max_retries=-1), IA, ("maxRetries", "got -1")),
