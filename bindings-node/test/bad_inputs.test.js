@@ -73,6 +73,15 @@ const CASES = [
   { name: 'a number among the IDs', run: ack(['evt_1', 7]), error: IA, fragments: ['eventIds[1]', 'got 7'] },
   { name: 'a null ID', run: ack([null]), error: IA, fragments: ['eventIds[0]', 'got null'] },
   { name: 'an object ID', run: ack([{ eventId: 'evt_1' }]), error: IA, fragments: ['eventIds[0]', 'an object'] },
+  { name: 'an ID of 11 MB', run: ack(['x'.repeat(11 << 20)]), error: AssessmentClient.InvalidRequestError, fragments: ['HTTP 413', 'limit 10485760 bytes'] },
+  {
+    name: 'odd IDs are sent and signed as they are',
+    run: async (emu) => {
+      const odd = 'évt_ü"\\\n/\u2028\u0001'
+      emu.enqueue([{ eventId: odd, event: 'assessment.completed' }])
+      assert.equal((await client(emu).acknowledgeWebhookEvents([odd])).acknowledged, 1)
+    },
+  },
   {
     name: '10,000 IDs go in chunks of 100',
     run: async (emu) => {
@@ -116,6 +125,17 @@ const CASES = [
       assert.equal(Buffer.byteLength(events[0].padding), 10 << 20)
     },
   },
+  { name: 'a truncated body', run: withFault({ type: 'truncate' }), error: NetworkError, fragments: ['network error', 'body'] },
+  {
+    name: 'a 500 with a 1 MB body is quoted short',
+    run: async (emu) => {
+      emu.addFault({ kind: { type: 'status', status: 500, body: `<html>${'x'.repeat(1 << 20)}` } })
+      const err = await client(emu).getWebhookEvents().catch((e) => e)
+      assert.ok(err instanceof AssessmentClient.ServerError, String(err))
+      assert.ok(err.message.startsWith('server error (HTTP 500): <html>xxx'), err.message)
+      assert.ok(err.message.length < 1000, `${err.message.length} chars`)
+    },
+  },
   { name: 'a server that hangs', run: withFault({ type: 'hang' }, { timeoutMs: 300 }), error: TimeoutError, fragments: ['no complete response within 0.3 s'] },
   {
     name: 'connection refused',
@@ -143,12 +163,16 @@ const CASES = [
   { name: 'run intervalMs below 5 s', run: runWith({ intervalMs: 1000 }), error: IA, fragments: ['interval must be at least 5 s', 'got 1.000 s'] },
   { name: 'run intervalMs negative', run: runWith({ intervalMs: -1 }), error: IA, fragments: ['intervalMs', '-1'] },
   { name: 'run intervalMs a string', run: runWith({ intervalMs: '5000' }), error: IA, fragments: ['intervalMs', '"5000" (a string)'] },
+  { name: 'run intervalMs beyond a duration', run: runWith({ intervalMs: 1e300 }), error: IA, fragments: ['intervalMs is too large', '1e+300'] },
   { name: 'run maxAttempts 0', run: runWith({ intervalMs: 5000, maxAttempts: 0 }), error: IA, fragments: ['>= 1, got 0'] },
   { name: 'run option misspelt', run: runWith({ interval_ms: 5000 }), error: IA, fragments: ['"interval_ms"'] },
   { name: 'drain handler not a function', run: (emu) => client(emu).drain(42), error: IA, fragments: ['handler'] },
   { name: 'drain maxEvents 0', run: (emu) => client(emu).drain(() => {}, { maxEvents: 0 }), error: IA, fragments: ['>= 1, got 0'] },
   // client options
   { name: 'timeoutMs negative', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: -1 }), error: IA, fragments: ['timeoutMs', 'got -1'] },
+  { name: 'timeoutMs zero', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: 0 }), error: IA, fragments: ['timeout must be greater than 0'] },
+  { name: 'timeoutMs beyond a duration', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: 1e300 }), error: IA, fragments: ['timeoutMs is too large', '1e+300'] },
+  { name: 'minPollIntervalMs negative', run: build({ apiKey: KEY, secretKey: 's', minPollIntervalMs: -1 }), error: IA, fragments: ['minPollIntervalMs', 'got -1'] },
   { name: 'timeoutMs NaN', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: NaN }), error: IA, fragments: ['timeoutMs', 'NaN'] },
   { name: 'maxRetries negative', run: build({ apiKey: KEY, secretKey: 's', maxRetries: -1 }), error: IA, fragments: ['maxRetries', 'got -1'] },
   { name: 'maxRetries huge', run: build({ apiKey: KEY, secretKey: 's', maxRetries: 1e6 }), error: IA, fragments: ['maxRetries', 'got 1000000'] },
