@@ -326,6 +326,10 @@ struct FetchData<'a> {
 }
 
 pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
+    if let Some((events, pending_count)) = split_fetch_body(&text) {
+        let events = events.into_iter().map(WebhookEvent::from_checked_json).collect();
+        return Ok(WebhookEventBatch { events, pending_count });
+    }
     let data: FetchData = serde_json::from_str(&text).map_err(|e| Error::Decode {
         message: format!(
             "expected {{\"events\": [...], \"pendingCount\": <non-negative integer>}} ({}), got {}",
@@ -339,9 +343,144 @@ pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
     Ok(WebhookEventBatch { events, pending_count: data.pending_count })
 }
 
+/// Splits `{"events":[...],"pendingCount":<integer>}`, exactly that shape (JSON whitespace
+/// allowed between tokens), into the events' texts and the count, without parsing the
+/// events: the transport has checked the whole text as JSON already (`classify`), so only
+/// the structure is followed here, and each event is parsed once, by its own decode.
+/// `None` for any other shape (other keys, another order, a count that is not a plain
+/// non-negative integer); serde then reads the body and reports what is wrong.
+fn split_fetch_body(text: &str) -> Option<(Vec<&str>, u64)> {
+    let b = text.as_bytes();
+    let mut i = ws(b, 0);
+    i = ws(b, literal(b, i, b"{")?);
+    i = ws(b, literal(b, i, b"\"events\"")?);
+    i = ws(b, literal(b, i, b":")?);
+    i = ws(b, literal(b, i, b"[")?);
+    let mut events = Vec::with_capacity(100);
+    if b.get(i) == Some(&b']') {
+        i += 1;
+    } else {
+        loop {
+            let end = value_end(b, i)?;
+            events.push(&text[i..end]);
+            i = ws(b, end);
+            match b.get(i)? {
+                b',' => i = ws(b, i + 1),
+                b']' => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    i = ws(b, i);
+    i = ws(b, literal(b, i, b",")?);
+    i = ws(b, literal(b, i, b"\"pendingCount\"")?);
+    i = ws(b, literal(b, i, b":")?);
+    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let pending_count = text.get(i..i + digits)?.parse::<u64>().ok()?;
+    i = ws(b, i + digits);
+    i = ws(b, literal(b, i, b"}")?);
+    (i == b.len()).then_some((events, pending_count))
+}
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+fn literal(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
+    b.get(i..i + lit.len()).filter(|s| *s == lit).map(|_| i + lit.len())
+}
+
+/// Where the JSON value starting at `i` ends, in text known to be valid JSON.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                // Most of an event is string contents, which memchr skips fast.
+                j += b.get(j..)?.iter().position(|c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']'))?;
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    _ => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let len =
+                b[i..].iter().take_while(|c| !matches!(c, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')).count();
+            (len > 0).then_some(i + len)
+        }
+    }
+}
+
+/// The index just past the string that opens at `i`.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        if b[j] == b'"' {
+            return Some(j + 1);
+        }
+        j += 2;
+    }
+}
+
 fn parse_value(text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| Error::Decode {
         message: format!("expected JSON ({e}), got {}", validate::shorten(text, 120)),
         context: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn by_serde(text: &str) -> Option<(Vec<&str>, u64)> {
+        let data: FetchData = serde_json::from_str(text).ok()?;
+        Some((data.events.into_iter().map(|e| e.get()).collect(), data.pending_count))
+    }
+
+    #[test]
+    fn the_structural_split_matches_serde_or_declines() {
+        let bodies = [
+            r#"{"events":[],"pendingCount":0}"#,
+            r#"{"events":[{"eventId":"a","x":{"y":[1,{"z":"}"}]}},{"eventId":"b\"}]"}],"pendingCount":12}"#,
+            " {\n \"events\" : [ {\"a\":\"\\\\\"} , 7 , \"s\" , null , [] , -1.5e3 , true ] ,\t\"pendingCount\" : 3 } ",
+            r#"{"events":[{"n":"Zoë 王 😀","e":"\u00e9\ud83d\ude00"}],"pendingCount":18446744073709551615}"#,
+        ];
+        for body in bodies {
+            assert_eq!(split_fetch_body(body), by_serde(body), "{body}");
+            assert!(split_fetch_body(body).is_some(), "{body}");
+        }
+        // Other shapes are left to serde, which accepts some and explains the rest.
+        for body in [
+            r#"{"pendingCount":0,"events":[]}"#,
+            r#"{"events":[],"pendingCount":0,"extra":1}"#,
+            r#"{"events":[],"pendingCount":1.0}"#,
+            r#"{"events":[],"pendingCount":-1}"#,
+            r#"{"events":[],"pendingCount":18446744073709551616}"#,
+            r#"{"events":{},"pendingCount":0}"#,
+            r#"[{"events":[],"pendingCount":0}]"#,
+        ] {
+            assert_eq!(split_fetch_body(body), None, "{body}");
+        }
+    }
 }

@@ -196,6 +196,11 @@ impl WebhookEvent {
         Self::from_json_text(raw.get().to_string())
     }
 
+    /// [`WebhookEvent::from_raw_json`] for text already known to be one valid JSON value.
+    pub(crate) fn from_checked_json(text: &str) -> WebhookEvent {
+        Self::from_json_text(text.to_string())
+    }
+
     /// Decodes one event from JSON text. The text must be valid JSON (it comes out of a
     /// parsed response); the typed fields are decoded straight from it, and a `Value` of
     /// the whole event is built only if [`WebhookEvent::raw`] is asked for.
