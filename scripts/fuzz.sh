@@ -44,8 +44,9 @@ fuzzer_available() {
 
 if fuzzer_available; then
   # The fuzz crate is its own workspace with its own target directory: its sanitizer flags
-  # would otherwise rebuild the main workspace's artifacts.
-  export CARGO_TARGET_DIR="$root/fuzz/target"
+  # would otherwise rebuild the main workspace's artifacts. FUZZ_TARGET_DIR may point it at a
+  # directory that outlives the clone, so that repeated runs skip the instrumented build.
+  export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$root/fuzz/target}"
   echo "==> building the fuzz targets"
   if ! cargo +nightly fuzz build; then
     failed=${#targets[@]}

@@ -41,6 +41,9 @@ if [ -f tests/conformance/run.sh ]; then
   bash tests/conformance/run.sh
 fi
 
+step "Fuzzing: every cargo-fuzz target for ${SMARTAI_FUZZ_SECONDS:-20} s (property tests without nightly)"
+bash scripts/fuzz.sh "${SMARTAI_FUZZ_SECONDS:-20}"
+
 step "Secrets: no secret key in anything the suites printed or logged"
 sleep 1 # let tee write the last lines
 records=$(cat "$log_dir"/*.log | wc -l)
