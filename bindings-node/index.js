@@ -168,6 +168,13 @@ function signalOf(options) {
 /** A native stop token that an `AbortSignal` cancels, or `null` without a signal. */
 function stopToken(signal) {
   if (signal == null) return { stop: null, release() {} }
+  if (typeof signal !== 'object' || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean') {
+    const got =
+      typeof signal === 'string' ? `${JSON.stringify(signal.slice(0, 40))} (a string)`
+        : typeof signal === 'object' ? 'an object that is not one'
+          : `a ${typeof signal}`
+    throw new errors.InvalidArgumentError(`signal must be an AbortSignal, got ${got}`)
+  }
   const stop = new native.StopToken()
   if (signal.aborted) {
     stop.cancel()

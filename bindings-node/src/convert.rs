@@ -4,12 +4,17 @@
 //! object such as `{ limit: NaN }` or `{ since: undefined }` would fail with napi's
 //! `InvalidArg` instead of the core's validation error. This conversion only changes the
 //! representation: `undefined` properties are left out, a `Date` becomes its Unix time in
-//! milliseconds, and a number JSON cannot hold (`NaN`, `±Infinity`) becomes the string
-//! `"NaN"` / `"Infinity"` so that the core's message still names it. No rule lives here.
+//! milliseconds, a number JSON cannot hold (`NaN`, `±Infinity`) becomes the string
+//! `"NaN"` / `"Infinity"` so that the core's message still names it, and a `BigInt` that
+//! fits 64 bits becomes that integer. A function or a symbol has no JSON form: it is refused
+//! with its place in the argument, rather than sent as a string such as an event ID.
+//! No rule lives here.
 
+use crate::error::coded;
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
 use napi::{Error, Result, Status, ValueType, sys};
 use serde_json::{Map, Number, Value};
+use smartai_events::ErrorCode;
 use std::ptr;
 
 /// Nesting deeper than this is refused (an options object or an event list is shallow).
@@ -32,7 +37,38 @@ impl ValidateNapiValue for Loose {}
 
 impl FromNapiValue for Loose {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        Ok(Loose(unsafe { convert(env, value, MAX_DEPTH)? }.unwrap_or(Value::Null)))
+        match unsafe { convert(env, value, MAX_DEPTH) } {
+            Ok(v) => Ok(Loose(v.unwrap_or(Value::Null))),
+            Err(Failure::Napi(e)) => Err(e),
+            Err(Failure::Refused { what, path }) if path.is_empty() => {
+                Err(coded(ErrorCode::InvalidArgument, format!("{what} cannot be passed here")))
+            }
+            Err(Failure::Refused { what, path }) => {
+                Err(coded(ErrorCode::InvalidArgument, format!("{what} cannot be passed here (at {path})")))
+            }
+        }
+    }
+}
+
+/// Why a value could not be converted. The path of a refused value is built while
+/// unwinding, so a successful conversion allocates nothing for it.
+enum Failure {
+    Napi(Error),
+    Refused { what: &'static str, path: String },
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Napi(e)
+    }
+}
+
+impl Failure {
+    fn at(self, segment: impl FnOnce() -> String) -> Self {
+        match self {
+            Failure::Refused { what, path } => Failure::Refused { what, path: segment() + &path },
+            other => other,
+        }
     }
 }
 
@@ -51,7 +87,11 @@ fn type_of(env: sys::napi_env, value: sys::napi_value) -> Result<sys::napi_value
 }
 
 /// `None` for `undefined` (left out of objects).
-unsafe fn convert(env: sys::napi_env, value: sys::napi_value, depth: u32) -> Result<Option<Value>> {
+unsafe fn convert(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    depth: u32,
+) -> std::result::Result<Option<Value>, Failure> {
     let ty = type_of(env, value)?;
     let converted = match ty {
         sys::ValueType::napi_undefined => return Ok(None),
@@ -59,12 +99,15 @@ unsafe fn convert(env: sys::napi_env, value: sys::napi_value, depth: u32) -> Res
         sys::ValueType::napi_boolean => Value::Bool(unsafe { bool::from_napi_value(env, value)? }),
         sys::ValueType::napi_number => number(unsafe { f64::from_napi_value(env, value)? }),
         sys::ValueType::napi_string => Value::String(unsafe { String::from_napi_value(env, value)? }),
-        sys::ValueType::napi_bigint => Value::String(unsafe { coerce_to_string(env, value)? }),
-        sys::ValueType::napi_function => Value::String("[function]".into()),
-        sys::ValueType::napi_symbol => Value::String("[symbol]".into()),
+        sys::ValueType::napi_bigint => unsafe { bigint(env, value)? },
+        sys::ValueType::napi_function => return Err(Failure::Refused { what: "a function", path: String::new() }),
+        sys::ValueType::napi_symbol => return Err(Failure::Refused { what: "a symbol", path: String::new() }),
         sys::ValueType::napi_object => {
             if depth == 0 {
-                return Err(Error::new(Status::InvalidArg, "the argument is nested too deeply".to_owned()));
+                return Err(Failure::Napi(coded(
+                    ErrorCode::InvalidArgument,
+                    format!("the argument is nested more than {MAX_DEPTH} levels deep"),
+                )));
             }
             let mut is_date = false;
             check(unsafe { sys::napi_is_date(env, value, &mut is_date) }, "is_date")?;
@@ -82,7 +125,8 @@ unsafe fn convert(env: sys::napi_env, value: sys::napi_value, depth: u32) -> Res
                 for i in 0..len {
                     let mut item = ptr::null_mut();
                     check(unsafe { sys::napi_get_element(env, value, i, &mut item) }, "array element")?;
-                    items.push(unsafe { convert(env, item, depth - 1)? }.unwrap_or(Value::Null));
+                    let v = unsafe { convert(env, item, depth - 1) }.map_err(|e| e.at(|| format!("[{i}]")))?;
+                    items.push(v.unwrap_or(Value::Null));
                 }
                 Value::Array(items)
             } else {
@@ -109,8 +153,12 @@ unsafe fn convert(env: sys::napi_env, value: sys::napi_value, depth: u32) -> Res
                     let name = unsafe { String::from_napi_value(env, key)? };
                     let mut item = ptr::null_mut();
                     check(unsafe { sys::napi_get_property(env, value, key, &mut item) }, "property")?;
-                    if let Some(v) = unsafe { convert(env, item, depth - 1)? } {
-                        map.insert(name, v);
+                    match unsafe { convert(env, item, depth - 1) } {
+                        Ok(Some(v)) => {
+                            map.insert(name, v);
+                        }
+                        Ok(None) => {}
+                        Err(e) => return Err(e.at(|| format!(".{name}"))),
                     }
                 }
                 Value::Object(map)
@@ -133,6 +181,23 @@ fn number(n: f64) -> Value {
         return Value::Number(Number::from(n as i64));
     }
     Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// A `BigInt` as an integer when it fits 64 bits, otherwise as its digits (a string, which
+/// the core refuses naming them).
+unsafe fn bigint(env: sys::napi_env, value: sys::napi_value) -> Result<Value> {
+    let mut lossless = false;
+    let mut i = 0i64;
+    check(unsafe { sys::napi_get_value_bigint_int64(env, value, &mut i, &mut lossless) }, "bigint")?;
+    if lossless {
+        return Ok(Value::from(i));
+    }
+    let mut u = 0u64;
+    check(unsafe { sys::napi_get_value_bigint_uint64(env, value, &mut u, &mut lossless) }, "bigint")?;
+    if lossless {
+        return Ok(Value::from(u));
+    }
+    Ok(Value::String(unsafe { coerce_to_string(env, value)? }))
 }
 
 unsafe fn coerce_to_string(env: sys::napi_env, value: sys::napi_value) -> Result<String> {

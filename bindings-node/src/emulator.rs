@@ -95,7 +95,11 @@ impl NativeEmulator {
 
     /// Enqueues `n` generated events; returns how many.
     #[napi(catch_unwind)]
-    pub fn generate(&self, n: u32) -> Result<u32> {
+    pub fn generate(&self, n: f64) -> Result<u32> {
+        // Taken as a number: napi would wrap -1 into 4294967295 and generate for ever.
+        if !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)) {
+            return Err(coded(ErrorCode::InvalidArgument, format!("generate needs a non-negative integer, got {n}")));
+        }
         Ok(self.get()?.generate(n as usize) as u32)
     }
 

@@ -50,6 +50,8 @@ const CASES = [
   { name: 'limit a fraction', run: fetch({ limit: 1.5 }), error: IA, fragments: ['got 1.5'] },
   { name: 'limit NaN', run: fetch({ limit: NaN }), error: IA, fragments: ['limit must be', 'NaN'] },
   { name: 'limit a boolean', run: fetch({ limit: true }), error: IA, fragments: ['true (a boolean)'] },
+  { name: 'limit a BigInt that fits is an integer', run: async (emu) => { await client(emu).getWebhookEvents({ limit: 5n }) } },
+  { name: 'limit a function', run: fetch({ limit: () => 5 }), error: IA, fragments: ['a function cannot be passed here', '.limit'] },
   { name: 'limit an object', run: fetch({ limit: { n: 5 } }), error: IA, fragments: ['limit must be', 'an object'] },
   {
     name: 'limit above the cap is clamped',
@@ -73,6 +75,19 @@ const CASES = [
   { name: 'a number among the IDs', run: ack(['evt_1', 7]), error: IA, fragments: ['eventIds[1]', 'got 7'] },
   { name: 'a null ID', run: ack([null]), error: IA, fragments: ['eventIds[0]', 'got null'] },
   { name: 'an object ID', run: ack([{ eventId: 'evt_1' }]), error: IA, fragments: ['eventIds[0]', 'an object'] },
+  { name: 'a BigInt ID', run: ack(['evt_1', 7n]), error: IA, fragments: ['eventIds[1]', 'got 7'] },
+  { name: 'a function ID', run: ack(['evt_1', () => 'evt_2']), error: IA, fragments: ['a function cannot be passed here', '[1]'] },
+  { name: 'a symbol ID', run: ack([Symbol('evt_1')]), error: IA, fragments: ['a symbol cannot be passed here', '[0]'] },
+  {
+    name: 'IDs nested too deeply',
+    run: (emu) => {
+      let deep = ['evt_1']
+      for (let i = 0; i < 100; i++) deep = [deep]
+      return client(emu).acknowledgeWebhookEvents(deep)
+    },
+    error: IA,
+    fragments: ['nested more than 64 levels'],
+  },
   { name: 'an ID of 11 MB', run: ack(['x'.repeat(11 << 20)]), error: AssessmentClient.InvalidRequestError, fragments: ['HTTP 413', 'limit 10485760 bytes'] },
   {
     name: 'odd IDs are sent and signed as they are',
@@ -166,6 +181,9 @@ const CASES = [
   { name: 'run intervalMs beyond a duration', run: runWith({ intervalMs: 1e300 }), error: IA, fragments: ['intervalMs is too large', '1e+300'] },
   { name: 'run maxAttempts 0', run: runWith({ intervalMs: 5000, maxAttempts: 0 }), error: IA, fragments: ['>= 1, got 0'] },
   { name: 'run option misspelt', run: runWith({ interval_ms: 5000 }), error: IA, fragments: ['"interval_ms"'] },
+  { name: 'run signal not an AbortSignal', run: (emu) => client(emu).run(() => {}, { intervalMs: 5000, signal: 'stop' }), error: IA, fragments: ['signal must be an AbortSignal', '"stop" (a string)'] },
+  { name: 'fetch signal not an AbortSignal', run: (emu) => client(emu).getWebhookEvents({ signal: {} }), error: IA, fragments: ['signal must be an AbortSignal'] },
+  { name: 'emulator generate -1', run: async (emu) => emu.generate(-1), error: IA, fragments: ['generate needs a non-negative integer', 'got -1'] },
   { name: 'drain handler not a function', run: (emu) => client(emu).drain(42), error: IA, fragments: ['handler'] },
   { name: 'drain maxEvents 0', run: (emu) => client(emu).drain(() => {}, { maxEvents: 0 }), error: IA, fragments: ['>= 1, got 0'] },
   // client options
