@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Optional
@@ -204,6 +205,10 @@ CASES = [
     Case("run interval negative", run_with(interval=-1.0), IA, ("interval", "-1")),
     Case("run interval beyond a duration", run_with(interval=1e300), IA, ("interval is too large", "1e+300")),
     Case("run interval infinite", run_with(interval=float("inf")), IA, ("interval must be a finite number", "got inf")),
+    Case("run stop of the wrong kind", lambda c: c.call(
+        "run", lambda e: None, interval=5.0, stop=threading.Event() if c.flavour == "async" else True),
+        IA, ("stop must be", "got ")),
+    Case("run stop a string", run_with(interval=5.0, stop="now"), IA, ("stop must be", "got str")),
     Case("run max_attempts 0", run_with(interval=5.0, max_attempts=0), IA, (">= 1, got 0",)),
     Case("drain handler not callable", lambda c: c.call("drain", 42), IA, ("handler must be callable", "int")),
     Case("drain max_events 0", lambda c: c.call("drain", lambda e: None, max_events=0), IA, (">= 1, got 0",)),

@@ -17,8 +17,9 @@ from ._common import (
     run_options,
     session_request,
     since_ms,
+    type_name,
 )
-from ._errors import SmartAIError
+from ._errors import InvalidArgumentError, SmartAIError
 from ._events import (
     AcknowledgeResult,
     DrainSummary,
@@ -294,6 +295,10 @@ class AsyncAssessmentClient:
         check_callable(handler, "handler")
         if dead_letter is not None:
             check_callable(dead_letter, "dead_letter")
+        # Checked before the poller starts: a threading.Event's blocking wait() would freeze
+        # the event loop, and a failure after the start would leave the poller running.
+        if stop is not None and not inspect.iscoroutinefunction(getattr(stop, "wait", None)):
+            raise InvalidArgumentError(f"stop must be an asyncio.Event, got {type_name(stop)}")
         native = self._client()
         opts = run_options(interval, max_attempts, limit, since, max_events, max_batches)
         loop = asyncio.get_running_loop()

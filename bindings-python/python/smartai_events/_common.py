@@ -85,6 +85,12 @@ def _user(user: Any) -> Any:
     return {"name": user.name, "email": user.email}
 
 
+def type_name(value: Any) -> str:
+    """``int``, ``threading.Event``: qualified unless built in, so look-alikes are told apart."""
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def check_callable(fn: Any, what: str) -> None:
     if not callable(fn):
         raise InvalidArgumentError(f"{what} must be callable, got {type(fn).__name__}")

@@ -13,6 +13,7 @@ from ._common import (
     run_options,
     session_request,
     since_ms,
+    type_name,
 )
 from ._errors import InvalidArgumentError, SmartAIError
 from ._events import WebhookEvent
@@ -253,6 +254,8 @@ class AssessmentClient:
         _check_sync(handler, "handler")
         if dead_letter is not None:
             _check_sync(dead_letter, "dead_letter")
+        if stop is not None and not callable(getattr(stop, "is_set", None)):
+            raise InvalidArgumentError(f"stop must be a threading.Event (or have is_set()), got {type_name(stop)}")
         d = self._client().run(
             handler,
             run_options(interval, max_attempts, limit, since, max_events, max_batches),
