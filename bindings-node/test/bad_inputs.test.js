@@ -188,7 +188,7 @@ const CASES = [
   { name: 'drain maxEvents 0', run: (emu) => client(emu).drain(() => {}, { maxEvents: 0 }), error: IA, fragments: ['>= 1, got 0'] },
   // client options
   { name: 'timeoutMs negative', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: -1 }), error: IA, fragments: ['timeoutMs', 'got -1'] },
-  { name: 'timeoutMs zero', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: 0 }), error: IA, fragments: ['timeout must be greater than 0'] },
+  { name: 'timeoutMs zero', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: 0 }), error: IA, fragments: ['timeoutMs must be greater than 0'] },
   { name: 'timeoutMs beyond a duration', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: 1e300 }), error: IA, fragments: ['timeoutMs is too large', '1e+300'] },
   { name: 'minPollIntervalMs negative', run: build({ apiKey: KEY, secretKey: 's', minPollIntervalMs: -1 }), error: IA, fragments: ['minPollIntervalMs', 'got -1'] },
   { name: 'timeoutMs NaN', run: build({ apiKey: KEY, secretKey: 's', timeoutMs: NaN }), error: IA, fragments: ['timeoutMs', 'NaN'] },

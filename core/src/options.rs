@@ -36,6 +36,11 @@ fn duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Re
     }
 }
 
+/// Which spelling of a duration option the caller used, so that a message names it.
+fn given<'a>(obj: &Map<String, Value>, seconds_key: &'a str, millis_key: &'a str) -> &'a str {
+    if obj.get(millis_key).is_some_and(|v| !v.is_null()) { millis_key } else { seconds_key }
+}
+
 fn string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -111,13 +116,19 @@ impl ClientBuilder {
         }
         if let Some(v) = duration(obj, "timeout", "timeoutMs")? {
             if v.is_zero() {
-                return Err(Error::invalid_argument("timeout must be greater than 0"));
+                return Err(Error::invalid_argument(format!(
+                    "{} must be greater than 0",
+                    given(obj, "timeout", "timeoutMs")
+                )));
             }
             builder = builder.timeout(v);
         }
         if let Some(v) = duration(obj, "connectTimeout", "connectTimeoutMs")? {
             if v.is_zero() {
-                return Err(Error::invalid_argument("connectTimeout must be greater than 0"));
+                return Err(Error::invalid_argument(format!(
+                    "{} must be greater than 0",
+                    given(obj, "connectTimeout", "connectTimeoutMs")
+                )));
             }
             builder = builder.connect_timeout(v);
         }

@@ -363,6 +363,14 @@ fn cases() -> Vec<Case> {
                 .map(drop)
         }),
         case(
+            "timeoutMs zero names the option given",
+            err(InvalidArgument, &["timeoutMs must be greater than 0"]),
+            |_| async move {
+                ClientBuilder::from_json(&json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeoutMs": 0}))
+                    .map(drop)
+            },
+        ),
+        case(
             "timeout beyond what a duration holds",
             err(InvalidArgument, &["timeout is too large", "1e+300"]),
             |_| async move {
