@@ -7,7 +7,7 @@ use crate::events::WebhookEvent;
 use crate::gate::PollGate;
 use crate::health::{Health, HealthTracker};
 use crate::retry::RetryPolicy;
-use crate::transport::{Call, Transport};
+use crate::transport::{self, Call, Outcome, Transport};
 use crate::types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, WebhookEventBatch};
 use crate::validate::{self, ACK_CHUNK};
 use reqwest::Method;
@@ -253,10 +253,7 @@ impl AssessmentClient {
         }
         let call = Call { method: Method::GET, path: EVENTS_PATH, query, body: None };
         let span = tracing::info_span!("smartai.poll", limit, since);
-        let result = async {
-            let data = self.inner.transport.execute(&call).await?;
-            decode_batch(data)
-        };
+        let result = self.inner.transport.execute_as(&call, read_batch);
         let result = tracing::Instrument::instrument(result, span).await;
         match &result {
             Ok(batch) => {
@@ -343,6 +340,50 @@ pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
     Ok(WebhookEventBatch { events, pending_count: data.pending_count })
 }
 
+/// Reads a fetch response straight into a batch. A body of the usual shape (see
+/// [`split_fetch_body`]) is checked as JSON by decoding it: the structure here, each event by
+/// its own decode (or, for an event that does not decode, on its own). That is the check
+/// [`transport::classify`] makes with a pass of its own; if it fails, `classify` itself gives
+/// the answer, so every outcome is what `classify` and then [`decode_batch`] would give.
+pub(crate) fn read_batch(
+    status: reqwest::StatusCode,
+    bytes: &[u8],
+    retry_after: Option<std::time::Duration>,
+    context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
+) -> Outcome<WebhookEventBatch> {
+    if status.is_success()
+        && let Ok(text) = std::str::from_utf8(bytes)
+        && let Some((slices, pending_count)) = split_fetch_body(text)
+    {
+        let mut events = Vec::with_capacity(slices.len());
+        let mut valid = true;
+        for slice in slices {
+            match WebhookEvent::from_json_fast(slice) {
+                Some(event) => events.push(event),
+                None if serde_json::from_str::<serde::de::IgnoredAny>(slice).is_ok() => {
+                    events.push(WebhookEvent::from_checked_json(slice));
+                }
+                None => {
+                    valid = false;
+                    break;
+                }
+            }
+        }
+        if valid {
+            return Outcome::Success(WebhookEventBatch { events, pending_count });
+        }
+    }
+    match transport::classify(status, bytes, retry_after, context) {
+        Outcome::Success(text) => match decode_batch(text) {
+            Ok(batch) => Outcome::Success(batch),
+            Err(error) => Outcome::Fail(error),
+        },
+        Outcome::Retry { error, retry_after } => Outcome::Retry { error, retry_after },
+        Outcome::AuthFailed(error) => Outcome::AuthFailed(error),
+        Outcome::Fail(error) => Outcome::Fail(error),
+    }
+}
+
 /// Splits `{"events":[...],"pendingCount":<integer>}`, exactly that shape (JSON whitespace
 /// allowed between tokens), into the events' texts and the count, without parsing the
 /// events: the transport has checked the whole text as JSON already (`classify`), so only
@@ -379,6 +420,9 @@ fn split_fetch_body(text: &str) -> Option<(Vec<&str>, u64)> {
     i = ws(b, literal(b, i, b"\"pendingCount\"")?);
     i = ws(b, literal(b, i, b":")?);
     let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 1 && b[i] == b'0' {
+        return None; // not JSON
+    }
     let pending_count = text.get(i..i + digits)?.parse::<u64>().ok()?;
     i = ws(b, i + digits);
     i = ws(b, literal(b, i, b"}")?);
@@ -456,6 +500,80 @@ mod tests {
     fn by_serde(text: &str) -> Option<(Vec<&str>, u64)> {
         let data: FetchData = serde_json::from_str(text).ok()?;
         Some((data.events.into_iter().map(|e| e.get()).collect(), data.pending_count))
+    }
+
+    fn outcome(o: Outcome<WebhookEventBatch>) -> std::result::Result<WebhookEventBatch, String> {
+        match o {
+            Outcome::Success(batch) => Ok(batch),
+            Outcome::Retry { error, .. } | Outcome::AuthFailed(error) | Outcome::Fail(error) => {
+                Err(format!("{error:?}"))
+            }
+        }
+    }
+
+    /// What `read_batch` replaces: `classify`, then `decode_batch` of its text.
+    fn two_steps(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
+        let context = |m: Option<String>| crate::error::ErrorContext {
+            status: Some(status.as_u16()),
+            request_id: Some("r".into()),
+            server_message: m,
+            retry_after: None,
+        };
+        outcome(match transport::classify(status, bytes, None, context) {
+            Outcome::Success(text) => match decode_batch(text) {
+                Ok(batch) => Outcome::Success(batch),
+                Err(error) => Outcome::Fail(error),
+            },
+            Outcome::Retry { error, retry_after } => Outcome::Retry { error, retry_after },
+            Outcome::AuthFailed(error) => Outcome::AuthFailed(error),
+            Outcome::Fail(error) => Outcome::Fail(error),
+        })
+    }
+
+    fn one_step(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
+        let context = |m: Option<String>| crate::error::ErrorContext {
+            status: Some(status.as_u16()),
+            request_id: Some("r".into()),
+            server_message: m,
+            retry_after: None,
+        };
+        outcome(read_batch(status, bytes, None, &context))
+    }
+
+    #[test]
+    fn reading_a_batch_in_one_step_gives_what_two_steps_give() {
+        use rand::{Rng, SeedableRng};
+        let event = r#"{"eventId":"evt_1","event":"assessment.completed","assessmentId":"a","candidateId":"c","candidateName":"Zoë","candidateEmail":"z@x","score":78,"totalMarks":100,"passMarks":60,"passed":true,"status":"completed","questionAnswers":[{"q":"\"}"}],"proctoring":{"score":88,"tabSwitches":2},"verification":{"imageUrl":"u"},"storedAt":"2026-06-09T10:31:00.000Z"}"#;
+        let sent = r#"{"eventId":"e2","event":"assessment.sent","storedAt":"2026-06-09T10:31:00Z","assessmentId":"a","candidates":[{"id":"c","name":"Z","email":"z@x"}]}"#;
+        let other = r#"{"eventId":"e3","event":"assessment.reviewed","storedAt":"2026-06-09T10:31:00Z"}"#;
+        let body =
+            format!(r#"{{"events":[{event},{sent},{other},7,{}],"pendingCount":3}}"#, event.replace("78", "\"x\""));
+        let ok = reqwest::StatusCode::OK;
+        assert!(one_step(ok, body.as_bytes()).is_ok());
+        assert_eq!(one_step(ok, body.as_bytes()), two_steps(ok, body.as_bytes()));
+        // Every single-byte change of the body (a deterministic sample), and some statuses.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let alphabet = b"{}[]\",:0123456789 -.eE\\tnulrfa\x01\xc3";
+        for _ in 0..4000 {
+            let mut bytes = body.clone().into_bytes();
+            let at = rng.random_range(0..bytes.len());
+            match rng.random_range(0..3) {
+                0 => bytes[at] = alphabet[rng.random_range(0..alphabet.len())],
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, alphabet[rng.random_range(0..alphabet.len())]),
+            }
+            assert_eq!(one_step(ok, &bytes), two_steps(ok, &bytes), "{}", String::from_utf8_lossy(&bytes));
+        }
+        for status in [201u16, 204, 400, 401, 429, 500, 503] {
+            let status = reqwest::StatusCode::from_u16(status).unwrap();
+            assert_eq!(one_step(status, body.as_bytes()), two_steps(status, body.as_bytes()));
+        }
+        for body in [r#"{"success":true,"data":{"events":[],"pendingCount":0}}"#, r#"{"events":[],"pendingCount":00}"#]
+        {
+            assert_eq!(one_step(ok, body.as_bytes()), two_steps(ok, body.as_bytes()), "{body}");
+        }
     }
 
     #[test]

@@ -201,6 +201,12 @@ impl WebhookEvent {
         Self::from_json_text(text.to_string())
     }
 
+    /// The one-pass decode of a known event type from text that may not be JSON at all:
+    /// `Some` only if it is one valid JSON value that decodes, `None` otherwise.
+    pub(crate) fn from_json_fast(text: &str) -> Option<WebhookEvent> {
+        Self::from_json_text_fast(text).map(|event| event.with_raw(text.to_string()))
+    }
+
     /// Decodes one event from JSON text. The text must be valid JSON (it comes out of a
     /// parsed response); the typed fields are decoded straight from it, and a `Value` of
     /// the whole event is built only if [`WebhookEvent::raw`] is asked for.

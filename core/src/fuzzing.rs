@@ -29,10 +29,15 @@ pub enum Classified {
 /// Turns a fetch response body, as a 200 would bring it, into a batch: the same envelope
 /// unwrapping and batch decoding as [`crate::AssessmentClient::get_webhook_events`].
 pub fn decode_fetch_body(body: &[u8]) -> Result<WebhookEventBatch> {
-    match classify_response(200, body, None, SystemTime::now()) {
-        Some(Classified::Success(text)) => crate::client::decode_batch(text),
-        Some(Classified::Fail(error) | Classified::AuthFailed(error) | Classified::Retry { error, .. }) => Err(error),
-        None => unreachable!("200 is a valid status"),
+    let context = |server_message: Option<String>| ErrorContext {
+        status: Some(200),
+        request_id: Some(REQUEST_ID.to_string()),
+        server_message,
+        retry_after: None,
+    };
+    match crate::client::read_batch(StatusCode::OK, body, None, &context) {
+        Outcome::Success(batch) => Ok(batch),
+        Outcome::Fail(error) | Outcome::AuthFailed(error) | Outcome::Retry { error, .. } => Err(error),
     }
 }
 

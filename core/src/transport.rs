@@ -35,10 +35,11 @@ pub(crate) struct Call {
     pub body: Option<String>,
 }
 
-/// How one attempt ended.
-pub(crate) enum Outcome {
+/// How one attempt ended. `T` is what a success carries: the response data as JSON text
+/// ([`classify`]), or what a call-specific reading made of it.
+pub(crate) enum Outcome<T = String> {
     /// The response data as JSON text, any success envelope removed.
-    Success(String),
+    Success(T),
     /// Worth another attempt; the error is what the caller sees if none is left.
     Retry {
         error: Error,
@@ -64,6 +65,15 @@ impl Transport {
     /// text, with any `{"success":true,"data":...}` envelope removed. The text is left for
     /// the caller to decode, so a batch of events is parsed once, straight into its types.
     pub(crate) async fn execute(&self, call: &Call) -> Result<String> {
+        self.execute_as(call, |status, bytes, retry_after, context| classify(status, bytes, retry_after, context)).await
+    }
+
+    /// [`Transport::execute`] with the response read by `read` instead of [`classify`], so a
+    /// call can decode its body as part of reading it; failures are retried alike.
+    pub(crate) async fn execute_as<T, R>(&self, call: &Call, read: R) -> Result<T>
+    where
+        R: Fn(StatusCode, &[u8], Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
+    {
         let request_id = uuid::Uuid::new_v4().to_string();
         let body = call.body.as_deref();
         let mut url = self.config.base_url.clone();
@@ -75,7 +85,7 @@ impl Transport {
         let mut attempt: u32 = 0;
         let mut skew_retry_used = false;
         loop {
-            let outcome = self.attempt(call, &url, body, &request_id).await;
+            let outcome = self.attempt(call, &url, body, &request_id, &read).await;
             match outcome {
                 Outcome::Success(value) => return Ok(value),
                 Outcome::Fail(error) => return Err(error),
@@ -109,7 +119,17 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, call: &Call, url: &url::Url, body: Option<&str>, request_id: &str) -> Outcome {
+    async fn attempt<T, R>(
+        &self,
+        call: &Call,
+        url: &url::Url,
+        body: Option<&str>,
+        request_id: &str,
+        read: &R,
+    ) -> Outcome<T>
+    where
+        R: Fn(StatusCode, &[u8], Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
+    {
         let timestamp = self.clock.now_ms();
         let payload = signing::payload(call.method.as_str(), url.path(), timestamp, body.unwrap_or(""));
         let signature = signing::sign(self.config.secret_key.expose(), &payload);
@@ -157,7 +177,7 @@ impl Transport {
                 return transport_failure(&e, context(Some(status.as_u16()), None), self.config.timeout);
             }
         };
-        classify(status, &bytes, retry_after, |msg| context(Some(status.as_u16()), msg))
+        read(status, &bytes, retry_after, &|msg| context(Some(status.as_u16()), msg))
     }
 }
 
@@ -280,7 +300,7 @@ fn excerpt(bytes: &[u8]) -> String {
     shorten(&String::from_utf8_lossy(head), EXCERPT_CHARS)
 }
 
-fn transport_failure(error: &reqwest::Error, context: ErrorContext, timeout: Duration) -> Outcome {
+fn transport_failure<T>(error: &reqwest::Error, context: ErrorContext, timeout: Duration) -> Outcome<T> {
     let message = error_chain(error);
     let error = if error.is_timeout() {
         Error::Timeout {
