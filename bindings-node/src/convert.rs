@@ -4,11 +4,11 @@
 //! object such as `{ limit: NaN }` or `{ since: undefined }` would fail with napi's
 //! `InvalidArg` instead of the core's validation error. This conversion only changes the
 //! representation: `undefined` properties are left out, a `Date` becomes its Unix time in
-//! milliseconds, a number JSON cannot hold (`NaN`, `±Infinity`) becomes the string
-//! `"NaN"` / `"Infinity"` so that the core's message still names it, and a `BigInt` that
-//! fits 64 bits becomes that integer. A function or a symbol has no JSON form: it is refused
-//! with its place in the argument, rather than sent as a string such as an event ID.
-//! No rule lives here.
+//! milliseconds, and a `BigInt` that fits 64 bits becomes that integer. What has no JSON
+//! form is refused with its place in the argument: a number JSON cannot hold (`NaN`,
+//! `±Infinity`, an invalid `Date`) as `limit must be a finite number, got NaN`, as Python
+//! says it, and a function or a symbol rather than being sent as a string such as an event
+//! ID. No rule lives here.
 
 use crate::error::coded;
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
@@ -46,6 +46,10 @@ impl FromNapiValue for Loose {
             Err(Failure::Refused { what, path }) => {
                 Err(coded(ErrorCode::InvalidArgument, format!("{what} cannot be passed here (at {path})")))
             }
+            Err(Failure::NotFinite { shown, path }) => {
+                let name = if path.is_empty() { "the argument" } else { path.trim_start_matches('.') };
+                Err(coded(ErrorCode::InvalidArgument, format!("{name} must be a finite number, got {shown}")))
+            }
         }
     }
 }
@@ -55,6 +59,7 @@ impl FromNapiValue for Loose {
 enum Failure {
     Napi(Error),
     Refused { what: &'static str, path: String },
+    NotFinite { shown: &'static str, path: String },
 }
 
 impl From<Error> for Failure {
@@ -67,6 +72,7 @@ impl Failure {
     fn at(self, segment: impl FnOnce() -> String) -> Self {
         match self {
             Failure::Refused { what, path } => Failure::Refused { what, path: segment() + &path },
+            Failure::NotFinite { shown, path } => Failure::NotFinite { shown, path: segment() + &path },
             other => other,
         }
     }
@@ -97,7 +103,7 @@ unsafe fn convert(
         sys::ValueType::napi_undefined => return Ok(None),
         sys::ValueType::napi_null => Value::Null,
         sys::ValueType::napi_boolean => Value::Bool(unsafe { bool::from_napi_value(env, value)? }),
-        sys::ValueType::napi_number => number(unsafe { f64::from_napi_value(env, value)? }),
+        sys::ValueType::napi_number => number(unsafe { f64::from_napi_value(env, value)? })?,
         sys::ValueType::napi_string => Value::String(unsafe { String::from_napi_value(env, value)? }),
         sys::ValueType::napi_bigint => unsafe { bigint(env, value)? },
         sys::ValueType::napi_function => return Err(Failure::Refused { what: "a function", path: String::new() }),
@@ -114,7 +120,7 @@ unsafe fn convert(
             if is_date {
                 let mut ms = 0.0;
                 check(unsafe { sys::napi_get_date_value(env, value, &mut ms) }, "date value")?;
-                return Ok(Some(number(ms)));
+                return Ok(Some(number(ms)?));
             }
             let mut is_array = false;
             check(unsafe { sys::napi_is_array(env, value, &mut is_array) }, "is_array")?;
@@ -170,17 +176,21 @@ unsafe fn convert(
 }
 
 /// Integral values become JSON integers (so messages read `got 0`, not `got 0.0`).
-fn number(n: f64) -> Value {
-    if n.is_nan() {
-        return Value::String("NaN".into());
-    }
-    if n.is_infinite() {
-        return Value::String(if n > 0.0 { "Infinity" } else { "-Infinity" }.into());
+fn number(n: f64) -> std::result::Result<Value, Failure> {
+    if !n.is_finite() {
+        let shown = if n.is_nan() {
+            "NaN"
+        } else if n > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        };
+        return Err(Failure::NotFinite { shown, path: String::new() });
     }
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
-        return Value::Number(Number::from(n as i64));
+        return Ok(Value::Number(Number::from(n as i64)));
     }
-    Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+    Ok(Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null))
 }
 
 /// A `BigInt` as an integer when it fits 64 bits, otherwise as its digits (a string, which

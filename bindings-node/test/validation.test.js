@@ -37,9 +37,9 @@ test('limit: 0, -1, 1.5, NaN, "5", Infinity are refused before any request', asy
     [0, /limit must be an integer >= 1, got 0/],
     [-1, /limit must be an integer >= 1, got -1/],
     [1.5, /limit must be an integer >= 1, got 1\.5/],
-    [NaN, /limit must be an integer >= 1, got .*NaN/],
+    [NaN, /limit must be a finite number, got NaN/],
     ['5', /limit must be an integer >= 1, got "5" \(a string\)/],
-    [Infinity, /limit must be an integer >= 1, got .*Infinity/],
+    [Infinity, /limit must be a finite number, got Infinity/],
     [true, /limit must be an integer >= 1, got true/],
   ]
   for (const [limit, pattern] of cases) {
