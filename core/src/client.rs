@@ -373,6 +373,17 @@ pub(crate) fn read_batch(
             return Outcome::Success(WebhookEventBatch { events, pending_count });
         }
     }
+    classify_then_decode(status, bytes, retry_after, context)
+}
+
+/// The reading in two passes that [`read_batch`] shortcuts: [`transport::classify`], then
+/// [`decode_batch`] of its text.
+fn classify_then_decode(
+    status: reqwest::StatusCode,
+    bytes: &[u8],
+    retry_after: Option<std::time::Duration>,
+    context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
+) -> Outcome<WebhookEventBatch> {
     match transport::classify(status, bytes, retry_after, context) {
         Outcome::Success(text) => match decode_batch(text) {
             Ok(batch) => Outcome::Success(batch),
@@ -511,33 +522,21 @@ mod tests {
         }
     }
 
-    /// What `read_batch` replaces: `classify`, then `decode_batch` of its text.
-    fn two_steps(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
-        let context = |m: Option<String>| crate::error::ErrorContext {
+    fn context(status: reqwest::StatusCode) -> impl Fn(Option<String>) -> crate::error::ErrorContext {
+        move |m| crate::error::ErrorContext {
             status: Some(status.as_u16()),
             request_id: Some("r".into()),
             server_message: m,
             retry_after: None,
-        };
-        outcome(match transport::classify(status, bytes, None, context) {
-            Outcome::Success(text) => match decode_batch(text) {
-                Ok(batch) => Outcome::Success(batch),
-                Err(error) => Outcome::Fail(error),
-            },
-            Outcome::Retry { error, retry_after } => Outcome::Retry { error, retry_after },
-            Outcome::AuthFailed(error) => Outcome::AuthFailed(error),
-            Outcome::Fail(error) => Outcome::Fail(error),
-        })
+        }
+    }
+
+    fn two_steps(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
+        outcome(classify_then_decode(status, bytes, None, &context(status)))
     }
 
     fn one_step(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
-        let context = |m: Option<String>| crate::error::ErrorContext {
-            status: Some(status.as_u16()),
-            request_id: Some("r".into()),
-            server_message: m,
-            retry_after: None,
-        };
-        outcome(read_batch(status, bytes, None, &context))
+        outcome(read_batch(status, bytes, None, &context(status)))
     }
 
     #[test]

@@ -55,13 +55,9 @@ fn err(code: ErrorCode, fragments: &'static [&'static str]) -> Expect {
 
 use ErrorCode::{Authentication, Configuration, Decode, InvalidArgument, Network, Timeout};
 
-/// A client for the emulator with fast retries and the idle-poll gate off.
+/// The shared test client, with one retry: every row that fails, fails fast.
 fn builder(emu: &Emulator) -> ClientBuilder {
-    AssessmentClient::builder()
-        .api_key(emu.api_key())
-        .secret_key(emu.secret_key())
-        .base_url(emu.url())
-        .min_poll_interval(Duration::ZERO)
+    common::builder(emu)
         .retry_policy(RetryPolicy {
             max_retries: 1,
             base_delay: Duration::from_millis(1),
