@@ -107,7 +107,7 @@ def test_missing_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_bad_options() -> None:
-    with pytest.raises(se.InvalidArgumentError, match="maxRetries"):
+    with pytest.raises(se.InvalidArgumentError, match="max_retries"):
         se.AssessmentClient("wc_ak_test_0123456789", "s", max_retries=1.5)  # type: ignore[arg-type]
     with pytest.raises(se.InvalidArgumentError, match="timeout"):
         se.AssessmentClient("wc_ak_test_0123456789", "s", timeout=-1)

@@ -70,15 +70,20 @@ impl DrainOptions {
         self
     }
 
-    /// Reads `{ limit, since, maxEvents, maxBatches }` as a binding receives it.
+    /// Reads `{ limit, since, maxEvents, maxBatches }` as a binding receives it (or
+    /// `max_events`, `max_batches`; a message names the option as it was spelled).
     pub fn from_json(options: &Value) -> Result<Self> {
         let obj = crate::types::options_object(options)?;
         let get = |k: &str| obj.and_then(|o| o.get(k));
+        let count = |camel: &str| -> Result<Option<u64>> {
+            let (name, value) = crate::options::option(obj, camel)?;
+            validate::count_value(&name, value)
+        };
         let opts = DrainOptions {
             limit: validate::limit_value(get("limit"), validate::MAX_LIMIT)? as i64,
             since: validate::since_value(get("since"))?,
-            max_events: validate::count_value("maxEvents", get("maxEvents"))?,
-            max_batches: validate::count_value("maxBatches", get("maxBatches"))?,
+            max_events: count("maxEvents")?,
+            max_batches: count("maxBatches")?,
         };
         Ok(opts)
     }

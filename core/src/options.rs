@@ -15,37 +15,78 @@ use std::time::Duration;
 const SECONDS: f64 = 1000.0;
 const MILLIS: f64 = 1.0;
 
+/// `maxEvents` as Python spells it: `max_events`. Every option is known by its camelCase
+/// name and may be given in either spelling, so that each binding passes its own names and
+/// a message names the option as the caller wrote it.
+fn snake_case(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The value of option `camel` (null counts as absent) and the name the caller gave it under.
+pub(crate) fn option<'a>(obj: Option<&'a Map<String, Value>>, camel: &str) -> Result<(String, Option<&'a Value>)> {
+    let Some(obj) = obj else { return Ok((camel.to_string(), None)) };
+    let snake = snake_case(camel);
+    let present = |k: &str| obj.get(k).filter(|v| !v.is_null());
+    match (present(camel), present(&snake)) {
+        (Some(_), Some(_)) if snake != camel => {
+            Err(Error::invalid_argument(format!("pass {camel} or {snake}, not both")))
+        }
+        (Some(v), _) => Ok((camel.to_string(), Some(v))),
+        (None, Some(v)) => Ok((snake, Some(v))),
+        (None, None) => Ok((camel.to_string(), None)),
+    }
+}
+
 pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
     for key in obj.keys() {
-        if !allowed.contains(&key.as_str()) {
+        if !allowed.iter().any(|a| a == key || snake_case(a) == *key) {
+            // Listed in the spelling the caller uses.
+            let snake = obj.keys().any(|k| k.contains('_'));
+            let names: Vec<String> =
+                allowed.iter().map(|a| if snake { snake_case(a) } else { a.to_string() }).collect();
             return Err(Error::invalid_argument(format!(
                 "unknown {what} option {key:?}; expected one of {}",
-                allowed.join(", ")
+                names.join(", ")
             )));
         }
     }
     Ok(())
 }
 
-fn duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Result<Option<Duration>> {
-    match (obj.get(seconds_key).filter(|v| !v.is_null()), obj.get(millis_key).filter(|v| !v.is_null())) {
-        (Some(_), Some(_)) => Err(Error::invalid_argument(format!("pass {seconds_key} or {millis_key}, not both"))),
-        (Some(v), None) => validate::duration_value(seconds_key, Some(v), SECONDS),
-        (None, Some(v)) => validate::duration_value(millis_key, Some(v), MILLIS),
-        (None, None) => Ok(None),
+/// A duration given in seconds (`seconds_key`) or in milliseconds (`millis_key`), with the
+/// name it was given under.
+fn duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Result<(String, Option<Duration>)> {
+    let (seconds_name, seconds) = option(Some(obj), seconds_key)?;
+    let (millis_name, millis) = option(Some(obj), millis_key)?;
+    match (seconds, millis) {
+        (Some(_), Some(_)) => Err(Error::invalid_argument(format!("pass {seconds_name} or {millis_name}, not both"))),
+        (Some(v), None) => Ok((seconds_name.clone(), validate::duration_value(&seconds_name, Some(v), SECONDS)?)),
+        (None, Some(v)) => Ok((millis_name.clone(), validate::duration_value(&millis_name, Some(v), MILLIS)?)),
+        (None, None) => Ok((seconds_name, None)),
     }
 }
 
-/// Which spelling of a duration option the caller used, so that a message names it.
-fn given<'a>(obj: &Map<String, Value>, seconds_key: &'a str, millis_key: &'a str) -> &'a str {
-    if obj.get(millis_key).is_some_and(|v| !v.is_null()) { millis_key } else { seconds_key }
+fn positive_duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Result<Option<Duration>> {
+    match duration(obj, seconds_key, millis_key)? {
+        (name, Some(v)) if v.is_zero() => Err(Error::invalid_argument(format!("{name} must be greater than 0"))),
+        (_, v) => Ok(v),
+    }
 }
 
 fn string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(Error::configuration(format!("{key} must be a string, got {}", type_only(other)))),
+    match option(Some(obj), key)? {
+        (_, None) => Ok(None),
+        (_, Some(Value::String(s))) => Ok(Some(s.clone())),
+        (name, Some(other)) => Err(Error::configuration(format!("{name} must be a string, got {}", type_only(other)))),
     }
 }
 
@@ -62,10 +103,12 @@ fn type_only(v: &Value) -> &'static str {
 }
 
 fn boolean(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(Error::invalid_argument(format!("{key} must be a boolean, got {}", describe(other)))),
+    match option(Some(obj), key)? {
+        (_, None) => Ok(None),
+        (_, Some(Value::Bool(b))) => Ok(Some(*b)),
+        (name, Some(other)) => {
+            Err(Error::invalid_argument(format!("{name} must be a boolean, got {}", describe(other))))
+        }
     }
 }
 
@@ -73,7 +116,8 @@ impl ClientBuilder {
     /// Reads client options from one JSON object: `apiKey`, `secretKey`, `baseUrl`,
     /// `timeout` (s) or `timeoutMs`, `connectTimeout` (s) or `connectTimeoutMs`,
     /// `maxRetries`, `minPollInterval` (s) or `minPollIntervalMs`, `allowInsecureHttp`.
-    /// Unknown keys are refused, so a typo does not pass silently.
+    /// Each may also be spelled in snake_case (`max_retries`), and messages name an option
+    /// as it was spelled. Unknown keys are refused, so a typo does not pass silently.
     ///
     /// ```
     /// use serde_json::json;
@@ -114,31 +158,19 @@ impl ClientBuilder {
         if let Some(v) = string(obj, "baseUrl")? {
             builder = builder.base_url(v);
         }
-        if let Some(v) = duration(obj, "timeout", "timeoutMs")? {
-            if v.is_zero() {
-                return Err(Error::invalid_argument(format!(
-                    "{} must be greater than 0",
-                    given(obj, "timeout", "timeoutMs")
-                )));
-            }
+        if let Some(v) = positive_duration(obj, "timeout", "timeoutMs")? {
             builder = builder.timeout(v);
         }
-        if let Some(v) = duration(obj, "connectTimeout", "connectTimeoutMs")? {
-            if v.is_zero() {
-                return Err(Error::invalid_argument(format!(
-                    "{} must be greater than 0",
-                    given(obj, "connectTimeout", "connectTimeoutMs")
-                )));
-            }
+        if let Some(v) = positive_duration(obj, "connectTimeout", "connectTimeoutMs")? {
             builder = builder.connect_timeout(v);
         }
-        if let Some(v) = obj.get("maxRetries").filter(|v| !v.is_null()) {
+        if let (name, Some(v)) = option(Some(obj), "maxRetries")? {
             let n = v.as_u64().filter(|n| *n <= 100).ok_or_else(|| {
-                Error::invalid_argument(format!("maxRetries must be an integer from 0 to 100, got {}", describe(v)))
+                Error::invalid_argument(format!("{name} must be an integer from 0 to 100, got {}", describe(v)))
             })?;
             builder = builder.max_retries(n as u32);
         }
-        if let Some(v) = duration(obj, "minPollInterval", "minPollIntervalMs")? {
+        if let (_, Some(v)) = duration(obj, "minPollInterval", "minPollIntervalMs")? {
             builder = builder.min_poll_interval(v);
         }
         if let Some(v) = boolean(obj, "allowInsecureHttp")? {
@@ -167,14 +199,15 @@ impl RunOptions {
             "run",
         )?;
         let mut drain_obj = obj.clone();
-        for k in ["interval", "intervalMs", "maxAttempts", "ordered"] {
+        for k in ["interval", "intervalMs", "interval_ms", "maxAttempts", "max_attempts", "ordered"] {
             drain_obj.remove(k);
         }
         let mut opts = RunOptions::new().drain_options(DrainOptions::from_json(&Value::Object(drain_obj))?);
-        if let Some(v) = duration(obj, "interval", "intervalMs")? {
+        if let (_, Some(v)) = duration(obj, "interval", "intervalMs")? {
             opts = opts.interval(v);
         }
-        if let Some(n) = validate::count_value("maxAttempts", obj.get("maxAttempts"))? {
+        let (name, value) = option(Some(obj), "maxAttempts")?;
+        if let Some(n) = validate::count_value(&name, value)? {
             opts = opts.max_attempts(n.min(u32::MAX as u64) as u32);
         }
         if let Some(ordered) = boolean(obj, "ordered")? {
@@ -228,6 +261,41 @@ mod tests {
         assert!(RunOptions::from_json(&json!({"limit": 0})).is_err());
         assert!(RunOptions::from_json(&json!({"ordered": "yes"})).is_err());
         assert!(format!("{:?}", RunOptions::from_json(&json!({"ordered": true})).unwrap()).contains("ordered: true"));
+    }
+
+    #[test]
+    fn options_may_be_spelled_in_snake_case_and_messages_follow_the_spelling() {
+        let err = ClientBuilder::from_json(&json!({"max_retries": -1})).unwrap_err();
+        assert!(err.to_string().starts_with("max_retries must be"), "{err}");
+        let err = ClientBuilder::from_json(&json!({"maxRetries": -1})).unwrap_err();
+        assert!(err.to_string().starts_with("maxRetries must be"), "{err}");
+        let err = ClientBuilder::from_json(&json!({"connect_timeout": 0})).unwrap_err();
+        assert_eq!(err.to_string(), "connect_timeout must be greater than 0");
+        let err = ClientBuilder::from_json(&json!({"min_poll_interval": -1})).unwrap_err();
+        assert!(err.to_string().starts_with("min_poll_interval must be"), "{err}");
+        let err = ClientBuilder::from_json(&json!({"max_retries": 1, "maxRetries": 1})).unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
+        let err = ClientBuilder::from_json(&json!({"max_retrys": 1})).unwrap_err();
+        assert!(err.to_string().contains("max_retries, min_poll_interval"), "listed as spelled: {err}");
+        let client = ClientBuilder::from_json(&json!({
+            "api_key": "wc_ak_test_0123456789", "secret_key": "s", "min_poll_interval": 0, "allow_insecure_http": false
+        }))
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(client.config().min_poll_interval(), Duration::ZERO);
+
+        let err = RunOptions::from_json(&json!({"max_attempts": 0})).unwrap_err();
+        assert!(err.to_string().starts_with("max_attempts must be"), "{err}");
+        let err = DrainOptions::from_json_strict(&json!({"max_events": -1})).unwrap_err();
+        assert!(err.to_string().starts_with("max_events must be"), "{err}");
+        let err = DrainOptions::from_json_strict(&json!({"maxBatches": 0})).unwrap_err();
+        assert!(err.to_string().starts_with("maxBatches must be"), "{err}");
+        let o = RunOptions::from_json(&json!({"max_attempts": 2, "max_events": 10, "max_batches": 3})).unwrap();
+        let shown = format!("{o:?}");
+        for part in ["max_attempts: 2", "max_events: Some(10)", "max_batches: Some(3)"] {
+            assert!(shown.contains(part), "{part} in {shown}");
+        }
     }
 
     #[test]

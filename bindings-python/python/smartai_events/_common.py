@@ -1,4 +1,5 @@
-"""Argument plumbing shared by both clients. Validation itself happens in the Rust core."""
+"""Argument plumbing shared by both clients. Validation itself happens in the Rust core,
+which takes the options under their Python names and names them so in its messages."""
 
 from __future__ import annotations
 
@@ -40,14 +41,14 @@ def client_options(
     allow_insecure_http: Any,
 ) -> dict[str, Any]:
     return {
-        "apiKey": api_key,
-        "secretKey": secret_key,
-        "baseUrl": base_url,
+        "api_key": api_key,
+        "secret_key": secret_key,
+        "base_url": base_url,
         "timeout": timeout,
-        "connectTimeout": connect_timeout,
-        "maxRetries": max_retries,
-        "minPollInterval": min_poll_interval,
-        "allowInsecureHttp": allow_insecure_http,
+        "connect_timeout": connect_timeout,
+        "max_retries": max_retries,
+        "min_poll_interval": min_poll_interval,
+        "allow_insecure_http": allow_insecure_http,
     }
 
 
@@ -60,7 +61,7 @@ def event_ids(ids: Any) -> Any:
 
 
 def drain_options(limit: Any, since: Any, max_events: Any, max_batches: Any) -> dict[str, Any]:
-    return {"limit": limit, "since": since_ms(since), "maxEvents": max_events, "maxBatches": max_batches}
+    return {"limit": limit, "since": since_ms(since), "max_events": max_events, "max_batches": max_batches}
 
 
 def run_options(
@@ -68,7 +69,7 @@ def run_options(
 ) -> dict[str, Any]:
     opts = drain_options(limit, since, max_events, max_batches)
     opts["interval"] = interval
-    opts["maxAttempts"] = max_attempts
+    opts["max_attempts"] = max_attempts
     return opts
 
 
