@@ -9,7 +9,7 @@ use pyo3::types::PyDict;
 use serde_json::Value;
 use smartai_events::{
     AssessmentClient, Batches, ClientBuilder, DrainOptions, DrainSummary, Error, FetchOptions, RunOptions,
-    SessionRequest, validate,
+    SessionRequest, Spelling, validate,
 };
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,7 @@ fn core<T>(py: Python<'_>, r: Result<T, Error>) -> PyResult<T> {
 }
 
 fn build(options: &Value) -> Result<AssessmentClient, Error> {
-    ClientBuilder::from_json(options)?.sdk_language("python").build()
+    ClientBuilder::from_json_spelled(options, Spelling::SnakeCase)?.sdk_language("python").build()
 }
 
 /// The core client, rebuilt in a forked child (the parent's connections belong to the
@@ -191,7 +191,8 @@ impl NativeClient {
         future: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.begin(py)?;
-        let opts = core(py, DrainOptions::from_json_strict(&json_arg(py, options, "options")?))?;
+        let opts =
+            core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         let ctx = Ctx::new(py, event_loop, future)?;
         let handler = PyCallback::new(handler, ctx.target());
         let closed = self.closed.clone();
@@ -212,7 +213,8 @@ impl NativeClient {
         future: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.begin(py)?;
-        let mut opts = core(py, RunOptions::from_json(&json_arg(py, options, "options")?))?;
+        let mut opts =
+            core(py, RunOptions::from_json_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         let ctx = Ctx::new(py, event_loop, future)?;
         if let Some(hook) = dead_letter {
             opts = opts.dead_letter(PyCallback::new(hook, ctx.target()));
@@ -237,7 +239,8 @@ impl NativeClient {
     #[pyo3(signature = (options))]
     fn batches(&self, py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<NativeBatches> {
         let client = self.begin(py)?;
-        let opts = core(py, DrainOptions::from_json_strict(&json_arg(py, options, "options")?))?;
+        let opts =
+            core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches(opts))),
             closed: self.closed.clone(),

@@ -70,13 +70,17 @@ impl DrainOptions {
         self
     }
 
-    /// Reads `{ limit, since, maxEvents, maxBatches }` as a binding receives it (or
-    /// `max_events`, `max_batches`; a message names the option as it was spelled).
+    /// Reads `{ limit, since, maxEvents, maxBatches }` as a binding receives it.
     pub fn from_json(options: &Value) -> Result<Self> {
+        Self::from_json_spelled(options, crate::Spelling::CamelCase)
+    }
+
+    /// [`DrainOptions::from_json`] with the option names in `spelling` (`max_events`).
+    pub fn from_json_spelled(options: &Value, spelling: crate::Spelling) -> Result<Self> {
         let obj = crate::types::options_object(options)?;
         let get = |k: &str| obj.and_then(|o| o.get(k));
-        let count = |camel: &str| -> Result<Option<u64>> {
-            let (name, value) = crate::options::option(obj, camel)?;
+        let count = |camel: &str| {
+            let (name, value) = crate::options::option(obj, camel, spelling);
             validate::count_value(&name, value)
         };
         let opts = DrainOptions {

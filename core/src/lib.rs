@@ -59,6 +59,7 @@ pub use error::{Error, ErrorCode, ErrorContext, Result};
 pub use events::{AssessmentResult, AssessmentSent, Candidate, Proctoring, UnknownEvent, Verification, WebhookEvent};
 pub use handler::{BoxError, BoxFuture, DeadLetterHook, Handler};
 pub use health::Health;
+pub use options::Spelling;
 pub use retry::RetryPolicy;
 pub use run::{CycleReport, MIN_INTERVAL, RunOptions, RunSummary};
 pub use tokio_util::sync::CancellationToken;

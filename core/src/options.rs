@@ -15,44 +15,62 @@ use std::time::Duration;
 const SECONDS: f64 = 1000.0;
 const MILLIS: f64 = 1.0;
 
-/// `maxEvents` as Python spells it: `max_events`. Every option is known by its camelCase
-/// name and may be given in either spelling, so that each binding passes its own names and
-/// a message names the option as the caller wrote it.
-fn snake_case(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// How a binding spells the options it passes: `maxEvents` (Node, and the JSON a Rust
+/// caller may pass) or `max_events` (Python's keyword arguments). Each binding passes its own
+/// names, only those are accepted, and messages name an option as its caller knows it.
+///
+/// ```
+/// use serde_json::json;
+/// use smartai_events::{DrainOptions, Spelling};
+/// let err = DrainOptions::from_json_strict_spelled(&json!({"max_events": 0}), Spelling::SnakeCase).unwrap_err();
+/// assert!(err.to_string().starts_with("max_events must be"));
+/// assert!(DrainOptions::from_json_strict(&json!({"max_events": 5})).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Spelling {
+    /// `maxEvents`, `intervalMs`.
+    #[default]
+    CamelCase,
+    /// `max_events`, `interval_ms`.
+    SnakeCase,
 }
 
-/// The value of option `camel` (null counts as absent) and the name the caller gave it under.
-pub(crate) fn option<'a>(obj: Option<&'a Map<String, Value>>, camel: &str) -> Result<(String, Option<&'a Value>)> {
-    let Some(obj) = obj else { return Ok((camel.to_string(), None)) };
-    let snake = snake_case(camel);
-    let present = |k: &str| obj.get(k).filter(|v| !v.is_null());
-    match (present(camel), present(&snake)) {
-        (Some(_), Some(_)) if snake != camel => {
-            Err(Error::invalid_argument(format!("pass {camel} or {snake}, not both")))
+impl Spelling {
+    /// The name of the option known as `camel` (its camelCase name) in this spelling.
+    pub(crate) fn name(self, camel: &str) -> String {
+        match self {
+            Spelling::CamelCase => camel.to_string(),
+            Spelling::SnakeCase => {
+                let mut out = String::with_capacity(camel.len() + 4);
+                for c in camel.chars() {
+                    if c.is_ascii_uppercase() {
+                        out.push('_');
+                        out.push(c.to_ascii_lowercase());
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }
         }
-        (Some(v), _) => Ok((camel.to_string(), Some(v))),
-        (None, Some(v)) => Ok((snake, Some(v))),
-        (None, None) => Ok((camel.to_string(), None)),
     }
 }
 
-pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
+/// The value of option `camel` as `spelling` names it (null counts as absent), and that name.
+pub(crate) fn option<'a>(
+    obj: Option<&'a Map<String, Value>>,
+    camel: &str,
+    spelling: Spelling,
+) -> (String, Option<&'a Value>) {
+    let name = spelling.name(camel);
+    let value = obj.and_then(|o| o.get(&name)).filter(|v| !v.is_null());
+    (name, value)
+}
+
+pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str, spelling: Spelling) -> Result<()> {
+    let names: Vec<String> = allowed.iter().map(|a| spelling.name(a)).collect();
     for key in obj.keys() {
-        if !allowed.iter().any(|a| a == key || snake_case(a) == *key) {
-            // Listed in the spelling the caller uses.
-            let snake = obj.keys().any(|k| k.contains('_'));
-            let names: Vec<String> =
-                allowed.iter().map(|a| if snake { snake_case(a) } else { a.to_string() }).collect();
+        if !names.contains(key) {
             return Err(Error::invalid_argument(format!(
                 "unknown {what} option {key:?}; expected one of {}",
                 names.join(", ")
@@ -64,9 +82,14 @@ pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str)
 
 /// A duration given in seconds (`seconds_key`) or in milliseconds (`millis_key`), with the
 /// name it was given under.
-fn duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Result<(String, Option<Duration>)> {
-    let (seconds_name, seconds) = option(Some(obj), seconds_key)?;
-    let (millis_name, millis) = option(Some(obj), millis_key)?;
+fn duration(
+    obj: &Map<String, Value>,
+    seconds_key: &str,
+    millis_key: &str,
+    spelling: Spelling,
+) -> Result<(String, Option<Duration>)> {
+    let (seconds_name, seconds) = option(Some(obj), seconds_key, spelling);
+    let (millis_name, millis) = option(Some(obj), millis_key, spelling);
     match (seconds, millis) {
         (Some(_), Some(_)) => Err(Error::invalid_argument(format!("pass {seconds_name} or {millis_name}, not both"))),
         (Some(v), None) => Ok((seconds_name.clone(), validate::duration_value(&seconds_name, Some(v), SECONDS)?)),
@@ -75,15 +98,20 @@ fn duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Re
     }
 }
 
-fn positive_duration(obj: &Map<String, Value>, seconds_key: &str, millis_key: &str) -> Result<Option<Duration>> {
-    match duration(obj, seconds_key, millis_key)? {
+fn positive_duration(
+    obj: &Map<String, Value>,
+    seconds_key: &str,
+    millis_key: &str,
+    spelling: Spelling,
+) -> Result<Option<Duration>> {
+    match duration(obj, seconds_key, millis_key, spelling)? {
         (name, Some(v)) if v.is_zero() => Err(Error::invalid_argument(format!("{name} must be greater than 0"))),
         (_, v) => Ok(v),
     }
 }
 
-fn string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match option(Some(obj), key)? {
+fn string(obj: &Map<String, Value>, key: &str, spelling: Spelling) -> Result<Option<String>> {
+    match option(Some(obj), key, spelling) {
         (_, None) => Ok(None),
         (_, Some(Value::String(s))) => Ok(Some(s.clone())),
         (name, Some(other)) => Err(Error::configuration(format!("{name} must be a string, got {}", type_only(other)))),
@@ -102,8 +130,8 @@ fn type_only(v: &Value) -> &'static str {
     }
 }
 
-fn boolean(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
-    match option(Some(obj), key)? {
+fn boolean(obj: &Map<String, Value>, key: &str, spelling: Spelling) -> Result<Option<bool>> {
+    match option(Some(obj), key, spelling) {
         (_, None) => Ok(None),
         (_, Some(Value::Bool(b))) => Ok(Some(*b)),
         (name, Some(other)) => {
@@ -116,8 +144,8 @@ impl ClientBuilder {
     /// Reads client options from one JSON object: `apiKey`, `secretKey`, `baseUrl`,
     /// `timeout` (s) or `timeoutMs`, `connectTimeout` (s) or `connectTimeoutMs`,
     /// `maxRetries`, `minPollInterval` (s) or `minPollIntervalMs`, `allowInsecureHttp`.
-    /// Each may also be spelled in snake_case (`max_retries`), and messages name an option
-    /// as it was spelled. Unknown keys are refused, so a typo does not pass silently.
+    /// Unknown keys are refused, so a typo does not pass silently. For snake_case names
+    /// (`max_retries`), see [`ClientBuilder::from_json_spelled`].
     ///
     /// ```
     /// use serde_json::json;
@@ -129,6 +157,11 @@ impl ClientBuilder {
     /// assert!(ClientBuilder::from_json(&json!({"timeOut": 5})).is_err());
     /// ```
     pub fn from_json(options: &Value) -> Result<ClientBuilder> {
+        Self::from_json_spelled(options, Spelling::CamelCase)
+    }
+
+    /// [`ClientBuilder::from_json`] with the option names in `spelling`.
+    pub fn from_json_spelled(options: &Value, spelling: Spelling) -> Result<ClientBuilder> {
         let empty = Map::new();
         let obj = options_object(options)?.unwrap_or(&empty);
         check_keys(
@@ -147,33 +180,34 @@ impl ClientBuilder {
                 "allowInsecureHttp",
             ],
             "client",
+            spelling,
         )?;
         let mut builder = ClientBuilder::default();
-        if let Some(v) = string(obj, "apiKey")? {
+        if let Some(v) = string(obj, "apiKey", spelling)? {
             builder = builder.api_key(v);
         }
-        if let Some(v) = string(obj, "secretKey")? {
+        if let Some(v) = string(obj, "secretKey", spelling)? {
             builder = builder.secret_key(v);
         }
-        if let Some(v) = string(obj, "baseUrl")? {
+        if let Some(v) = string(obj, "baseUrl", spelling)? {
             builder = builder.base_url(v);
         }
-        if let Some(v) = positive_duration(obj, "timeout", "timeoutMs")? {
+        if let Some(v) = positive_duration(obj, "timeout", "timeoutMs", spelling)? {
             builder = builder.timeout(v);
         }
-        if let Some(v) = positive_duration(obj, "connectTimeout", "connectTimeoutMs")? {
+        if let Some(v) = positive_duration(obj, "connectTimeout", "connectTimeoutMs", spelling)? {
             builder = builder.connect_timeout(v);
         }
-        if let (name, Some(v)) = option(Some(obj), "maxRetries")? {
+        if let (name, Some(v)) = option(Some(obj), "maxRetries", spelling) {
             let n = v.as_u64().filter(|n| *n <= 100).ok_or_else(|| {
                 Error::invalid_argument(format!("{name} must be an integer from 0 to 100, got {}", describe(v)))
             })?;
             builder = builder.max_retries(n as u32);
         }
-        if let (_, Some(v)) = duration(obj, "minPollInterval", "minPollIntervalMs")? {
+        if let (_, Some(v)) = duration(obj, "minPollInterval", "minPollIntervalMs", spelling)? {
             builder = builder.min_poll_interval(v);
         }
-        if let Some(v) = boolean(obj, "allowInsecureHttp")? {
+        if let Some(v) = boolean(obj, "allowInsecureHttp", spelling)? {
             builder = builder.allow_insecure_http(v);
         }
         Ok(builder)
@@ -191,26 +225,33 @@ impl RunOptions {
     /// assert_eq!(opts.get_interval().as_secs(), 10);
     /// ```
     pub fn from_json(options: &Value) -> Result<RunOptions> {
+        Self::from_json_spelled(options, Spelling::CamelCase)
+    }
+
+    /// [`RunOptions::from_json`] with the option names in `spelling`.
+    pub fn from_json_spelled(options: &Value, spelling: Spelling) -> Result<RunOptions> {
         let empty = Map::new();
         let obj = options_object(options)?.unwrap_or(&empty);
         check_keys(
             obj,
             &["interval", "intervalMs", "maxAttempts", "ordered", "limit", "since", "maxEvents", "maxBatches"],
             "run",
+            spelling,
         )?;
         let mut drain_obj = obj.clone();
-        for k in ["interval", "intervalMs", "interval_ms", "maxAttempts", "max_attempts", "ordered"] {
-            drain_obj.remove(k);
+        for k in ["interval", "intervalMs", "maxAttempts", "ordered"] {
+            drain_obj.remove(&spelling.name(k));
         }
-        let mut opts = RunOptions::new().drain_options(DrainOptions::from_json(&Value::Object(drain_obj))?);
-        if let (_, Some(v)) = duration(obj, "interval", "intervalMs")? {
+        let drain = DrainOptions::from_json_spelled(&Value::Object(drain_obj), spelling)?;
+        let mut opts = RunOptions::new().drain_options(drain);
+        if let (_, Some(v)) = duration(obj, "interval", "intervalMs", spelling)? {
             opts = opts.interval(v);
         }
-        let (name, value) = option(Some(obj), "maxAttempts")?;
+        let (name, value) = option(Some(obj), "maxAttempts", spelling);
         if let Some(n) = validate::count_value(&name, value)? {
             opts = opts.max_attempts(n.min(u32::MAX as u64) as u32);
         }
-        if let Some(ordered) = boolean(obj, "ordered")? {
+        if let Some(ordered) = boolean(obj, "ordered", spelling)? {
             opts = opts.ordered(ordered);
         }
         Ok(opts)
@@ -220,10 +261,15 @@ impl RunOptions {
 impl DrainOptions {
     /// Like [`DrainOptions::from_json`], refusing unknown keys.
     pub fn from_json_strict(options: &Value) -> Result<DrainOptions> {
+        Self::from_json_strict_spelled(options, Spelling::CamelCase)
+    }
+
+    /// [`DrainOptions::from_json_strict`] with the option names in `spelling`.
+    pub fn from_json_strict_spelled(options: &Value, spelling: Spelling) -> Result<DrainOptions> {
         if let Some(obj) = options_object(options)? {
-            check_keys(obj, &["limit", "since", "maxEvents", "maxBatches"], "drain")?;
+            check_keys(obj, &["limit", "since", "maxEvents", "maxBatches"], "drain", spelling)?;
         }
-        DrainOptions::from_json(options)
+        DrainOptions::from_json_spelled(options, spelling)
     }
 }
 
@@ -264,36 +310,44 @@ mod tests {
     }
 
     #[test]
-    fn options_may_be_spelled_in_snake_case_and_messages_follow_the_spelling() {
-        let err = ClientBuilder::from_json(&json!({"max_retries": -1})).unwrap_err();
+    fn each_spelling_accepts_its_own_names_and_messages_use_them() {
+        let snake = Spelling::SnakeCase;
+        let err = ClientBuilder::from_json_spelled(&json!({"max_retries": -1}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_retries must be"), "{err}");
         let err = ClientBuilder::from_json(&json!({"maxRetries": -1})).unwrap_err();
         assert!(err.to_string().starts_with("maxRetries must be"), "{err}");
-        let err = ClientBuilder::from_json(&json!({"connect_timeout": 0})).unwrap_err();
+        let err = ClientBuilder::from_json_spelled(&json!({"connect_timeout": 0}), snake).unwrap_err();
         assert_eq!(err.to_string(), "connect_timeout must be greater than 0");
-        let err = ClientBuilder::from_json(&json!({"min_poll_interval": -1})).unwrap_err();
+        let err = ClientBuilder::from_json_spelled(&json!({"min_poll_interval": -1}), snake).unwrap_err();
         assert!(err.to_string().starts_with("min_poll_interval must be"), "{err}");
-        let err = ClientBuilder::from_json(&json!({"max_retries": 1, "maxRetries": 1})).unwrap_err();
-        assert!(err.to_string().contains("not both"), "{err}");
-        let err = ClientBuilder::from_json(&json!({"max_retrys": 1})).unwrap_err();
-        assert!(err.to_string().contains("max_retries, min_poll_interval"), "listed as spelled: {err}");
-        let client = ClientBuilder::from_json(&json!({
-            "api_key": "wc_ak_test_0123456789", "secret_key": "s", "min_poll_interval": 0, "allow_insecure_http": false
-        }))
+        // The other spelling is an unknown option, listed in the caller's spelling.
+        let err = ClientBuilder::from_json_spelled(&json!({"maxRetries": 1}), snake).unwrap_err();
+        assert!(err.to_string().contains("max_retries, min_poll_interval"), "{err}");
+        let err = ClientBuilder::from_json(&json!({"max_retries": 1})).unwrap_err();
+        assert!(err.to_string().contains("maxRetries, minPollInterval"), "{err}");
+        let client = ClientBuilder::from_json_spelled(
+            &json!({"api_key": "wc_ak_test_0123456789", "secret_key": "s", "min_poll_interval": 0, "allow_insecure_http": false}),
+            snake,
+        )
         .unwrap()
         .build()
         .unwrap();
         assert_eq!(client.config().min_poll_interval(), Duration::ZERO);
 
-        let err = RunOptions::from_json(&json!({"max_attempts": 0})).unwrap_err();
+        let err = RunOptions::from_json_spelled(&json!({"max_attempts": 0}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_attempts must be"), "{err}");
-        let err = DrainOptions::from_json_strict(&json!({"max_events": -1})).unwrap_err();
+        assert!(RunOptions::from_json(&json!({"interval_ms": 5000})).is_err());
+        let err = DrainOptions::from_json_strict_spelled(&json!({"max_events": -1}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_events must be"), "{err}");
         let err = DrainOptions::from_json_strict(&json!({"maxBatches": 0})).unwrap_err();
         assert!(err.to_string().starts_with("maxBatches must be"), "{err}");
-        let o = RunOptions::from_json(&json!({"max_attempts": 2, "max_events": 10, "max_batches": 3})).unwrap();
+        let o = RunOptions::from_json_spelled(
+            &json!({"interval_ms": 6000, "max_attempts": 2, "max_events": 10, "max_batches": 3}),
+            snake,
+        )
+        .unwrap();
         let shown = format!("{o:?}");
-        for part in ["max_attempts: 2", "max_events: Some(10)", "max_batches: Some(3)"] {
+        for part in ["6s", "max_attempts: 2", "max_events: Some(10)", "max_batches: Some(3)"] {
             assert!(shown.contains(part), "{part} in {shown}");
         }
     }

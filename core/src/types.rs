@@ -62,7 +62,7 @@ impl FetchOptions {
     pub fn from_json(options: &Value) -> Result<Self> {
         let obj = options_object(options)?;
         if let Some(obj) = obj {
-            crate::options::check_keys(obj, &["limit", "since"], "fetch")?;
+            crate::options::check_keys(obj, &["limit", "since"], "fetch", crate::Spelling::CamelCase)?;
         }
         let limit = validate::limit_value(obj.and_then(|o| o.get("limit")), validate::DEFAULT_LIMIT)?;
         let since = validate::since_value(obj.and_then(|o| o.get("since")))?;
