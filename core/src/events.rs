@@ -363,7 +363,9 @@ impl WebhookEvent {
     }
 
     /// The event exactly as the server sent it, unknown fields included. Built from the
-    /// kept JSON text on first use.
+    /// kept JSON text on first use. A text that `serde_json` cannot hold as a `Value` (a
+    /// number beyond a double's range, nesting deeper than 128 levels) gives `Null` here;
+    /// [`WebhookEvent::raw_json`] still has it.
     pub fn raw(&self) -> &Value {
         self.raw_json_ref().value()
     }
