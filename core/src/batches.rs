@@ -3,11 +3,14 @@
 
 use crate::client::AssessmentClient;
 use crate::error::Result;
+use crate::events::WebhookEvent;
+use crate::queue_event::QueueEvent;
 use crate::types::{FetchOptions, WebhookEventBatch};
 use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// How many recently handled IDs a drain remembers to avoid handing an event out twice.
@@ -137,16 +140,17 @@ pub struct DrainSummary {
 /// println!("{:?}", batches.summary());
 /// # Ok(()) }
 /// ```
-pub struct Batches {
+pub struct Batches<E = WebhookEvent> {
     client: AssessmentClient,
     options: DrainOptions,
     owed: Vec<String>,
     recent: RecentIds,
     summary: DrainSummary,
     done: bool,
+    events: PhantomData<fn() -> E>,
 }
 
-impl Batches {
+impl<E: QueueEvent> Batches<E> {
     pub(crate) fn new(client: AssessmentClient, options: DrainOptions) -> Self {
         Batches {
             client,
@@ -155,12 +159,13 @@ impl Batches {
             recent: RecentIds::default(),
             summary: DrainSummary::default(),
             done: false,
+            events: PhantomData,
         }
     }
 
     /// Acknowledges the batch handed out last, then fetches the next one. `None` when the
     /// queue is drained or a bound (`max_events`, `max_batches`) is reached.
-    pub async fn next_batch(&mut self) -> Result<Option<WebhookEventBatch>> {
+    pub async fn next_batch(&mut self) -> Result<Option<WebhookEventBatch<E>>> {
         self.commit().await?;
         loop {
             if self.done || self.reached_bounds() {
@@ -181,7 +186,7 @@ impl Batches {
             || self.options.max_events.is_some_and(|n| self.summary.events >= n)
     }
 
-    async fn fetch(&mut self) -> Result<Option<WebhookEventBatch>> {
+    async fn fetch(&mut self) -> Result<Option<WebhookEventBatch<E>>> {
         self.options.validate()?;
         let mut limit = self.options.limit.min(validate::MAX_LIMIT as i64);
         if let Some(max) = self.options.max_events {
@@ -191,7 +196,7 @@ impl Batches {
         if let Some(since) = self.options.since {
             fetch = fetch.since_ms(since);
         }
-        let mut batch = self.client.get_webhook_events(fetch).await?;
+        let mut batch = self.client.get_webhook_events_as::<E>(fetch).await?;
         self.summary.batches += 1;
         self.summary.pending_count = batch.pending_count;
         if batch.pending_count == 0 || batch.events.is_empty() {
@@ -268,7 +273,7 @@ impl Batches {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn into_stream(self) -> impl futures::Stream<Item = Result<WebhookEventBatch>> + Send {
+    pub fn into_stream(self) -> impl futures::Stream<Item = Result<WebhookEventBatch<E>>> + Send {
         futures::stream::unfold(Some(self), |state| async move {
             let mut batches = state?;
             match batches.next_batch().await {

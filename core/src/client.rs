@@ -3,9 +3,9 @@
 use crate::canonical;
 use crate::config::{self, Config, Environment, SecretString};
 use crate::error::{Error, Result};
-use crate::events::WebhookEvent;
 use crate::gate::PollGate;
 use crate::health::{Health, HealthTracker};
+use crate::queue_event::QueueEvent;
 use crate::retry::RetryPolicy;
 use crate::transport::{self, Call, Outcome, Transport};
 use crate::types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, WebhookEventBatch};
@@ -245,6 +245,22 @@ impl AssessmentClient {
     /// Fetches up to `limit` events without removing them. Wait for the idle-poll gate
     /// first if the previous fetch found the queue empty.
     pub async fn get_webhook_events(&self, options: FetchOptions) -> Result<WebhookEventBatch> {
+        self.get_webhook_events_as(options).await
+    }
+
+    /// [`AssessmentClient::get_webhook_events`] with the events as `E`, for example
+    /// [`RawEvent`](crate::RawEvent)s, which are checked but not built.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// use smartai_events::{FetchOptions, RawEvent};
+    /// let batch = client.get_webhook_events_as::<RawEvent>(FetchOptions::new()).await?;
+    /// for event in &batch.events {
+    ///     println!("{} {}", event.event_type(), event.raw_json());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_webhook_events_as<E: QueueEvent>(&self, options: FetchOptions) -> Result<WebhookEventBatch<E>> {
         let (limit, since) = options.validated()?;
         self.inner.gate.wait().await;
         let mut query = vec![("limit", limit.to_string())];
@@ -322,9 +338,9 @@ struct FetchData<'a> {
     pending_count: u64,
 }
 
-pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
+pub(crate) fn decode_batch<E: QueueEvent>(text: String) -> Result<WebhookEventBatch<E>> {
     if let Some((events, pending_count)) = split_fetch_body(&text) {
-        let events = events.into_iter().map(WebhookEvent::from_checked_json).collect();
+        let events = events.into_iter().map(E::read_checked).collect();
         return Ok(WebhookEventBatch { events, pending_count });
     }
     let data: FetchData = serde_json::from_str(&text).map_err(|e| Error::Decode {
@@ -336,7 +352,7 @@ pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
         ),
         context: Default::default(),
     })?;
-    let events = data.events.into_iter().map(WebhookEvent::from_raw_json).collect();
+    let events = data.events.into_iter().map(|raw| E::read_checked(raw.get())).collect();
     Ok(WebhookEventBatch { events, pending_count: data.pending_count })
 }
 
@@ -345,12 +361,12 @@ pub(crate) fn decode_batch(text: String) -> Result<WebhookEventBatch> {
 /// its own decode (or, for an event that does not decode, on its own). That is the check
 /// [`transport::classify`] makes with a pass of its own; if it fails, `classify` itself gives
 /// the answer, so every outcome is what `classify` and then [`decode_batch`] would give.
-pub(crate) fn read_batch(
+pub(crate) fn read_batch<E: QueueEvent>(
     status: reqwest::StatusCode,
     bytes: &[u8],
     retry_after: Option<std::time::Duration>,
     context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
-) -> Outcome<WebhookEventBatch> {
+) -> Outcome<WebhookEventBatch<E>> {
     if status.is_success()
         && let Ok(text) = std::str::from_utf8(bytes)
         && let Some((slices, pending_count)) = split_fetch_body(text)
@@ -358,10 +374,10 @@ pub(crate) fn read_batch(
         let mut events = Vec::with_capacity(slices.len());
         let mut valid = true;
         for slice in slices {
-            match WebhookEvent::from_json_fast(slice) {
+            match E::read_fast(slice) {
                 Some(event) => events.push(event),
                 None if serde_json::from_str::<serde::de::IgnoredAny>(slice).is_ok() => {
-                    events.push(WebhookEvent::from_checked_json(slice));
+                    events.push(E::read_checked(slice));
                 }
                 None => {
                     valid = false;
@@ -378,12 +394,12 @@ pub(crate) fn read_batch(
 
 /// The reading in two passes that [`read_batch`] shortcuts: [`transport::classify`], then
 /// [`decode_batch`] of its text.
-fn classify_then_decode(
+fn classify_then_decode<E: QueueEvent>(
     status: reqwest::StatusCode,
     bytes: &[u8],
     retry_after: Option<std::time::Duration>,
     context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
-) -> Outcome<WebhookEventBatch> {
+) -> Outcome<WebhookEventBatch<E>> {
     match transport::classify(status, bytes, retry_after, context) {
         Outcome::Success(text) => match decode_batch(text) {
             Ok(batch) => Outcome::Success(batch),

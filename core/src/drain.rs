@@ -3,8 +3,8 @@
 use crate::batches::{Batches, DrainOptions, DrainSummary};
 use crate::client::AssessmentClient;
 use crate::error::{Error, Result};
-use crate::events::WebhookEvent;
 use crate::handler::{DeadLetterHook, Handler};
+use crate::queue_event::QueueEvent;
 use crate::stop::Stop;
 use std::collections::HashMap;
 
@@ -32,9 +32,34 @@ impl AssessmentClient {
     /// println!("{} events in {} batches", summary.events, summary.batches);
     /// # Ok(()) }
     /// ```
-    pub async fn drain<H: Handler>(&self, mut handler: H, options: DrainOptions) -> Result<DrainSummary> {
+    pub async fn drain<H: Handler>(&self, handler: H, options: DrainOptions) -> Result<DrainSummary> {
+        self.drain_as(handler, options).await
+    }
+
+    /// [`AssessmentClient::drain`] with the events as `E`, for example
+    /// [`RawEvent`](crate::RawEvent)s, which are checked but not built: the way to go for a
+    /// handler that stores or forwards the JSON as it came.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// use smartai_events::{DrainOptions, RawEvent};
+    /// client
+    ///     .drain_as(|events: Vec<RawEvent>| async move {
+    ///         for event in &events {
+    ///             println!("{} {}", event.event_id(), event.raw_json());
+    ///         }
+    ///         Ok::<(), std::io::Error>(())
+    ///     }, DrainOptions::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn drain_as<E: QueueEvent, H: Handler<E>>(
+        &self,
+        mut handler: H,
+        options: DrainOptions,
+    ) -> Result<DrainSummary> {
         options.validate()?;
-        let mut batches = self.batches(options);
+        let mut batches = self.batches_as::<E>(options);
         let mut stop = Stop::never();
         drive(self, &mut batches, &mut handler, None, &mut stop).await?;
         Ok(batches.summary())
@@ -42,6 +67,12 @@ impl AssessmentClient {
 
     /// The queue as a sequence of batches; see [`Batches`] for when each is acknowledged.
     pub fn batches(&self, options: DrainOptions) -> Batches {
+        self.batches_as(options)
+    }
+
+    /// [`AssessmentClient::batches`] with the events as `E`, for example
+    /// [`RawEvent`](crate::RawEvent)s.
+    pub fn batches_as<E: QueueEvent>(&self, options: DrainOptions) -> Batches<E> {
         Batches::new(self.clone(), options)
     }
 }
@@ -92,9 +123,9 @@ impl Attempts {
 }
 
 /// Dead-letter state of a `run`: the attempt counts and the optional hook.
-pub(crate) struct DeadLetters<'a> {
+pub(crate) struct DeadLetters<'a, E: QueueEvent> {
     pub attempts: &'a mut Attempts,
-    pub hook: Option<&'a mut (dyn DeadLetterHook + 'static)>,
+    pub hook: Option<&'a mut (dyn DeadLetterHook<E> + 'static)>,
 }
 
 /// How a drive ended.
@@ -114,11 +145,11 @@ pub(crate) enum Ended {
 /// at a time, so that one poison event cannot hold back, or drag into the dead-letter hook,
 /// the events that happened to share its batch; what was handled is acknowledged and what
 /// failed is not.
-pub(crate) async fn drive<H: Handler + ?Sized>(
+pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
     client: &AssessmentClient,
-    batches: &mut Batches,
+    batches: &mut Batches<E>,
     handler: &mut H,
-    mut dead: Option<DeadLetters<'_>>,
+    mut dead: Option<DeadLetters<'_, E>>,
     stop: &mut Stop,
 ) -> Result<Ended> {
     loop {
@@ -178,7 +209,7 @@ pub(crate) async fn drive<H: Handler + ?Sized>(
             }
         }
 
-        let mut groups: Vec<Vec<WebhookEvent>> = Vec::with_capacity(1 + suspects.len());
+        let mut groups: Vec<Vec<E>> = Vec::with_capacity(1 + suspects.len());
         if !fresh.is_empty() {
             groups.push(fresh);
         }
@@ -207,7 +238,7 @@ pub(crate) async fn drive<H: Handler + ?Sized>(
     }
 }
 
-fn ids_of(events: &[WebhookEvent]) -> Vec<String> {
+fn ids_of<E: QueueEvent>(events: &[E]) -> Vec<String> {
     events.iter().map(|e| e.event_id().to_string()).collect()
 }
 

@@ -370,13 +370,17 @@ impl WebhookEvent {
         self.raw_json_ref().value()
     }
 
+    pub(crate) fn into_raw_json(self) -> RawJson {
+        match self {
+            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => e.raw,
+            WebhookEvent::AssessmentSent(e) => e.raw,
+            WebhookEvent::Unknown(e) => e.raw,
+        }
+    }
+
     /// Takes the original JSON out of the event.
     pub fn into_raw(self) -> Value {
-        match self {
-            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => e.raw.into_value(),
-            WebhookEvent::AssessmentSent(e) => e.raw.into_value(),
-            WebhookEvent::Unknown(e) => e.raw.into_value(),
-        }
+        self.into_raw_json().into_value()
     }
 
     /// Why the event did not decode, if it did not.
@@ -391,27 +395,32 @@ impl WebhookEvent {
 impl serde::Serialize for WebhookEvent {
     /// Serialises as the original JSON, so that storing or forwarding an event loses nothing.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match serde_json::from_str::<&RawValue>(self.raw_json()) {
-            Ok(raw) => raw.serialize(serializer),
-            Err(_) => self.raw().serialize(serializer),
-        }
+        self.raw_json_ref().serialize_as_json(serializer)
     }
 }
 
 /// An event's JSON text as received, and the `Value` of it once somebody asks.
 #[derive(Clone)]
-struct RawJson {
-    text: String,
+pub(crate) struct RawJson {
+    pub(crate) text: String,
     value: OnceLock<Value>,
 }
 
 impl RawJson {
-    fn new(text: String) -> Self {
+    pub(crate) fn new(text: String) -> Self {
         RawJson { text, value: OnceLock::new() }
     }
 
-    fn value(&self) -> &Value {
+    pub(crate) fn value(&self) -> &Value {
         self.value.get_or_init(|| parse_kept_text(&self.text))
+    }
+
+    pub(crate) fn serialize_as_json<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::Serialize;
+        match serde_json::from_str::<&RawValue>(&self.text) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => self.value().serialize(serializer),
+        }
     }
 
     fn into_value(self) -> Value {
@@ -486,7 +495,7 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 
 /// The value of the first top-level `"event"` key, if the text is an object and that value a
 /// string; reading stops there, so this costs next to nothing when `event` comes first.
-fn peek_event_type(text: &str) -> Option<Cow<'_, str>> {
+pub(crate) fn peek_event_type(text: &str) -> Option<Cow<'_, str>> {
     struct Peek<'a, 'o>(&'o mut Option<Cow<'a, str>>);
     impl<'de: 'a, 'a> serde::de::Visitor<'de> for Peek<'a, '_> {
         type Value = ();
@@ -631,13 +640,13 @@ mod fast {
 /// A field of [`WebhookEvent::from_json_text`]'s head: its text if it is a string (borrowed
 /// from the event's JSON unless it has escapes), or nothing. It accepts exactly what a
 /// `Value` would, without allocating for the usual case.
-enum HeadValue<'a> {
+pub(crate) enum HeadValue<'a> {
     Str(Cow<'a, str>),
     Other,
 }
 
 impl HeadValue<'_> {
-    fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             HeadValue::Str(s) => Some(s),
             HeadValue::Other => None,

@@ -4,6 +4,7 @@
 //! code path the client itself runs, so that what is fuzzed is what ships.
 
 use crate::error::{Error, ErrorContext, Result};
+use crate::queue_event::QueueEvent;
 use crate::retry::parse_retry_after;
 use crate::transport::{self, Outcome};
 use crate::types::WebhookEventBatch;
@@ -29,6 +30,11 @@ pub enum Classified {
 /// Turns a fetch response body, as a 200 would bring it, into a batch: the same envelope
 /// unwrapping and batch decoding as [`crate::AssessmentClient::get_webhook_events`].
 pub fn decode_fetch_body(body: &[u8]) -> Result<WebhookEventBatch> {
+    decode_fetch_body_as(body)
+}
+
+/// [`decode_fetch_body`] with the events as `E`, as `get_webhook_events_as` reads them.
+pub fn decode_fetch_body_as<E: QueueEvent>(body: &[u8]) -> Result<WebhookEventBatch<E>> {
     let context = |server_message: Option<String>| ErrorContext {
         status: Some(200),
         request_id: Some(REQUEST_ID.to_string()),

@@ -1,6 +1,7 @@
 //! What `drain` and `run` call with each batch.
 
 use crate::events::WebhookEvent;
+use crate::queue_event::QueueEvent;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -12,7 +13,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// Handles one batch of events. The batch is acknowledged only after the returned future
 /// resolves to `Ok`.
 ///
-/// Any `FnMut(Vec<WebhookEvent>) -> impl Future<Output = Result<(), E>>` is a handler:
+/// Any `FnMut(Vec<WebhookEvent>) -> impl Future<Output = Result<(), E>>` is a handler, and
+/// so is one taking `Vec<RawEvent>` (events checked but not built; see
+/// [`RawEvent`](crate::RawEvent)):
 ///
 /// ```
 /// use smartai_events::{Handler, WebhookEvent};
@@ -24,18 +27,19 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 ///     Ok::<(), std::io::Error>(())
 /// });
 /// ```
-pub trait Handler: Send {
+pub trait Handler<Ev: QueueEvent = WebhookEvent>: Send {
     /// Handles one batch.
-    fn handle(&mut self, events: Vec<WebhookEvent>) -> BoxFuture<Result<(), BoxError>>;
+    fn handle(&mut self, events: Vec<Ev>) -> BoxFuture<Result<(), BoxError>>;
 }
 
-impl<F, Fut, E> Handler for F
+impl<Ev, F, Fut, E> Handler<Ev> for F
 where
-    F: FnMut(Vec<WebhookEvent>) -> Fut + Send,
+    Ev: QueueEvent,
+    F: FnMut(Vec<Ev>) -> Fut + Send,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<BoxError> + 'static,
 {
-    fn handle(&mut self, events: Vec<WebhookEvent>) -> BoxFuture<Result<(), BoxError>> {
+    fn handle(&mut self, events: Vec<Ev>) -> BoxFuture<Result<(), BoxError>> {
         let fut = self(events);
         Box::pin(async move { fut.await.map_err(Into::into) })
     }
@@ -52,18 +56,19 @@ where
 ///     Ok::<(), std::io::Error>(())
 /// });
 /// ```
-pub trait DeadLetterHook: Send {
+pub trait DeadLetterHook<Ev: QueueEvent = WebhookEvent>: Send {
     /// Takes the events and the last handler error.
-    fn dead_letter(&mut self, events: Vec<WebhookEvent>, reason: String) -> BoxFuture<Result<(), BoxError>>;
+    fn dead_letter(&mut self, events: Vec<Ev>, reason: String) -> BoxFuture<Result<(), BoxError>>;
 }
 
-impl<F, Fut, E> DeadLetterHook for F
+impl<Ev, F, Fut, E> DeadLetterHook<Ev> for F
 where
-    F: FnMut(Vec<WebhookEvent>, String) -> Fut + Send,
+    Ev: QueueEvent,
+    F: FnMut(Vec<Ev>, String) -> Fut + Send,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<BoxError> + 'static,
 {
-    fn dead_letter(&mut self, events: Vec<WebhookEvent>, reason: String) -> BoxFuture<Result<(), BoxError>> {
+    fn dead_letter(&mut self, events: Vec<Ev>, reason: String) -> BoxFuture<Result<(), BoxError>> {
         let fut = self(events, reason);
         Box::pin(async move { fut.await.map_err(Into::into) })
     }

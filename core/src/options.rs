@@ -4,6 +4,7 @@
 use crate::batches::DrainOptions;
 use crate::client::ClientBuilder;
 use crate::error::{Error, Result};
+use crate::queue_event::QueueEvent;
 use crate::run::RunOptions;
 use crate::types::options_object;
 use crate::validate::{self, describe};
@@ -227,9 +228,12 @@ impl RunOptions {
     pub fn from_json(options: &Value) -> Result<RunOptions> {
         Self::from_json_spelled(options, Spelling::CamelCase)
     }
+}
 
-    /// [`RunOptions::from_json`] with the option names in `spelling`.
-    pub fn from_json_spelled(options: &Value, spelling: Spelling) -> Result<RunOptions> {
+impl<E: QueueEvent> RunOptions<E> {
+    /// [`RunOptions::from_json`] with the option names in `spelling`, for a handler that
+    /// takes `Vec<E>`.
+    pub fn from_json_spelled(options: &Value, spelling: Spelling) -> Result<Self> {
         let empty = Map::new();
         let obj = options_object(options)?.unwrap_or(&empty);
         check_keys(
@@ -243,7 +247,7 @@ impl RunOptions {
             drain_obj.remove(&spelling.name(k));
         }
         let drain = DrainOptions::from_json_spelled(&Value::Object(drain_obj), spelling)?;
-        let mut opts = RunOptions::new().drain_options(drain);
+        let mut opts = Self::for_events().drain_options(drain);
         if let (_, Some(v)) = duration(obj, "interval", "intervalMs", spelling)? {
             opts = opts.interval(v);
         }
@@ -334,14 +338,14 @@ mod tests {
         .unwrap();
         assert_eq!(client.config().min_poll_interval(), Duration::ZERO);
 
-        let err = RunOptions::from_json_spelled(&json!({"max_attempts": 0}), snake).unwrap_err();
+        let err = RunOptions::<crate::WebhookEvent>::from_json_spelled(&json!({"max_attempts": 0}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_attempts must be"), "{err}");
         assert!(RunOptions::from_json(&json!({"interval_ms": 5000})).is_err());
         let err = DrainOptions::from_json_strict_spelled(&json!({"max_events": -1}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_events must be"), "{err}");
         let err = DrainOptions::from_json_strict(&json!({"maxBatches": 0})).unwrap_err();
         assert!(err.to_string().starts_with("maxBatches must be"), "{err}");
-        let o = RunOptions::from_json_spelled(
+        let o = RunOptions::<crate::WebhookEvent>::from_json_spelled(
             &json!({"interval_ms": 6000, "max_attempts": 2, "max_events": 10, "max_batches": 3}),
             snake,
         )

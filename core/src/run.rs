@@ -4,7 +4,9 @@ use crate::batches::{DrainOptions, DrainSummary};
 use crate::client::AssessmentClient;
 use crate::drain::{Attempts, DeadLetters, Ended, drive};
 use crate::error::{Error, ErrorCode, Result};
+use crate::events::WebhookEvent;
 use crate::handler::{DeadLetterHook, Handler};
+use crate::queue_event::QueueEvent;
 use crate::retry::RetryPolicy;
 use crate::stop::Stop;
 use serde::Serialize;
@@ -29,12 +31,12 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
 ///     });
 /// assert_eq!(opts.get_interval(), Duration::from_secs(30));
 /// ```
-pub struct RunOptions {
+pub struct RunOptions<E: QueueEvent = WebhookEvent> {
     interval: Duration,
     drain: DrainOptions,
     max_attempts: u32,
     ordered: bool,
-    dead_letter: Option<Box<dyn DeadLetterHook>>,
+    dead_letter: Option<Box<dyn DeadLetterHook<E>>>,
     on_cycle: Option<CycleHook>,
 }
 
@@ -51,7 +53,7 @@ pub struct CycleReport {
     pub error: Option<String>,
 }
 
-impl fmt::Debug for RunOptions {
+impl<E: QueueEvent> fmt::Debug for RunOptions<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunOptions")
             .field("interval", &self.interval)
@@ -66,6 +68,27 @@ impl fmt::Debug for RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
+        Self::for_events()
+    }
+}
+
+impl RunOptions {
+    /// The defaults: every 30 s, batches of 100, 5 attempts, no dead-letter hook.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<E: QueueEvent> RunOptions<E> {
+    /// The defaults of [`RunOptions::new`], for a handler that takes `Vec<E>`, such as
+    /// [`RawEvent`](crate::RawEvent)s.
+    ///
+    /// ```
+    /// use smartai_events::{RawEvent, RunOptions};
+    /// let opts = RunOptions::<RawEvent>::for_events().max_attempts(3);
+    /// assert_eq!(opts.get_interval(), RunOptions::new().get_interval());
+    /// ```
+    pub fn for_events() -> Self {
         RunOptions {
             interval: Duration::from_secs(30),
             drain: DrainOptions::default(),
@@ -74,13 +97,6 @@ impl Default for RunOptions {
             dead_letter: None,
             on_cycle: None,
         }
-    }
-}
-
-impl RunOptions {
-    /// The defaults: every 30 s, batches of 100, 5 attempts, no dead-letter hook.
-    pub fn new() -> Self {
-        Self::default()
     }
 
     /// The wait between drains; at least 5 s unless the client's `min_poll_interval` was lowered.
@@ -103,7 +119,7 @@ impl RunOptions {
 
     /// Where events go after `max_attempts` failures; they are acknowledged once it succeeds.
     /// Without a hook they are retried for ever.
-    pub fn dead_letter(mut self, hook: impl DeadLetterHook + 'static) -> Self {
+    pub fn dead_letter(mut self, hook: impl DeadLetterHook<E> + 'static) -> Self {
         self.dead_letter = Some(Box::new(hook));
         self
     }
@@ -169,8 +185,37 @@ impl AssessmentClient {
     /// ```
     pub async fn run<H: Handler>(
         &self,
+        handler: H,
+        options: RunOptions,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<RunSummary> {
+        self.run_as(handler, options, stop).await
+    }
+
+    /// [`AssessmentClient::run`] with the events as `E`, for example
+    /// [`RawEvent`](crate::RawEvent)s; the options say the same
+    /// ([`RunOptions::for_events`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// use smartai_events::{CancellationToken, RawEvent, RunOptions};
+    /// let stop = CancellationToken::new();
+    /// client
+    ///     .run_as(
+    ///         |events: Vec<RawEvent>| async move {
+    ///             println!("{} events", events.len());
+    ///             Ok::<(), std::io::Error>(())
+    ///         },
+    ///         RunOptions::<RawEvent>::for_events(),
+    ///         stop.cancelled_owned(),
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_as<E: QueueEvent, H: Handler<E>>(
+        &self,
         mut handler: H,
-        mut options: RunOptions,
+        mut options: RunOptions<E>,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<RunSummary> {
         self.check_run_options(&options)?;
@@ -182,7 +227,7 @@ impl AssessmentClient {
         tracing::info!(interval_ms = options.interval.as_millis() as u64, "poller started");
         loop {
             summary.cycles += 1;
-            let mut batches = self.batches(options.drain);
+            let mut batches = self.batches_as::<E>(options.drain);
             let dead = if options.ordered {
                 None
             } else {
@@ -235,7 +280,7 @@ impl AssessmentClient {
         Ok(summary)
     }
 
-    fn check_run_options(&self, options: &RunOptions) -> Result<()> {
+    fn check_run_options<E: QueueEvent>(&self, options: &RunOptions<E>) -> Result<()> {
         options.drain.validate()?;
         let floor = MIN_INTERVAL.min(self.config().min_poll_interval);
         if options.interval < floor {

@@ -83,11 +83,11 @@ pub(crate) fn options_object(options: &Value) -> Result<Option<&serde_json::Map<
     }
 }
 
-/// One fetched batch.
+/// One fetched batch: typed events, or [`RawEvent`](crate::RawEvent)s.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WebhookEventBatch {
-    pub events: Vec<WebhookEvent>,
+pub struct WebhookEventBatch<E = WebhookEvent> {
+    pub events: Vec<E>,
     /// Events still queued after this batch; more than 0 means "fetch again".
     pub pending_count: u64,
 }

@@ -6,7 +6,9 @@ mod common;
 use common::*;
 use futures::StreamExt;
 use smartai_emulator::{Endpoint, FaultKind, FaultRule};
-use smartai_events::{DrainOptions, ErrorCode, RetryPolicy, RunOptions, WebhookEvent};
+use smartai_events::{
+    DrainOptions, ErrorCode, EventKind, FetchOptions, RawEvent, RetryPolicy, RunOptions, WebhookEvent,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -421,4 +423,99 @@ async fn ordered_run_retries_whole_batches_in_queue_order_and_reports_each_cycle
     assert_eq!(reports.last().unwrap().drain.pending_count, 0);
     assert_eq!(reports.iter().map(|r| r.drain.events).sum::<u64>(), 40, "10 handed out twice, 30 once");
     assert_eq!(client.health().pending_count, 0);
+}
+
+/// Raw events (checked, not built) against the real server: a fetch read raw gives what
+/// the same fetch read typed gives, malformed and unknown events included, and a raw
+/// drain hands every event out once and empties the queue.
+#[tokio::test]
+async fn raw_events_carry_what_typed_events_carry_and_drain_the_same() {
+    let emu = emulator().await;
+    emu.generate(250);
+    emu.enqueue(vec![
+        serde_json::json!({"eventId": "bad_score", "event": "assessment.completed", "score": "high"}),
+        serde_json::json!({"eventId": "new_type", "event": "assessment.reviewed", "x": [1]}),
+    ]);
+    let client = client(&emu);
+    let typed = client.get_webhook_events(FetchOptions::new().limit(100)).await.unwrap();
+    let raw = client.get_webhook_events_as::<RawEvent>(FetchOptions::new().limit(100)).await.unwrap();
+    assert_eq!(raw.pending_count, typed.pending_count);
+    let expected: Vec<RawEvent> = typed.events.into_iter().map(RawEvent::from).collect();
+    assert_eq!(raw.events, expected);
+
+    type Seen = HashMap<String, (EventKind, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Default::default();
+    let sink = seen.clone();
+    let summary = within(
+        "raw drain",
+        client.drain_as(
+            move |events: Vec<RawEvent>| {
+                let sink = sink.clone();
+                async move {
+                    let mut seen = sink.lock().unwrap();
+                    for e in events {
+                        let previous =
+                            seen.insert(e.event_id().to_string(), (e.kind(), e.decode_error().map(String::from)));
+                        assert!(previous.is_none(), "{} handed out twice", e.event_id());
+                    }
+                    Ok::<(), Boom>(())
+                }
+            },
+            DrainOptions::new(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.events, 252);
+    assert!(emu.pending_ids().is_empty());
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 252);
+    assert_eq!(seen["new_type"], (EventKind::Unknown, None));
+    let (kind, reason) = &seen["bad_score"];
+    assert_eq!(*kind, EventKind::Unknown);
+    assert!(reason.as_deref().unwrap_or("").contains("high"), "{reason:?}");
+    // The generator also makes events of types this crate does not know yet; only the
+    // malformed one carries a reason.
+    let with_reason: Vec<_> = seen.iter().filter(|(_, (_, r))| r.is_some()).map(|(id, _)| id.as_str()).collect();
+    assert_eq!(with_reason, ["bad_score"]);
+}
+
+#[tokio::test]
+async fn a_raw_run_dead_letters_a_poison_event_and_acknowledges_the_rest() {
+    let emu = emulator().await;
+    emu.generate(12);
+    let poison = emu.pending_ids()[3].clone();
+    let client = client(&emu);
+    let token = CancellationToken::new();
+    let dead: Arc<Mutex<Vec<String>>> = Default::default();
+    let (dead2, poison2, stopper) = (dead.clone(), poison.clone(), token.clone());
+    within(
+        "raw run",
+        client.run_as(
+            move |events: Vec<RawEvent>| {
+                let poison = poison2.clone();
+                async move {
+                    if events.iter().any(|e| e.event_id() == poison) {
+                        return Err(Boom("poison"));
+                    }
+                    Ok(())
+                }
+            },
+            RunOptions::<RawEvent>::for_events().interval(Duration::from_millis(10)).max_attempts(1).dead_letter(
+                move |events: Vec<RawEvent>, _reason: String| {
+                    let (dead, stopper) = (dead2.clone(), stopper.clone());
+                    async move {
+                        dead.lock().unwrap().extend(events.iter().map(|e| e.event_id().to_string()));
+                        stopper.cancel();
+                        Ok::<(), Boom>(())
+                    }
+                },
+            ),
+            token.cancelled_owned(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*dead.lock().unwrap(), vec![poison]);
+    assert!(emu.pending_ids().is_empty());
 }

@@ -9,7 +9,7 @@
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use smartai_events::fuzzing::{self, Classified};
-use smartai_events::{ErrorCode, WebhookEvent, canonical, retry::parse_retry_after};
+use smartai_events::{ErrorCode, RawEvent, WebhookEvent, WebhookEventBatch, canonical, retry::parse_retry_after};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -264,7 +264,9 @@ pub fn check_number_text(n: &serde_json::Number, text: &str) -> Result<(), Strin
 /// keeping its JSON, and `pendingCount` as sent. When it does not, the error is a decode
 /// error (or the refusal a `{"success":false}` body asks for) with a bounded message.
 pub fn check_fetch_body(body: &[u8]) -> Result<Option<usize>, String> {
-    let batch = match fuzzing::decode_fetch_body(body) {
+    let batch = fuzzing::decode_fetch_body(body);
+    check_raw_events_agree(body, &batch)?;
+    let batch = match batch {
         Ok(batch) => batch,
         Err(error) => {
             ensure!(
@@ -300,6 +302,30 @@ pub fn check_fetch_body(body: &[u8]) -> Result<Option<usize>, String> {
         checked.map_err(|e| format!("event {i}: {e}"))?;
     }
     Ok(Some(batch.events.len()))
+}
+
+/// The same body read as `RawEvent`s (checked, not built) gives what the typed events
+/// give: the same error, or per event the same kind, ID, type, timestamps, decode error
+/// and text.
+fn check_raw_events_agree(body: &[u8], typed: &smartai_events::Result<WebhookEventBatch>) -> Result<(), String> {
+    let raw = fuzzing::decode_fetch_body_as::<RawEvent>(body);
+    match (typed, raw) {
+        (Ok(typed), Ok(raw)) => {
+            ensure!(raw.pending_count == typed.pending_count, "raw pendingCount {}", raw.pending_count);
+            ensure!(raw.events.len() == typed.events.len(), "{} raw events", raw.events.len());
+            for (i, (event, raw)) in typed.events.iter().zip(raw.events).enumerate() {
+                let expected = RawEvent::from(event.clone());
+                ensure!(raw == expected, "event {i}: read raw as {raw:?}, typed as {expected:?}");
+            }
+            Ok(())
+        }
+        (Err(typed), Err(raw)) => {
+            ensure!(typed.to_string() == raw.to_string(), "typed error {typed}, raw error {raw}");
+            Ok(())
+        }
+        (Ok(_), Err(raw)) => Err(format!("typed events decoded, raw events failed: {raw}")),
+        (Err(typed), Ok(_)) => Err(format!("typed events failed ({typed}), raw events decoded")),
+    }
 }
 
 /// The members of a JSON object, each kept as its text.
