@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
 use smartai_events::{
-    AssessmentClient, Batches, ClientBuilder, DrainOptions, DrainSummary, Error, FetchOptions, RunOptions,
+    AssessmentClient, Batches, ClientBuilder, DrainOptions, DrainSummary, Error, FetchOptions, RawEvent, RunOptions,
     SessionRequest, Spelling, validate,
 };
 use std::sync::{Arc, Mutex};
@@ -139,7 +139,12 @@ impl NativeClient {
         let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
         let ctx = Ctx::new(py, event_loop, future)?;
         let closed = self.closed.clone();
-        ctx.finish(py, until_closed(closed, async move { client.get_webhook_events(opts).await }), batch_to_py, None)
+        ctx.finish(
+            py,
+            until_closed(closed, async move { client.get_webhook_events_as::<RawEvent>(opts).await }),
+            batch_to_py,
+            None,
+        )
     }
 
     #[pyo3(signature = (event_ids, event_loop=None, future=None))]
@@ -196,7 +201,7 @@ impl NativeClient {
         let ctx = Ctx::new(py, event_loop, future)?;
         let handler = PyCallback::new(handler, ctx.target());
         let closed = self.closed.clone();
-        ctx.finish(py, until_closed(closed, async move { client.drain(handler, opts).await }), summary_to_py, None)
+        ctx.finish(py, until_closed(closed, async move { client.drain_as(handler, opts).await }), summary_to_py, None)
     }
 
     /// `stop_event` (blocking only): an object with `is_set()`, checked every 100 ms.
@@ -213,8 +218,10 @@ impl NativeClient {
         future: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.begin(py)?;
-        let mut opts =
-            core(py, RunOptions::from_json_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
+        let mut opts = core(
+            py,
+            RunOptions::<RawEvent>::from_json_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase),
+        )?;
         let ctx = Ctx::new(py, event_loop, future)?;
         if let Some(hook) = dead_letter {
             opts = opts.dead_letter(PyCallback::new(hook, ctx.target()));
@@ -224,7 +231,7 @@ impl NativeClient {
         let token = self.closed.child_token();
         let stop = token.clone().cancelled_owned();
         let stop_event = stop_event.filter(|ev| !ev.is_none(py));
-        let fut = async move { client.run(handler, opts, stop).await };
+        let fut = async move { client.run_as(handler, opts, stop).await };
         let convert = |py: Python<'_>, s: smartai_events::RunSummary| -> PyResult<Py<PyAny>> {
             let d = PyDict::new(py);
             d.set_item("cycles", s.cycles)?;
@@ -242,7 +249,7 @@ impl NativeClient {
         let opts =
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         Ok(NativeBatches {
-            inner: Arc::new(tokio::sync::Mutex::new(client.batches(opts))),
+            inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(opts))),
             closed: self.closed.clone(),
         })
     }
@@ -251,7 +258,7 @@ impl NativeClient {
 /// A pull-based drain: `next` acknowledges the batch handed out before, then fetches.
 #[pyclass(frozen, module = "smartai_events._native")]
 pub struct NativeBatches {
-    inner: Arc<tokio::sync::Mutex<Batches>>,
+    inner: Arc<tokio::sync::Mutex<Batches<RawEvent>>>,
     closed: CancellationToken,
 }
 

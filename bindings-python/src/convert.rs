@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
-use smartai_events::{Error, WebhookEvent, WebhookEventBatch};
+use smartai_events::{Error, EventKind, RawEvent, WebhookEventBatch};
 
 /// Converts a Python argument to JSON: `None`, `bool`, `int`, `float` (finite), `str`,
 /// `list`/`tuple` and `dict` with string keys. `name` is the argument's name for messages.
@@ -110,7 +110,7 @@ fn conversion() -> Conversion {
 /// keeps each event's text and builds its `Value` on first use).
 #[pyclass(frozen, module = "smartai_events._native")]
 pub struct RawEvents {
-    events: Vec<WebhookEvent>,
+    events: Vec<RawEvent>,
 }
 
 #[pymethods]
@@ -132,48 +132,28 @@ impl RawEvents {
 /// `(kind, index, event_id, event_type, stored_at_us, submitted_at_us, decode_error)`,
 /// with the kind following the core's enum variant. `source` holds the raw JSON: a
 /// `RawEvents` (lazy), a list of dicts, or one JSON text.
-fn payload<'py>(py: Python<'py>, events: Vec<WebhookEvent>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
+fn payload<'py>(py: Python<'py>, events: Vec<RawEvent>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
     let meta = PyList::empty(py);
-    let mut raws = Vec::with_capacity(events.len());
-    for (index, event) in events.into_iter().enumerate() {
-        let item = match &event {
-            WebhookEvent::AssessmentCompleted(e) | WebhookEvent::AssessmentDisqualified(e) => {
-                let kind = if matches!(event, WebhookEvent::AssessmentCompleted(_)) { COMPLETED } else { DISQUALIFIED };
-                (
-                    kind,
-                    index,
-                    e.event_id.as_str(),
-                    event.event_type(),
-                    Some(e.stored_at.timestamp_micros()),
-                    micros(e.submitted_at),
-                    None::<&str>,
-                )
-                    .into_pyobject(py)?
-            }
-            WebhookEvent::AssessmentSent(e) => (
-                SENT,
-                index,
-                e.event_id.as_str(),
-                event.event_type(),
-                Some(e.stored_at.timestamp_micros()),
-                None::<i64>,
-                None::<&str>,
-            )
-                .into_pyobject(py)?,
-            WebhookEvent::Unknown(e) => (
-                UNKNOWN,
-                index,
-                e.event_id.as_str(),
-                e.event_type.as_str(),
-                micros(e.stored_at),
-                None::<i64>,
-                e.decode_error.as_deref(),
-            )
-                .into_pyobject(py)?,
+    for (index, e) in events.iter().enumerate() {
+        let kind = match e.kind() {
+            EventKind::AssessmentCompleted => COMPLETED,
+            EventKind::AssessmentDisqualified => DISQUALIFIED,
+            EventKind::AssessmentSent => SENT,
+            EventKind::Unknown => UNKNOWN,
         };
+        let item = (
+            kind,
+            index,
+            e.event_id(),
+            e.event_type(),
+            micros(e.stored_at()),
+            micros(e.submitted_at()),
+            e.decode_error(),
+        )
+            .into_pyobject(py)?;
         meta.append(item)?;
-        raws.push(event);
     }
+    let raws = events;
     let source = match conversion() {
         Conversion::Lazy => Bound::new(py, RawEvents { events: raws })?.into_any(),
         Conversion::CApi => {
@@ -193,7 +173,7 @@ fn payload<'py>(py: Python<'py>, events: Vec<WebhookEvent>) -> PyResult<(Bound<'
 }
 
 /// A Python `list[WebhookEvent]`.
-pub fn events_to_py(py: Python<'_>, events: Vec<WebhookEvent>) -> PyResult<Py<PyAny>> {
+pub fn events_to_py(py: Python<'_>, events: Vec<RawEvent>) -> PyResult<Py<PyAny>> {
     let (source, meta) = payload(py, events)?;
     let factory = EVENTS_FACTORY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("smartai_events._events")?.getattr("_events")?.unbind())
@@ -202,7 +182,7 @@ pub fn events_to_py(py: Python<'_>, events: Vec<WebhookEvent>) -> PyResult<Py<Py
 }
 
 /// A Python `WebhookEventBatch`.
-pub fn batch_to_py(py: Python<'_>, batch: WebhookEventBatch) -> PyResult<Py<PyAny>> {
+pub fn batch_to_py(py: Python<'_>, batch: WebhookEventBatch<RawEvent>) -> PyResult<Py<PyAny>> {
     let (source, meta) = payload(py, batch.events)?;
     let factory = BATCH_FACTORY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("smartai_events._events")?.getattr("_batch")?.unbind())

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3_async_runtimes::TaskLocals;
-use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, WebhookEvent};
+use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
 use std::future::Future;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -26,7 +26,7 @@ pub enum Msg {
     /// Run a handler (or dead-letter hook, with its reason) on the caller's thread.
     Call {
         callable: Py<PyAny>,
-        events: Vec<WebhookEvent>,
+        events: Vec<RawEvent>,
         reason: Option<String>,
         reply: oneshot::Sender<Result<(), BoxError>>,
     },
@@ -58,7 +58,7 @@ impl PyCallback {
         PyCallback { callable, target }
     }
 
-    fn invoke(&self, events: Vec<WebhookEvent>, reason: Option<String>) -> BoxFuture<Result<(), BoxError>> {
+    fn invoke(&self, events: Vec<RawEvent>, reason: Option<String>) -> BoxFuture<Result<(), BoxError>> {
         match &self.target {
             Target::Loop(locals) => {
                 let started = Python::attach(|py| -> PyResult<_> {
@@ -91,14 +91,14 @@ impl PyCallback {
     }
 }
 
-impl Handler for PyCallback {
-    fn handle(&mut self, events: Vec<WebhookEvent>) -> BoxFuture<Result<(), BoxError>> {
+impl Handler<RawEvent> for PyCallback {
+    fn handle(&mut self, events: Vec<RawEvent>) -> BoxFuture<Result<(), BoxError>> {
         self.invoke(events, None)
     }
 }
 
-impl DeadLetterHook for PyCallback {
-    fn dead_letter(&mut self, events: Vec<WebhookEvent>, reason: String) -> BoxFuture<Result<(), BoxError>> {
+impl DeadLetterHook<RawEvent> for PyCallback {
+    fn dead_letter(&mut self, events: Vec<RawEvent>, reason: String) -> BoxFuture<Result<(), BoxError>> {
         self.invoke(events, Some(reason))
     }
 }
