@@ -11,7 +11,7 @@ use napi::{Env, Result, Status, ValueType};
 use napi_derive::napi;
 use smartai_events::{
     AssessmentClient, BoxError, BoxFuture, ClientBuilder, DeadLetterHook, DrainOptions, ErrorCode, FetchOptions,
-    Handler, RunOptions, SessionRequest, WebhookEvent, validate,
+    Handler, RawEvent, RunOptions, SessionRequest, Spelling, WebhookEvent, validate,
 };
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ type Callback = ThreadsafeFunction<String, Promise<Option<String>>, String, Stat
 /// `decodeErrors` holds the decode problem of any event that did not decode (by index), which
 /// the facade attaches as a non-enumerable `decodeError` so that `JSON.stringify(event)` still
 /// gives exactly what the server sent.
-fn events_json(events: &[WebhookEvent], pending_count: Option<u64>, reason: Option<&str>) -> Result<String> {
+fn events_json(events: &[RawEvent], pending_count: Option<u64>, reason: Option<&str>) -> Result<String> {
     let decode_errors: serde_json::Map<String, serde_json::Value> = events
         .iter()
         .enumerate()
@@ -140,8 +140,8 @@ async fn invoke(callback: Arc<Callback>, argument: String) -> std::result::Resul
 
 struct JsHandler(Arc<Callback>);
 
-impl Handler for JsHandler {
-    fn handle(&mut self, events: Vec<WebhookEvent>) -> BoxFuture<std::result::Result<(), BoxError>> {
+impl Handler<RawEvent> for JsHandler {
+    fn handle(&mut self, events: Vec<RawEvent>) -> BoxFuture<std::result::Result<(), BoxError>> {
         let callback = self.0.clone();
         Box::pin(async move {
             let text = events_json(&events, None, None)?;
@@ -153,12 +153,8 @@ impl Handler for JsHandler {
 
 struct JsDeadLetter(Arc<Callback>);
 
-impl DeadLetterHook for JsDeadLetter {
-    fn dead_letter(
-        &mut self,
-        events: Vec<WebhookEvent>,
-        reason: String,
-    ) -> BoxFuture<std::result::Result<(), BoxError>> {
+impl DeadLetterHook<RawEvent> for JsDeadLetter {
+    fn dead_letter(&mut self, events: Vec<RawEvent>, reason: String) -> BoxFuture<std::result::Result<(), BoxError>> {
         let callback = self.0.clone();
         Box::pin(async move {
             let text = events_json(&events, None, Some(&reason))?;
@@ -287,7 +283,7 @@ impl NativeClient {
         let client = self.client()?;
         env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
             let options = FetchOptions::from_json(&options.0).napi()?;
-            let batch = client.get_webhook_events(options).await.napi()?;
+            let batch = client.get_webhook_events_as::<RawEvent>(options).await.napi()?;
             events_json(&batch.events, Some(batch.pending_count), None)
         }))
     }
@@ -344,7 +340,7 @@ impl NativeClient {
         let handler = JsHandler(callback(&handler, "handler")?);
         env.spawn_future(guard(async move {
             let options = DrainOptions::from_json_strict(&options.0).napi()?;
-            let summary = client.drain(handler, options).await.napi()?;
+            let summary = client.drain_as(handler, options).await.napi()?;
             to_json(&summary)
         }))
     }
@@ -369,11 +365,11 @@ impl NativeClient {
         };
         let token = stop.token.clone();
         env.spawn_future(guard(async move {
-            let mut options = RunOptions::from_json(&options.0).napi()?;
+            let mut options = RunOptions::<RawEvent>::from_json_spelled(&options.0, Spelling::CamelCase).napi()?;
             if let Some(hook) = dead_letter {
                 options = options.dead_letter(hook);
             }
-            let summary = client.run(handler, options, token.cancelled_owned()).await.napi()?;
+            let summary = client.run_as(handler, options, token.cancelled_owned()).await.napi()?;
             to_json(&summary)
         }))
     }
@@ -383,14 +379,14 @@ impl NativeClient {
     pub fn batches(&self, options: Loose) -> Result<NativeBatches> {
         let client = self.client()?;
         let options = DrainOptions::from_json_strict(&options.0).napi()?;
-        Ok(NativeBatches { inner: Arc::new(tokio::sync::Mutex::new(client.batches(options))) })
+        Ok(NativeBatches { inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(options))) })
     }
 }
 
 /// The state of one `batches()` iteration.
 #[napi]
 pub struct NativeBatches {
-    inner: Arc<tokio::sync::Mutex<smartai_events::Batches>>,
+    inner: Arc<tokio::sync::Mutex<smartai_events::Batches<RawEvent>>>,
 }
 
 #[napi]
@@ -461,6 +457,7 @@ pub fn bench_handover(text: String, objects: bool) -> Result<napi::Either<Vec<se
     if objects {
         Ok(napi::Either::A(events.into_iter().map(WebhookEvent::into_raw).collect()))
     } else {
+        let events: Vec<RawEvent> = events.into_iter().map(RawEvent::from).collect();
         Ok(napi::Either::B(events_json(&events, None, None)?))
     }
 }
