@@ -124,7 +124,7 @@ fn fetch(shared: &Shared, authed: &Authed, uri: &Uri) -> Result<Response, ApiErr
         data.counters.rate_limited += 1;
         return Err(rate_limited(limited));
     }
-    let mut body = String::with_capacity(64 + limit * 1024);
+    let mut body = String::with_capacity(64);
     body.push_str("{\"events\":[");
     let outcome = data.queue.write_fetch(limit, since, &mut body);
     data.limiter.record_fetch(outcome.pending, now);

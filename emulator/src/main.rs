@@ -4,6 +4,12 @@ use clap::Parser;
 use smartai_emulator::cli::{Args, init_tracing, run_cli};
 use std::process::ExitCode;
 
+// A queue of many ~1 kB event texts, freed in bursts of a hundred by each acknowledge
+// while every fetch asks for one ~100 kB response buffer: the system allocator spent a
+// fifth of the server's CPU walking its fragmented free lists (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
