@@ -6,7 +6,8 @@
 #   bench/run.sh             # full mode, about ten minutes
 #
 # Everything it builds or installs stays in target/ (release profile), bench/.venv and
-# bench/.work; it does not touch the repo's .venv or the files in bindings-*/.
+# bench/.work; it does not touch the repo's .venv or the files in bindings-*/ (apart from
+# bindings-node/node_modules, which `npm ci` installs if it is missing).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,14 +51,15 @@ if [ -z "${NO_BUILD:-}" ]; then
     "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$WORK"/wheels/*.whl
 
     echo "==> Node addon, release build, into $WORK/node/node_modules/smartai-events"
-    # What `npm run build:release` (napi build --release) does, without writing into
-    # bindings-node/: build the cdylib in release mode and put it next to the JS facade.
-    cargo build --release --quiet -p smartai-events-node
+    # `napi build --release` with its output (the addon and the generated native.js and
+    # native.d.ts) in the bench's own package folder, next to the JS facade.
     PKG="$WORK/node/node_modules/smartai-events"
-    for f in package.json index.js index.mjs index.d.ts native.js native.d.ts; do
+    [ -d bindings-node/node_modules/@napi-rs/cli ] || (cd bindings-node && npm ci --silent)
+    (cd bindings-node && npx napi build --platform --release --js native.js --dts native.d.ts \
+        --output-dir "$PKG" >/dev/null)
+    for f in package.json index.js index.mjs index.d.ts; do
         cp "bindings-node/$f" "$PKG/$f"
     done
-    cp "$CARGO_TARGET_DIR/release/libsmartai_events_node.so" "$PKG/smartai-events.linux-x64-gnu.node"
 fi
 
 echo "==> measuring"
