@@ -4,6 +4,7 @@ use crate::convert::{batch_to_py, py_to_json};
 use crate::dispatch::{Ctx, PyCallback};
 use crate::errors::{invalid_argument, to_pyerr};
 use crate::logging;
+use crate::runtime::LocalCell;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
@@ -35,6 +36,8 @@ pub struct NativeClient {
     client: Mutex<(u32, AssessmentClient)>,
     /// Cancelled by `close()`: calls in flight end with `CancelledError`, a `run` stops.
     closed: CancellationToken,
+    /// The runtime of the blocking calls (see `LocalRuntime`); async calls use the shared one.
+    local: Arc<LocalCell>,
 }
 
 /// Ends `fut` with `Error::Cancelled` as soon as `closed` fires.
@@ -85,7 +88,12 @@ impl NativeClient {
         logging::refresh(py);
         let options = json_arg(py, options, "options")?;
         let client = core(py, build(&options))?;
-        Ok(NativeClient { options, client: Mutex::new((std::process::id(), client)), closed: CancellationToken::new() })
+        Ok(NativeClient {
+            options,
+            client: Mutex::new((std::process::id(), client)),
+            closed: CancellationToken::new(),
+            local: Arc::default(),
+        })
     }
 
     /// Cancels the calls in flight (they raise `CancelledError`) and stops any `run`.
@@ -137,7 +145,7 @@ impl NativeClient {
     ) -> PyResult<Py<PyAny>> {
         let client = self.begin(py)?;
         let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let closed = self.closed.clone();
         ctx.finish(
             py,
@@ -158,7 +166,7 @@ impl NativeClient {
         let client = self.begin(py)?;
         let ids = json_arg(py, event_ids, "event_ids")?;
         let ids = core(py, validate::event_ids_value(&ids))?;
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
             until_closed(self.closed.clone(), async move { client.acknowledge_webhook_events(&ids).await }),
@@ -177,7 +185,7 @@ impl NativeClient {
     ) -> PyResult<Py<PyAny>> {
         let client = self.begin(py)?;
         let req = core(py, SessionRequest::from_json(&json_arg(py, request, "request")?))?;
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
             until_closed(self.closed.clone(), async move { client.create_session(req).await }),
@@ -198,7 +206,7 @@ impl NativeClient {
         let client = self.begin(py)?;
         let opts =
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let handler = PyCallback::new(handler, ctx.target());
         let closed = self.closed.clone();
         ctx.finish(py, until_closed(closed, async move { client.drain_as(handler, opts).await }), summary_to_py, None)
@@ -222,7 +230,7 @@ impl NativeClient {
             py,
             RunOptions::<RawEvent>::from_json_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase),
         )?;
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         if let Some(hook) = dead_letter {
             opts = opts.dead_letter(PyCallback::new(hook, ctx.target()));
         }
@@ -251,6 +259,7 @@ impl NativeClient {
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(opts))),
             closed: self.closed.clone(),
+            local: self.local.clone(),
         })
     }
 }
@@ -260,6 +269,7 @@ impl NativeClient {
 pub struct NativeBatches {
     inner: Arc<tokio::sync::Mutex<Batches<RawEvent>>>,
     closed: CancellationToken,
+    local: Arc<LocalCell>,
 }
 
 #[pymethods]
@@ -269,7 +279,7 @@ impl NativeBatches {
     fn next(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         logging::refresh(py);
         let inner = self.inner.clone();
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
             until_closed(self.closed.clone(), async move { inner.lock().await.next_batch().await }),
@@ -285,7 +295,7 @@ impl NativeBatches {
     #[pyo3(signature = (event_loop=None, future=None))]
     fn commit(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
-        let ctx = Ctx::new(py, event_loop, future)?;
+        let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let closed = self.closed.clone();
         ctx.finish(
             py,

@@ -10,28 +10,22 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3_async_runtimes::TaskLocals;
 use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
+use crate::runtime::{LocalCell, LocalRuntime};
 use std::future::Future;
-use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// How often a blocking call wakes up to check for signals and the stop event.
 const SLICE: Duration = Duration::from_millis(100);
 
-type Convert = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
-
-/// Messages to a blocking caller's thread.
-pub enum Msg {
-    /// Run a handler (or dead-letter hook, with its reason) on the caller's thread.
-    Call {
-        callable: Py<PyAny>,
-        events: Vec<RawEvent>,
-        reason: Option<String>,
-        reply: oneshot::Sender<Result<(), BoxError>>,
-    },
-    /// The operation ended; build its Python result.
-    Done(Convert),
+/// A handler (or dead-letter hook, with its reason) to run on the blocking caller's thread.
+pub struct Call {
+    callable: Py<PyAny>,
+    events: Vec<RawEvent>,
+    reason: Option<String>,
+    reply: oneshot::Sender<Result<(), BoxError>>,
 }
 
 /// Where Python callbacks run.
@@ -39,8 +33,8 @@ pub enum Msg {
 pub enum Target {
     /// On the caller's event loop (the callable returns an awaitable).
     Loop(TaskLocals),
-    /// On the blocking caller's thread.
-    Thread(mpsc::Sender<Msg>),
+    /// On the blocking caller's thread, between two turns of its runtime.
+    Thread(mpsc::UnboundedSender<Call>),
 }
 
 /// A Python handler or dead-letter hook, as the core's `Handler` / `DeadLetterHook`.
@@ -79,7 +73,7 @@ impl PyCallback {
             Target::Thread(tx) => {
                 let (reply, rx) = oneshot::channel();
                 let callable = Python::attach(|py| self.callable.clone_ref(py));
-                let sent = tx.send(Msg::Call { callable, events, reason, reply });
+                let sent = tx.send(Call { callable, events, reason, reply });
                 Box::pin(async move {
                     if sent.is_err() {
                         return Err("the calling thread stopped waiting".into());
@@ -130,37 +124,46 @@ impl Pending {
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// One call from Python: blocking (no loop) or async (an event loop and a future to resolve).
-pub struct Ctx {
-    event_loop: Option<(Py<PyAny>, Py<PyAny>, TaskLocals)>,
-    tx: mpsc::Sender<Msg>,
-    rx: mpsc::Receiver<Msg>,
+pub enum Ctx {
+    Async { event_loop: Py<PyAny>, future: Py<PyAny>, locals: TaskLocals },
+    Blocking { local: Arc<LocalRuntime>, tx: mpsc::UnboundedSender<Call>, rx: mpsc::UnboundedReceiver<Call> },
 }
 
 impl Ctx {
-    pub fn new(py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Self> {
-        let (tx, rx) = mpsc::channel();
-        let event_loop = match (event_loop, future) {
-            (Some(l), Some(f)) => {
-                let locals = TaskLocals::new(l.bind(py).clone()).copy_context(py)?;
-                Some((l, f, locals))
+    /// `local` is the client's own runtime, used (and built) by blocking calls only.
+    pub fn new(
+        py: Python<'_>,
+        event_loop: Option<Py<PyAny>>,
+        future: Option<Py<PyAny>>,
+        local: &LocalCell,
+    ) -> PyResult<Self> {
+        match (event_loop, future) {
+            (Some(event_loop), Some(future)) => {
+                let locals = TaskLocals::new(event_loop.bind(py).clone()).copy_context(py)?;
+                Ok(Ctx::Async { event_loop, future, locals })
             }
-            (None, None) => None,
-            _ => return Err(PyRuntimeError::new_err("pass both the loop and the future, or neither")),
-        };
-        Ok(Ctx { event_loop, tx, rx })
+            (None, None) => {
+                let local =
+                    local.get().map_err(|e| PyRuntimeError::new_err(format!("cannot start a tokio runtime: {e}")))?;
+                let (tx, rx) = mpsc::unbounded_channel();
+                Ok(Ctx::Blocking { local, tx, rx })
+            }
+            _ => Err(PyRuntimeError::new_err("pass both the loop and the future, or neither")),
+        }
     }
 
     /// Where the handlers of this call run.
     pub fn target(&self) -> Target {
-        match &self.event_loop {
-            Some((_, _, locals)) => Target::Loop(locals.clone()),
-            None => Target::Thread(self.tx.clone()),
+        match self {
+            Ctx::Async { locals, .. } => Target::Loop(locals.clone()),
+            Ctx::Blocking { tx, .. } => Target::Thread(tx.clone()),
         }
     }
 
-    /// Runs `fut` on the runtime. Async: returns a `Pending` at once and resolves the
-    /// future later. Blocking: waits (GIL released) and returns the result. `stop_event`
-    /// (blocking only) is polled every slice and cancels `stop_token` once set.
+    /// Runs `fut`. Async: on the shared runtime; returns a `Pending` at once and resolves
+    /// the future later. Blocking: on the client's own runtime, driven by this thread with
+    /// the GIL released, and returns the result. `stop_event` (blocking only) is polled
+    /// every slice and cancels `stop_token` once set.
     pub fn finish<T, F, C>(
         self,
         py: Python<'_>,
@@ -173,19 +176,12 @@ impl Ctx {
         F: Future<Output = Result<T, Error>> + Send + 'static,
         C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
     {
-        let done = move |result: Result<T, Error>| -> Convert {
-            Box::new(move |py| match result {
-                Ok(v) => convert(py, v),
-                Err(e) => Err(to_pyerr(py, e)),
-            })
-        };
-        match self.event_loop {
-            Some((event_loop, future, _)) => {
+        match self {
+            Ctx::Async { event_loop, future, .. } => {
                 let task = runtime::handle().spawn(async move {
                     let result = fut.await;
-                    let build = done(result);
                     Python::try_attach(|py| {
-                        let (ok, value) = match build(py) {
+                        let (ok, value) = match result.map_err(|e| to_pyerr(py, e)).and_then(|v| convert(py, v)) {
                             Ok(v) => (true, v),
                             Err(e) => (false, e.into_value(py).into_any()),
                         };
@@ -201,41 +197,58 @@ impl Ctx {
                 let pending = Pending { abort: task.abort_handle(), stop: stop.map(|(_, t)| t) };
                 Ok(Py::new(py, pending)?.into_any())
             }
-            None => {
-                let Ctx { tx, rx, .. } = self;
-                let task = {
-                    let tx = tx.clone();
-                    runtime::handle().spawn(async move {
-                        let result = fut.await;
-                        let _ = tx.send(Msg::Done(done(result)));
-                    })
-                };
+            Ctx::Blocking { local, tx, rx } => {
                 drop(tx);
-                let abort = task.abort_handle();
-                let outcome = wait(py, rx, stop.as_ref());
-                if outcome.is_err() {
-                    abort.abort();
+                match drive(py, &local, fut, rx, stop.as_ref())? {
+                    Ok(v) => convert(py, v),
+                    Err(e) => Err(to_pyerr(py, e)),
                 }
-                outcome
             }
         }
     }
 }
 
-fn wait(
+/// Drives `fut` on `local` from this thread until it ends. The runtime runs with the GIL
+/// released and returns to this thread whenever a handler is due (it runs here, with the
+/// GIL, outside the runtime, so that it may itself make blocking calls on any client) and
+/// every slice, to check for signals and the stop event. Returning early drops `fut`,
+/// which abandons the operation: nothing more is acknowledged.
+fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
     py: Python<'_>,
-    mut rx: mpsc::Receiver<Msg>,
+    local: &LocalRuntime,
+    fut: F,
+    mut calls: mpsc::UnboundedReceiver<Call>,
     stop: Option<&(Option<Py<PyAny>>, CancellationToken)>,
-) -> PyResult<Py<PyAny>> {
+) -> PyResult<Result<T, Error>> {
+    enum Step<T> {
+        Done(Result<T, Error>),
+        Call(Call),
+        Tick,
+    }
+    let fut = async move {
+        // Connection tasks only run while some call drives this runtime, so one the server
+        // closed while the client was idle may not know yet. Two turns let it see its socket
+        // first (the first turn polls the sockets, the second runs the connection's task),
+        // so the request does not go out on a dead connection.
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        fut.await
+    };
+    let mut fut = std::pin::pin!(fut);
     loop {
-        let (back, received) = py.detach(move || {
-            let received = rx.recv_timeout(SLICE);
-            (rx, received)
+        let step = py.detach(|| {
+            local.get().block_on(async {
+                tokio::select! {
+                    biased;
+                    result = &mut fut => Step::Done(result),
+                    Some(call) = calls.recv() => Step::Call(call),
+                    _ = tokio::time::sleep(SLICE) => Step::Tick,
+                }
+            })
         });
-        rx = back;
-        match received {
-            Ok(Msg::Done(build)) => return build(py),
-            Ok(Msg::Call { callable, events, reason, reply }) => {
+        match step {
+            Step::Done(result) => return Ok(result),
+            Step::Call(Call { callable, events, reason, reply }) => {
                 let result = (|| -> PyResult<()> {
                     let list = events_to_py(py, events)?;
                     match reason {
@@ -256,10 +269,7 @@ fn wait(
                     }
                 }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(PyRuntimeError::new_err("smartai_events: the operation ended without a result"));
-            }
+            Step::Tick => {}
         }
         py.check_signals()?;
         if let Some((Some(event), token)) = stop

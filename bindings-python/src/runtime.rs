@@ -23,8 +23,13 @@ pub fn handle() -> Handle {
         // Inherited from the parent through fork(): its worker threads are gone.
         std::mem::forget(old);
     }
+    // One worker: a client makes one request at a time, and with one worker the HTTP
+    // connection's task, the request and the I/O driver never wake each other across
+    // threads. Two workers cost a third more CPU per drained event, most of it in the
+    // kernel switching threads (bench/RESULTS.md). Nothing here blocks the worker: the
+    // calls that wait do so on the caller's thread, without the GIL.
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name("smartai-events")
         .enable_all()
         .build()
@@ -44,5 +49,57 @@ pub fn shutdown() {
         } else {
             std::mem::forget(rt);
         }
+    }
+}
+
+/// The runtime of one blocking client: a current-thread runtime that the calling thread
+/// drives itself while it waits, so that a blocking drain never hands work between
+/// threads (the fetch, the handler, which must run on the caller's thread, and the
+/// acknowledge all happen on it). Its connections live on it, so one client keeps to one
+/// such runtime; a forked child builds its own, as it builds its own client.
+pub struct LocalRuntime {
+    rt: Option<Runtime>,
+}
+
+impl LocalRuntime {
+    pub fn new() -> std::io::Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(LocalRuntime { rt: Some(rt) })
+    }
+
+    pub fn get(&self) -> &Runtime {
+        self.rt.as_ref().expect("the runtime is only taken when dropped")
+    }
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        // Without waiting: the last reference may go away anywhere, even inside a task.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A blocking client's `LocalRuntime`, built on first use and again after `fork()`.
+#[derive(Default)]
+pub struct LocalCell(Mutex<Option<(u32, std::sync::Arc<LocalRuntime>)>>);
+
+impl LocalCell {
+    pub fn get(&self) -> std::io::Result<std::sync::Arc<LocalRuntime>> {
+        let pid = std::process::id();
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((owner, rt)) = guard.as_ref()
+            && *owner == pid
+        {
+            return Ok(rt.clone());
+        }
+        if let Some((_, old)) = guard.take() {
+            // The parent's: its sockets are shared with the parent, leave them alone.
+            std::mem::forget(old);
+        }
+        let rt = std::sync::Arc::new(LocalRuntime::new()?);
+        *guard = Some((pid, rt.clone()));
+        Ok(rt)
     }
 }
