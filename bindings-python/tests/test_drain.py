@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 import pytest
@@ -168,3 +169,37 @@ def test_close_stops_run_gracefully(emu: Emulator) -> None:
     threading.Timer(0.5, client.close).start()
     summary = client.run(lambda events: None, interval=0.1)
     assert summary.events == 5 and emu.pending_ids() == []
+
+
+def test_a_blocking_handler_may_call_its_own_client_and_others(emu: Emulator, client: se.AssessmentClient) -> None:
+    # The handler runs on the calling thread between turns of the client's runtime, so a
+    # blocking call inside it (on the same client or another one) neither deadlocks nor
+    # panics for a runtime inside a runtime.
+    emu.generate(30)
+    other = se.AssessmentClient(**emu.client_kwargs())
+    seen: list[str] = []
+    peeked: list[int] = []
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        peeked.append(len(client.get_webhook_events(limit=5).events))
+        assert other.acknowledge_webhook_events([events[0].event_id]).acknowledged in (0, 1)
+        seen.extend(e.event_id for e in events)
+
+    summary = client.drain(handler, limit=10)
+    other.close()
+    assert summary.events == 30 and len(set(seen)) == 30
+    assert peeked and all(n <= 5 for n in peeked)
+    assert emu.pending_ids() == []
+
+
+def test_a_blocking_client_keeps_working_between_calls_spread_over_time(emu: Emulator) -> None:
+    # Between two blocking calls nothing drives the client's runtime; its pooled
+    # connection must still serve (or be replaced transparently by) the next call.
+    client = se.AssessmentClient(**emu.client_kwargs(max_retries=0))
+    for round in range(3):
+        emu.generate(3)
+        batch = client.get_webhook_events(limit=10)
+        assert len(batch.events) == 3, round
+        assert client.acknowledge_webhook_events(batch.event_ids).acknowledged == 3
+        time.sleep(0.3)
+    client.close()
