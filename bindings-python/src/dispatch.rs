@@ -5,12 +5,12 @@
 use crate::convert::events_to_py;
 use crate::errors::{PyHandlerError, to_pyerr};
 use crate::runtime;
+use crate::runtime::{LocalCell, LocalRuntime};
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3_async_runtimes::TaskLocals;
 use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
-use crate::runtime::{LocalCell, LocalRuntime};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +56,7 @@ impl PyCallback {
         match &self.target {
             Target::Loop(locals) => {
                 let started = Python::attach(|py| -> PyResult<_> {
+                    crate::thread_state::keep(py);
                     let list = events_to_py(py, events)?;
                     let awaitable = match reason {
                         None => self.callable.call1(py, (list,))?,
@@ -181,6 +182,7 @@ impl Ctx {
                 let task = runtime::handle().spawn(async move {
                     let result = fut.await;
                     Python::try_attach(|py| {
+                        crate::thread_state::keep(py);
                         let (ok, value) = match result.map_err(|e| to_pyerr(py, e)).and_then(|v| convert(py, v)) {
                             Ok(v) => (true, v),
                             Err(e) => (false, e.into_value(py).into_any()),

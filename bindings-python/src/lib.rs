@@ -11,6 +11,7 @@ mod emulator;
 mod errors;
 mod logging;
 mod runtime;
+mod thread_state;
 
 // Decoding a batch makes many small allocations (every string of every event), and the
 // system allocator was a fifth of the extension's CPU time; Python's own objects are not

@@ -119,6 +119,7 @@ impl<S: Subscriber> Layer<S> for PyLogLayer {
         let level = python_level(meta.level());
         let target = meta.target();
         let _ = Python::try_attach(|py| {
+            crate::thread_state::keep(py);
             let logger = if target.starts_with("smartai_emulator") {
                 named_logger(py, &EMULATOR_LOGGER, "smartai_events.emulator")
             } else {
