@@ -126,6 +126,7 @@ def drain_commands(emu: Emulator, py: str, n: int) -> dict[str, list[str]]:
     return {
         "raw_capacity": [str(BENCH_BIN), "raw", *flags],
         "rust_core": [str(BENCH_BIN), "core-drain", *flags],
+        "rust_core_raw": [str(BENCH_BIN), "core-drain-raw", *flags],
         "python_async": [py, str(BENCH / "clients" / "py_package.py"), "async", *c, str(n)],
         "python_blocking": [py, str(BENCH / "clients" / "py_package.py"), "blocking", *c, str(n)],
         "plain_python": [py, str(BENCH / "baselines" / "plain_python.py"), *c, str(n)],
