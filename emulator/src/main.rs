@@ -10,7 +10,11 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+// One thread: requests are short and mostly I/O, and on a current-thread runtime a
+// connection's tasks never wake each other across threads; a multi-threaded runtime cost
+// a third more CPU per served event (bench/RESULTS.md). Blocking work (generating many
+// events) goes to the blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing();
