@@ -66,8 +66,15 @@ def test_multiprocessing_fork(emu: Emulator, client: se.AssessmentClient) -> Non
     assert queue.get(timeout=5) == 7
 
 
-def _script(body: str) -> list[str]:
-    return [sys.executable, "-c", textwrap.dedent(body)]
+def _script(body: str, prefix: str = "") -> list[str]:
+    return [sys.executable, "-c", prefix + textwrap.dedent(body)]
+
+
+# A shell starts background commands with SIGINT ignored, their children inherit that, and
+# Python then installs no KeyboardInterrupt handler: a test run started in the background
+# (nohup, `cmd &` in a script) would see Ctrl-C ignored. The scripts that test Ctrl-C
+# install Python's default handler first, as an interactive start would have it.
+_CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
 
 
 def test_ctrl_c_interrupts_blocking_call() -> None:
@@ -82,7 +89,8 @@ def test_ctrl_c_interrupts_blocking_call() -> None:
             print("ready", flush=True)
             client.get_webhook_events()
             print("returned", flush=True)
-            """
+            """,
+            _CTRL_C,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -112,7 +120,8 @@ def test_ctrl_c_interrupts_blocking_run() -> None:
             client = se.AssessmentClient(**emu.client_kwargs())
             print("ready", flush=True)
             client.run(lambda events: None, interval=60)
-            """
+            """,
+            _CTRL_C,
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
