@@ -192,14 +192,38 @@ def test_a_blocking_handler_may_call_its_own_client_and_others(emu: Emulator, cl
     assert emu.pending_ids() == []
 
 
-def test_a_blocking_client_keeps_working_between_calls_spread_over_time(emu: Emulator) -> None:
-    # Between two blocking calls nothing drives the client's runtime; its pooled
-    # connection must still serve (or be replaced transparently by) the next call.
-    client = se.AssessmentClient(**emu.client_kwargs(max_retries=0))
-    for round in range(3):
-        emu.generate(3)
-        batch = client.get_webhook_events(limit=10)
-        assert len(batch.events) == 3, round
-        assert client.acknowledge_webhook_events(batch.event_ids).acknowledged == 3
-        time.sleep(0.3)
-    client.close()
+def test_a_blocking_client_survives_the_server_closing_its_idle_connection() -> None:
+    # Between two blocking calls nothing drives the client's runtime, so the pooled
+    # connection does not see the server close it. The next call must notice before it
+    # sends (no retries are allowed here, so a request on the dead connection would fail).
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = 0.2  # the server closes a connection idle this long
+
+        def do_GET(self) -> None:
+            body = b'{"events":[],"pendingCount":0}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    client = se.AssessmentClient(
+        api_key="wc_ak_test_x", secret_key="wc_sk_test_x", base_url=url, max_retries=0, min_poll_interval=0.0
+    )
+    try:
+        for _ in range(3):
+            assert client.get_webhook_events().events == []
+            time.sleep(0.6)
+    finally:
+        client.close()
+        server.shutdown()
