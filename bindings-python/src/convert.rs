@@ -153,19 +153,18 @@ fn payload<'py>(py: Python<'py>, events: Vec<RawEvent>) -> PyResult<(Bound<'py, 
             .into_pyobject(py)?;
         meta.append(item)?;
     }
-    let raws = events;
     let source = match conversion() {
-        Conversion::Lazy => Bound::new(py, RawEvents { events: raws })?.into_any(),
+        Conversion::Lazy => Bound::new(py, RawEvents { events })?.into_any(),
         Conversion::CApi => {
             let list = PyList::empty(py);
-            for event in &raws {
+            for event in &events {
                 list.append(value_to_py(py, event.raw())?)?;
             }
             list.into_any()
         }
         Conversion::Text => {
             let text =
-                serde_json::to_string(&raws).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+                serde_json::to_string(&events).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
             PyString::new(py, &text).into_any()
         }
     };

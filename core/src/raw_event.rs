@@ -49,8 +49,12 @@ impl RawEvent {
     /// [`WebhookEvent::from_raw_json`], an event that does not decode is
     /// [`EventKind::Unknown`] with its reason.
     pub fn from_json(text: &str) -> serde_json::Result<RawEvent> {
+        // The fast path reads only what is one JSON value; anything else is checked once.
+        if let Some(event) = Self::from_fast(text) {
+            return Ok(event);
+        }
         serde_json::from_str::<serde::de::IgnoredAny>(text)?;
-        Ok(Self::from_fast(text).unwrap_or_else(|| <Self as crate::QueueEvent>::read_checked(text)))
+        Ok(<Self as crate::QueueEvent>::read_checked(text))
     }
 
     /// The usual case without building the event; `None` means "not sure", and the typed
