@@ -1,15 +1,15 @@
-//! Running core futures for Python: awaited from asyncio, or waited for by a blocking call
-//! that releases the GIL, wakes every 100 ms for Ctrl-C, and runs the user's handlers on
-//! the calling thread.
+//! Running core futures for Python: awaited from asyncio (on the shared runtime, with the
+//! handlers and the result handed to the loop by a `LoopPump`), or waited for by a blocking
+//! call that releases the GIL, wakes every 100 ms for Ctrl-C, and runs the user's handlers
+//! on the calling thread.
 
 use crate::convert::events_to_py;
 use crate::errors::{PyHandlerError, to_pyerr};
+use crate::loop_pump::{Job, LoopPump, LoopSender};
 use crate::runtime;
 use crate::runtime::{LocalCell, LocalRuntime};
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3_async_runtimes::TaskLocals;
 use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
 use std::future::Future;
 use std::sync::Arc;
@@ -22,67 +22,42 @@ const SLICE: Duration = Duration::from_millis(100);
 
 /// A handler (or dead-letter hook, with its reason) to run on the blocking caller's thread.
 pub struct Call {
-    callable: Py<PyAny>,
-    events: Vec<RawEvent>,
-    reason: Option<String>,
-    reply: oneshot::Sender<Result<(), BoxError>>,
+    pub callable: Arc<Py<PyAny>>,
+    pub events: Vec<RawEvent>,
+    pub reason: Option<String>,
+    pub reply: oneshot::Sender<Result<(), BoxError>>,
 }
 
 /// Where Python callbacks run.
 #[derive(Clone)]
 pub enum Target {
-    /// On the caller's event loop (the callable returns an awaitable).
-    Loop(TaskLocals),
+    /// On the caller's event loop (the callable may return an awaitable).
+    Loop(LoopSender),
     /// On the blocking caller's thread, between two turns of its runtime.
     Thread(mpsc::UnboundedSender<Call>),
 }
 
 /// A Python handler or dead-letter hook, as the core's `Handler` / `DeadLetterHook`.
 pub struct PyCallback {
-    callable: Py<PyAny>,
+    // Shared with the calls in flight, so that handing one over never needs the GIL.
+    callable: Arc<Py<PyAny>>,
     target: Target,
-}
-
-fn wrap(err: PyErr) -> BoxError {
-    Python::attach(|py| Box::new(PyHandlerError::new(py, err)) as BoxError)
 }
 
 impl PyCallback {
     pub fn new(callable: Py<PyAny>, target: Target) -> Self {
-        PyCallback { callable, target }
+        PyCallback { callable: Arc::new(callable), target }
     }
 
     fn invoke(&self, events: Vec<RawEvent>, reason: Option<String>) -> BoxFuture<Result<(), BoxError>> {
+        let (reply, rx) = oneshot::channel();
+        let call = Call { callable: self.callable.clone(), events, reason, reply };
         match &self.target {
-            Target::Loop(locals) => {
-                let started = Python::attach(|py| -> PyResult<_> {
-                    crate::thread_state::keep(py);
-                    let list = events_to_py(py, events)?;
-                    let awaitable = match reason {
-                        None => self.callable.call1(py, (list,))?,
-                        Some(r) => self.callable.call1(py, (list, r))?,
-                    };
-                    pyo3_async_runtimes::into_future_with_locals(locals, awaitable.into_bound(py))
-                });
-                Box::pin(async move {
-                    match started {
-                        Ok(fut) => fut.await.map(|_| ()).map_err(wrap),
-                        Err(e) => Err(wrap(e)),
-                    }
-                })
-            }
-            Target::Thread(tx) => {
-                let (reply, rx) = oneshot::channel();
-                let callable = Python::attach(|py| self.callable.clone_ref(py));
-                let sent = tx.send(Call { callable, events, reason, reply });
-                Box::pin(async move {
-                    if sent.is_err() {
-                        return Err("the calling thread stopped waiting".into());
-                    }
-                    rx.await.unwrap_or_else(|_| Err("the calling thread stopped waiting".into()))
-                })
-            }
+            Target::Loop(sender) => sender.send(Job::Call(call)),
+            // A closed channel drops the call, and with it `reply`.
+            Target::Thread(tx) => drop(tx.send(call)),
         }
+        Box::pin(async move { rx.await.unwrap_or_else(|_| Err("the caller stopped waiting for the handler".into())) })
     }
 }
 
@@ -103,30 +78,30 @@ impl DeadLetterHook<RawEvent> for PyCallback {
 pub struct Pending {
     abort: tokio::task::AbortHandle,
     stop: Option<CancellationToken>,
+    pump: Py<LoopPump>,
 }
 
 #[pymethods]
 impl Pending {
-    /// Aborts the operation at once.
-    fn cancel(&self) {
+    /// Aborts the operation at once (and stops listening for it on the loop).
+    fn cancel(&self, py: Python<'_>) {
         self.abort.abort();
+        self.pump.get().close(py);
     }
 
     /// Asks a `run` to stop gracefully (finish the handler in progress, acknowledge, return).
     /// Other operations are aborted.
-    fn stop(&self) {
+    fn stop(&self, py: Python<'_>) {
         match &self.stop {
             Some(token) => token.cancel(),
-            None => self.abort.abort(),
+            None => self.cancel(py),
         }
     }
 }
 
-static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
 /// One call from Python: blocking (no loop) or async (an event loop and a future to resolve).
 pub enum Ctx {
-    Async { event_loop: Py<PyAny>, future: Py<PyAny>, locals: TaskLocals },
+    Async { pump: Py<LoopPump>, sender: LoopSender },
     Blocking { local: Arc<LocalRuntime>, tx: mpsc::UnboundedSender<Call>, rx: mpsc::UnboundedReceiver<Call> },
 }
 
@@ -140,8 +115,8 @@ impl Ctx {
     ) -> PyResult<Self> {
         match (event_loop, future) {
             (Some(event_loop), Some(future)) => {
-                let locals = TaskLocals::new(event_loop.bind(py).clone()).copy_context(py)?;
-                Ok(Ctx::Async { event_loop, future, locals })
+                let (pump, sender) = LoopPump::start(py, event_loop, future)?;
+                Ok(Ctx::Async { pump, sender })
             }
             (None, None) => {
                 let local =
@@ -156,7 +131,7 @@ impl Ctx {
     /// Where the handlers of this call run.
     pub fn target(&self) -> Target {
         match self {
-            Ctx::Async { locals, .. } => Target::Loop(locals.clone()),
+            Ctx::Async { sender, .. } => Target::Loop(sender.clone()),
             Ctx::Blocking { tx, .. } => Target::Thread(tx.clone()),
         }
     }
@@ -178,25 +153,15 @@ impl Ctx {
         C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
     {
         match self {
-            Ctx::Async { event_loop, future, .. } => {
+            Ctx::Async { pump, sender } => {
                 let task = runtime::handle().spawn(async move {
                     let result = fut.await;
-                    Python::try_attach(|py| {
-                        crate::thread_state::keep(py);
-                        let (ok, value) = match result.map_err(|e| to_pyerr(py, e)).and_then(|v| convert(py, v)) {
-                            Ok(v) => (true, v),
-                            Err(e) => (false, e.into_value(py).into_any()),
-                        };
-                        let resolve = RESOLVE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-                            Ok(py.import("smartai_events._async")?.getattr("_resolve")?.unbind())
-                        });
-                        if let Ok(resolve) = resolve {
-                            // Fails only if the loop is closed; nobody is waiting then.
-                            let _ = event_loop.call_method1(py, "call_soon_threadsafe", (resolve, future, ok, value));
-                        }
-                    });
+                    sender.send(Job::Finish(Box::new(move |py| match result {
+                        Ok(v) => convert(py, v),
+                        Err(e) => Err(to_pyerr(py, e)),
+                    })));
                 });
-                let pending = Pending { abort: task.abort_handle(), stop: stop.map(|(_, t)| t) };
+                let pending = Pending { abort: task.abort_handle(), stop: stop.map(|(_, t)| t), pump };
                 Ok(Py::new(py, pending)?.into_any())
             }
             Ctx::Blocking { local, tx, rx } => {
@@ -254,8 +219,8 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
                 let result = (|| -> PyResult<()> {
                     let list = events_to_py(py, events)?;
                     match reason {
-                        None => callable.call1(py, (list,))?,
-                        Some(r) => callable.call1(py, (list, r))?,
+                        None => callable.bind(py).call1((list,))?,
+                        Some(r) => callable.bind(py).call1((list, r))?,
                     };
                     Ok(())
                 })();

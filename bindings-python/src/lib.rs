@@ -10,6 +10,7 @@ mod dispatch;
 mod emulator;
 mod errors;
 mod logging;
+mod loop_pump;
 mod runtime;
 mod thread_state;
 

@@ -8,46 +8,65 @@
 use std::sync::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
-static RUNTIME: Mutex<Option<(u32, Runtime)>> = Mutex::new(None);
+/// The shared runtime: a current-thread runtime that one thread of its own drives.
+struct Shared {
+    owner: u32,
+    handle: Handle,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+static RUNTIME: Mutex<Option<Shared>> = Mutex::new(None);
 
 /// The runtime's handle for this process, building the runtime on first use.
 pub fn handle() -> Handle {
     let pid = std::process::id();
     let mut guard = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((owner, rt)) = guard.as_ref()
-        && *owner == pid
+    if let Some(shared) = guard.as_ref()
+        && shared.owner == pid
     {
-        return rt.handle().clone();
+        return shared.handle.clone();
     }
     if let Some(old) = guard.take() {
-        // Inherited from the parent through fork(): its worker threads are gone.
+        // Inherited from the parent through fork(): its thread is gone.
         std::mem::forget(old);
     }
-    // One worker: a client makes one request at a time, and with one worker the HTTP
+    // One thread: a client makes one request at a time, and on one thread the HTTP
     // connection's task, the request and the I/O driver never wake each other across
-    // threads. Two workers cost a third more CPU per drained event, most of it in the
-    // kernel switching threads (bench/RESULTS.md). Nothing here blocks the worker: the
-    // calls that wait do so on the caller's thread, without the GIL.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("smartai-events")
-        .enable_all()
-        .build()
-        .expect("cannot start the tokio runtime");
+    // threads. A current-thread runtime rather than a one-worker pool, since a pool's worker
+    // still wakes its own driver through the eventfd whenever a task is woken from outside
+    // (once a batch, for the handler's reply), and two workers cost a third more CPU per
+    // drained event, most of it in the kernel switching threads (bench/RESULTS.md).
+    // Nothing here blocks the thread: the calls that wait do so on the caller's thread,
+    // without the GIL.
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cannot start the tokio runtime");
     let handle = rt.handle().clone();
-    *guard = Some((pid, rt));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("smartai-events".into())
+        .spawn(move || {
+            rt.block_on(async {
+                let _ = stopped.await;
+            });
+            // Gives the tasks still running a moment to finish what they are doing.
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+        })
+        .expect("cannot start the runtime's thread");
+    *guard = Some(Shared { owner: pid, handle: handle.clone(), stop, thread });
     handle
 }
 
-/// Stops the runtime, giving its workers a moment to finish what they are doing (called at
+/// Stops the runtime, giving its tasks a moment to finish what they are doing (called at
 /// interpreter exit, without the GIL).
 pub fn shutdown() {
     let taken = RUNTIME.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some((owner, rt)) = taken {
-        if owner == std::process::id() {
-            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    if let Some(shared) = taken {
+        if shared.owner == std::process::id() {
+            let _ = shared.stop.send(());
+            let _ = shared.thread.join();
         } else {
-            std::mem::forget(rt);
+            std::mem::forget(shared);
         }
     }
 }

@@ -39,7 +39,7 @@ AsyncDeadLetterHook = Callable[[list[WebhookEvent], str], Union[None, Awaitable[
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    """Called (on the loop, via call_soon_threadsafe) by the native module when a call ends."""
+    """Called on the loop by the native module when a call ends."""
     if future.done():
         return
     if ok:
@@ -59,17 +59,6 @@ async def _call(start: Callable[[asyncio.AbstractEventLoop, asyncio.Future[Any]]
     except asyncio.CancelledError:
         pending.cancel()
         raise
-
-
-def _as_coroutine_function(fn: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
-    """Runs a plain or async callable on the event loop, as a coroutine."""
-
-    async def call(*args: Any) -> None:
-        result = fn(*args)
-        if inspect.isawaitable(result):
-            await result
-
-    return call
 
 
 class AsyncBatches:
@@ -250,8 +239,7 @@ class AsyncAssessmentClient:
         check_callable(handler, "handler")
         native = self._client()
         opts = drain_options(limit, since, max_events, max_batches)
-        wrapped = _as_coroutine_function(handler)
-        d = await _call(lambda loop, fut: native.drain(wrapped, opts, loop, fut))
+        d = await _call(lambda loop, fut: native.drain(handler, opts, loop, fut))
         return DrainSummary(**d)
 
     def batches(
@@ -303,8 +291,7 @@ class AsyncAssessmentClient:
         opts = run_options(interval, max_attempts, limit, since, max_events, max_batches)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        hook = None if dead_letter is None else _as_coroutine_function(dead_letter)
-        pending = native.run(_as_coroutine_function(handler), opts, hook, None, loop, future)
+        pending = native.run(handler, opts, dead_letter, None, loop, future)
         waiter: Optional[asyncio.Task[Any]] = None
         if stop is not None:
             waiter = loop.create_task(stop.wait())

@@ -1,0 +1,304 @@
+//! Hand-offs from the runtime's worker to an asyncio event loop, without the GIL.
+//!
+//! An async call runs on the runtime's worker thread, but its handlers and the resolution
+//! of its future belong on the event loop's thread. Asking the loop through
+//! `call_soon_threadsafe` needs the GIL on the worker, and the loop's thread, woken by that
+//! very call, then waits for the GIL the worker still holds: a drain paid two extra context
+//! switches and half a dozen futex calls per batch for it, most of its overhead over the
+//! blocking client (bench/RESULTS.md). Here the worker only queues a `Job` and writes one
+//! byte to a socket the loop watches (`add_reader`); everything that touches Python runs on
+//! the loop's thread, in `LoopPump.__call__`.
+//!
+//! A loop without `add_reader` (the proactor loop on Windows) is woken through
+//! `call_soon_threadsafe` instead, with the GIL.
+
+use crate::convert::events_to_py;
+use crate::dispatch::Call;
+use crate::errors::PyHandlerError;
+use pyo3::exceptions::{PyException, PyNotImplementedError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// Builds the call's result (or exception) on the loop's thread.
+pub type Finish = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// What the worker asks of the loop.
+pub enum Job {
+    /// Run a handler or dead-letter hook and report when it (and its awaitable) finished.
+    Call(Call),
+    /// The operation ended: resolve the future, and stop listening.
+    Finish(Finish),
+}
+
+enum Wake {
+    /// A datagram to a socket whose other end the loop watches.
+    #[cfg(unix)]
+    Socket(std::os::unix::net::UnixDatagram),
+    /// `loop.call_soon_threadsafe(pump)`; the pump is dropped when the pump closes, which
+    /// breaks the cycle pump → queue → pump.
+    Threadsafe { event_loop: Py<PyAny>, pump: Mutex<Option<Py<PyAny>>> },
+}
+
+struct Queue {
+    /// `None` once the pump closed: jobs are dropped, so a waiting handler call fails
+    /// rather than waits forever.
+    jobs: Mutex<Option<VecDeque<Job>>>,
+    /// A wake-up is on its way and the pump has not yet looked at the jobs.
+    armed: AtomicBool,
+    wake: Wake,
+}
+
+impl Queue {
+    fn close(&self) -> Option<VecDeque<Job>> {
+        if let Wake::Threadsafe { pump, .. } = &self.wake {
+            drop(pump.lock().unwrap_or_else(|p| p.into_inner()).take());
+        }
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn take(&self) -> VecDeque<Job> {
+        // Cleared before the jobs are taken: a job queued after the take finds it clear
+        // and wakes the pump again.
+        self.armed.store(false, Ordering::SeqCst);
+        match self.jobs.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(jobs) => std::mem::take(jobs),
+            None => VecDeque::new(),
+        }
+    }
+}
+
+/// The worker's end: queues jobs for one call's event loop. Cheap to clone; never needs
+/// the GIL (except to wake a loop without `add_reader`).
+#[derive(Clone)]
+pub struct LoopSender(Arc<Queue>);
+
+impl LoopSender {
+    /// Queues `job` and wakes the loop. A job for a pump that closed (the call was
+    /// cancelled, or its loop closed) is dropped: a handler call then fails at once.
+    pub fn send(&self, job: Job) {
+        {
+            let mut jobs = self.0.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            match jobs.as_mut() {
+                Some(jobs) => jobs.push_back(job),
+                None => return,
+            }
+        }
+        if self.0.armed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        match &self.0.wake {
+            #[cfg(unix)]
+            Wake::Socket(socket) => match socket.send(&[0]) {
+                // Full: wake-ups are already waiting to be read.
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                // The pump's end is gone: nobody will ever run the jobs.
+                Err(_) => drop(self.0.close()),
+            },
+            Wake::Threadsafe { event_loop, pump } => {
+                let woken = Python::try_attach(|py| {
+                    crate::thread_state::keep(py);
+                    let pump = pump.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|p| p.clone_ref(py));
+                    match pump {
+                        Some(pump) => event_loop.call_method1(py, "call_soon_threadsafe", (pump,)).is_ok(),
+                        None => false,
+                    }
+                });
+                if woken != Some(true) {
+                    // The loop is closed (or the interpreter is going away).
+                    drop(self.0.close());
+                }
+            }
+        }
+    }
+}
+
+/// The loop's end of one async call: runs its jobs on the loop's thread when woken.
+#[pyclass(frozen, module = "smartai_events._native")]
+pub struct LoopPump {
+    queue: Arc<Queue>,
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
+    #[cfg(unix)]
+    reader: Option<std::os::unix::net::UnixDatagram>,
+    listening: AtomicBool,
+}
+
+static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static IS_AWAITABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static ENSURE_FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn cached<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    Ok(cell
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import(module)?.getattr(name)?.unbind()) })?
+        .bind(py)
+        .clone())
+}
+
+impl LoopPump {
+    /// Starts listening on `event_loop` for the call that resolves `future`; must be called
+    /// on the loop's thread (from the coroutine that awaits `future`), so that handlers run
+    /// in a copy of its context.
+    pub fn start(py: Python<'_>, event_loop: Py<PyAny>, future: Py<PyAny>) -> PyResult<(Py<LoopPump>, LoopSender)> {
+        #[cfg(unix)]
+        {
+            let (reader, writer) = std::os::unix::net::UnixDatagram::pair()?;
+            reader.set_nonblocking(true)?;
+            writer.set_nonblocking(true)?;
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&reader);
+            let queue = Arc::new(Queue {
+                jobs: Mutex::new(Some(VecDeque::new())),
+                armed: AtomicBool::new(false),
+                wake: Wake::Socket(writer),
+            });
+            let pump = LoopPump {
+                queue: queue.clone(),
+                event_loop: event_loop.clone_ref(py),
+                future: future.clone_ref(py),
+                reader: Some(reader),
+                listening: AtomicBool::new(true),
+            };
+            let pump = Py::new(py, pump)?;
+            match event_loop.call_method1(py, "add_reader", (fd, pump.clone_ref(py))) {
+                Ok(_) => return Ok((pump, LoopSender(queue))),
+                Err(e) if e.is_instance_of::<PyNotImplementedError>(py) => {
+                    pump.get().listening.store(false, Ordering::SeqCst);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let queue = Arc::new(Queue {
+            jobs: Mutex::new(Some(VecDeque::new())),
+            armed: AtomicBool::new(false),
+            wake: Wake::Threadsafe { event_loop: event_loop.clone_ref(py), pump: Mutex::new(None) },
+        });
+        let pump = Py::new(
+            py,
+            LoopPump {
+                queue: queue.clone(),
+                event_loop,
+                future,
+                #[cfg(unix)]
+                reader: None,
+                listening: AtomicBool::new(false),
+            },
+        )?;
+        if let Wake::Threadsafe { pump: slot, .. } = &queue.wake {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump.clone_ref(py).into_any());
+        }
+        Ok((pump, LoopSender(queue)))
+    }
+
+    /// Stops listening and drops what is still queued (on the loop's thread).
+    pub fn close(&self, py: Python<'_>) {
+        #[cfg(unix)]
+        if self.listening.swap(false, Ordering::SeqCst)
+            && let Some(reader) = &self.reader
+        {
+            // Fails only if the loop is already closed, and then it listens to nothing.
+            let _ = self.event_loop.call_method1(py, "remove_reader", (std::os::fd::AsRawFd::as_raw_fd(reader),));
+        }
+        let _ = py;
+        drop(self.queue.close());
+    }
+
+    fn run_call(&self, py: Python<'_>, call: Call) -> PyResult<()> {
+        let Call { callable, events, reason, reply } = call;
+        let started = (|| -> PyResult<Bound<'_, PyAny>> {
+            let list = events_to_py(py, events)?;
+            match reason {
+                None => callable.bind(py).call1((list,)),
+                Some(r) => callable.bind(py).call1((list, r)),
+            }
+        })();
+        let returned = match started {
+            Ok(returned) => returned,
+            // KeyboardInterrupt, SystemExit: the process is being told to stop. The call
+            // fails (nothing is acknowledged) and the exception goes on to the loop.
+            Err(e) if !e.is_instance_of::<PyException>(py) => {
+                let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e.clone_ref(py)))));
+                return Err(e);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
+                return Ok(());
+            }
+        };
+        if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((&returned,))?.is_truthy()? {
+            let _ = reply.send(Ok(()));
+            return Ok(());
+        }
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("loop", self.event_loop.bind(py))?;
+        match cached(py, &ENSURE_FUTURE, "asyncio", "ensure_future")?.call((returned,), Some(&kwargs)) {
+            Ok(task) => {
+                task.call_method1("add_done_callback", (Completer { reply: Mutex::new(Some(reply)) },))?;
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self, py: Python<'_>, finish: Finish) -> PyResult<()> {
+        self.close(py);
+        let (ok, value) = match finish(py) {
+            Ok(v) => (true, v),
+            Err(e) => (false, e.into_value(py).into_any()),
+        };
+        cached(py, &RESOLVE, "smartai_events._async", "_resolve")?.call1((self.future.bind(py), ok, value))?;
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl LoopPump {
+    /// Runs the queued jobs (the loop calls this when the socket is readable).
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        #[cfg(unix)]
+        if let Some(reader) = &self.reader {
+            // One wake-up is (nearly always) all there is; one left over just runs this
+            // again with nothing to do.
+            let _ = reader.recv(&mut [0u8; 8]);
+        }
+        for job in self.queue.take() {
+            match job {
+                Job::Call(call) => self.run_call(py, call)?,
+                Job::Finish(finish) => self.finish(py, finish)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LoopPump {
+    fn drop(&mut self) {
+        // The loop let go of it (closed, or the call was cancelled): nothing will run the
+        // jobs, so fail them now rather than leave a handler call waiting forever.
+        drop(self.queue.close());
+    }
+}
+
+/// Reports the end of a handler's task to the waiting worker.
+#[pyclass(frozen, module = "smartai_events._native")]
+struct Completer {
+    reply: Mutex<Option<oneshot::Sender<Result<(), smartai_events::BoxError>>>>,
+}
+
+#[pymethods]
+impl Completer {
+    fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
+        let result = task
+            .call_method0("result")
+            .map(|_| ())
+            .map_err(|e| -> smartai_events::BoxError { Box::new(PyHandlerError::new(py, e)) });
+        if let Some(reply) = self.reply.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = reply.send(result);
+        }
+    }
+}

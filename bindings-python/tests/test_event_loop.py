@@ -1,0 +1,136 @@
+"""How async calls meet the event loop: where handlers run, in which context, on loops
+without add_reader, and that nothing is left behind on the loop or in the process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import selectors
+import threading
+from typing import Any
+
+import pytest
+
+import smartai_events as se
+from smartai_events.testing import Emulator
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+class NoReaderLoop(asyncio.SelectorEventLoop):
+    """A loop that cannot watch file descriptors, like the proactor loop on Windows."""
+
+    def __init__(self) -> None:
+        super().__init__(selectors.DefaultSelector())
+        self.refused = 0
+
+    def add_reader(self, fd: Any, callback: Any, *args: Any) -> None:
+        self.refused += 1
+        raise NotImplementedError
+
+
+def unix_sockets() -> int:
+    """How many Unix sockets this process holds open (the TCP connections of the client and
+    of the in-process emulator come and go with the tests, so they are not counted)."""
+    with open("/proc/net/unix") as f:
+        inodes = {line.split()[6] for line in list(f)[1:]}
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            count += 1
+    return count
+
+
+def test_a_loop_without_add_reader_is_woken_through_call_soon_threadsafe(emu: Emulator) -> None:
+    emu.generate(25)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    loop = NoReaderLoop()
+    threads: set[int] = set()
+    seen: list[str] = []
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        threads.add(threading.get_ident())
+        await asyncio.sleep(0)
+        seen.extend(e.event_id for e in events)
+
+    async def main() -> tuple[se.DrainSummary, se.WebhookEventBatch]:
+        summary = await client.drain(handler, limit=10)
+        return summary, await client.get_webhook_events()
+
+    try:
+        summary, batch = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert summary.events == 25 and summary.batches == 3 and len(set(seen)) == 25
+    assert batch.events == [] and batch.pending_count == 0
+    assert threads == {threading.get_ident()}  # on the loop's thread
+    assert loop.refused >= 2  # the loop really was asked, and refused
+    assert emu.pending_ids() == []
+
+
+@pytest.mark.parametrize("flavour", ["plain", "async"])
+async def test_handlers_run_in_the_callers_context(emu: Emulator, aclient: se.AsyncAssessmentClient, flavour: str) -> None:
+    emu.generate(12)
+    seen: list[str] = []
+
+    def plain(events: list[se.WebhookEvent]) -> None:
+        seen.append(REQUEST_ID.get())
+
+    async def coroutine(events: list[se.WebhookEvent]) -> None:
+        await asyncio.sleep(0)
+        seen.append(REQUEST_ID.get())
+
+    REQUEST_ID.set("req-42")
+    summary = await aclient.drain(plain if flavour == "plain" else coroutine, limit=5)
+    assert summary.batches == 3
+    assert seen == ["req-42"] * 3
+
+
+async def test_calls_leave_no_sockets_or_readers_behind(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    loop = asyncio.get_running_loop()
+    emu.generate(10)
+    await aclient.get_webhook_events()  # the connection is open from here on
+    before = unix_sockets()
+    for _ in range(30):
+        await aclient.get_webhook_events(limit=1)
+    await aclient.drain(lambda events: None, limit=3)
+
+    # Cancelled calls, some while their handler runs.
+    emu.generate(10)
+    never = asyncio.Event()
+
+    async def stuck(events: list[se.WebhookEvent]) -> None:
+        await never.wait()
+
+    for _ in range(10):
+        task = asyncio.create_task(aclient.drain(stuck))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await asyncio.sleep(0.1)
+    assert unix_sockets() == before
+    if isinstance(loop, asyncio.SelectorEventLoop):
+        watched = [key.fd for key in loop._selector.get_map().values()]  # type: ignore[attr-defined]
+        assert len(watched) == 1, watched  # the loop's own self-pipe only
+    # The handler never finished, so none of its batch was acknowledged.
+    assert len(emu.pending_ids()) == 10
+
+
+def test_keyboard_interrupt_in_a_plain_handler_stops_the_loop_and_acknowledges_nothing(emu: Emulator) -> None:
+    emu.generate(5)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(client.drain(handler))
+    assert len(emu.pending_ids()) == 5
+    # The client still works afterwards, on a new loop.
+    assert asyncio.run(client.drain(lambda events: None)).events == 5
