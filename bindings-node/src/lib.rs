@@ -38,3 +38,20 @@ pub const ERROR_MARKER: &str = error::MARKER;
 pub fn mask_api_key(api_key: String) -> String {
     smartai_events::mask_api_key(&api_key)
 }
+
+/// One worker thread for the addon's tokio runtime instead of one per core: a client makes
+/// one request at a time, and with one worker the HTTP connection's task, the request and
+/// the I/O driver never wake each other across threads. Half the context switches of a
+/// drain and about a tenth more events/s than two workers (bench/RESULTS.md).
+#[napi_derive::module_init]
+fn init() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("smartai-events")
+        .enable_all()
+        .build();
+    // Should this fail, napi-rs builds its default runtime on first use.
+    if let Ok(rt) = rt {
+        napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+    }
+}
