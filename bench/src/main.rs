@@ -17,12 +17,11 @@
 //!   Node packages hand on (checked by the typed rules, not built).
 //! * `raw`: the ceiling. A tight GET+ACK loop with as little client work as possible: one
 //!   keep-alive reqwest client, a pre-keyed HMAC, the GET signed once per minute (its
-//!   payload has no body), the response parsed once into `serde_json::Value` to pick the
-//!   IDs, and the acknowledge body written by hand.
+//!   payload has no body), the IDs picked out of the response by a byte scan (no JSON
+//!   parse), and the acknowledge body written by hand.
 
 use hmac::{Hmac, Mac};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
-use serde_json::Value;
 use sha2::Sha256;
 use smartai_events::{AssessmentClient, DrainOptions, QueueEvent, RawEvent, WebhookEvent};
 use std::sync::Arc;
@@ -148,20 +147,19 @@ async fn raw(args: &Args) -> Result<Outcome, String> {
             return Err(format!("fetch: HTTP {}", response.status()));
         }
         let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-        let list = value["events"].as_array().ok_or("fetch: no events array")?;
-        let pending = value["pendingCount"].as_u64().unwrap_or(0);
-        if !list.is_empty() {
+        let (ids, pending) = scan_ids(&bytes)?;
+        if !ids.is_empty() {
             batches += 1;
-            events += list.len() as u64;
+            events += ids.len() as u64;
             body.clear();
             body.push_str("{\"eventIds\":[");
-            for (i, event) in list.iter().enumerate() {
+            for (i, id) in ids.iter().enumerate() {
                 if i > 0 {
                     body.push(',');
                 }
-                let id = event["eventId"].as_str().ok_or("event without eventId")?;
-                body.push_str(&serde_json::to_string(id).map_err(|e| e.to_string())?);
+                body.push('"');
+                body.push_str(id);
+                body.push('"');
             }
             body.push_str("]}");
             let ts = now_ms();
@@ -180,11 +178,35 @@ async fn raw(args: &Args) -> Result<Outcome, String> {
             }
             response.bytes().await.map_err(|e| e.to_string())?;
         }
-        if pending == 0 || list.is_empty() {
+        if pending == 0 || ids.is_empty() {
             break;
         }
     }
     Ok(Outcome { events, batches, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The event IDs and `pendingCount` of a fetch response, found by scanning for their keys
+/// rather than by parsing the JSON: the emulator writes `"eventId":"…"` once per event, at
+/// the top level, with plain ASCII IDs. Anything else is refused, so a change in the
+/// emulator cannot make the ceiling quietly wrong.
+fn scan_ids(body: &[u8]) -> Result<(Vec<&str>, u64), String> {
+    const KEY: &[u8] = b"\"eventId\":\"";
+    const PENDING: &[u8] = b"\"pendingCount\":";
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let mut ids = Vec::with_capacity(100);
+    for start in memchr::memmem::find_iter(body, KEY) {
+        let from = start + KEY.len();
+        let len = memchr::memchr(b'"', &body[from..]).ok_or("fetch: unterminated eventId")?;
+        let id = &text[from..from + len];
+        if id.is_empty() || !id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+            return Err(format!("fetch: unexpected eventId {id:?}"));
+        }
+        ids.push(id);
+    }
+    let at = memchr::memmem::rfind(body, PENDING).ok_or("fetch: no pendingCount")? + PENDING.len();
+    let digits = body[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let pending = text[at..at + digits].parse::<u64>().map_err(|e| format!("fetch: pendingCount: {e}"))?;
+    Ok((ids, pending))
 }
 
 // A poller makes one request at a time: on a current-thread runtime the connection's
@@ -218,5 +240,27 @@ async fn main() {
             eprintln!("smartai-bench: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_ids;
+
+    #[test]
+    fn scan_ids_picks_the_ids_and_pending_count() {
+        let body = br#"{"events":[{"eventId":"evt_A1","event":"assessment.sent","x":{"eventIdx":"no"}},
+            {"event":"assessment.completed","eventId":"evt-B2","score":3}],"pendingCount":41}"#;
+        assert_eq!(scan_ids(body).unwrap(), (vec!["evt_A1", "evt-B2"], 41));
+        assert_eq!(scan_ids(br#"{"events":[],"pendingCount":0}"#).unwrap(), (vec![], 0));
+    }
+
+    #[test]
+    fn scan_ids_refuses_what_it_cannot_read_exactly() {
+        let escaped = br#"{"events":[{"eventId":"evt_\u00e9"}],"pendingCount":0}"#;
+        assert!(scan_ids(escaped).unwrap_err().contains("unexpected eventId"));
+        assert!(scan_ids(br#"{"events":[{"eventId":""}],"pendingCount":0}"#).is_err());
+        assert!(scan_ids(br#"{"events":[{"eventId":"a"}]}"#).unwrap_err().contains("pendingCount"));
+        assert!(scan_ids(br#"{"events":[{"eventId":"a"#).is_err());
     }
 }
