@@ -130,7 +130,7 @@ pub struct LoopPump {
 
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static IS_AWAITABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static ENSURE_FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static AWAIT_HANDLER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn cached<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
     Ok(cell
@@ -232,15 +232,12 @@ impl LoopPump {
             let _ = reply.send(Ok(()));
             return Ok(());
         }
-        let kwargs = pyo3::types::PyDict::new(py);
-        kwargs.set_item("loop", self.event_loop.bind(py))?;
-        match cached(py, &ENSURE_FUTURE, "asyncio", "ensure_future")?.call((returned,), Some(&kwargs)) {
-            Ok(task) => {
-                task.call_method1("add_done_callback", (Completer { reply: Mutex::new(Some(reply)) },))?;
-            }
-            Err(e) => {
-                let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
-            }
+        let completer = Py::new(py, Completer { reply: Mutex::new(Some(reply)) })?;
+        let awaiting = cached(py, &AWAIT_HANDLER, "smartai_events._async", "_await_handler")?
+            .call1((returned, completer.clone_ref(py)))
+            .and_then(|coroutine| self.event_loop.bind(py).call_method1("create_task", (coroutine,)));
+        if let Err(e) = awaiting {
+            completer.get().complete(Err(Box::new(PyHandlerError::new(py, e))));
         }
         Ok(())
     }
@@ -284,21 +281,27 @@ impl Drop for LoopPump {
     }
 }
 
-/// Reports the end of a handler's task to the waiting worker.
+/// Reports the end of a handler's task to the waiting worker (called by `_await_handler`
+/// with `None` or the exception).
 #[pyclass(frozen, module = "smartai_events._native")]
 struct Completer {
     reply: Mutex<Option<oneshot::Sender<Result<(), smartai_events::BoxError>>>>,
 }
 
-#[pymethods]
 impl Completer {
-    fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
-        let result = task
-            .call_method0("result")
-            .map(|_| ())
-            .map_err(|e| -> smartai_events::BoxError { Box::new(PyHandlerError::new(py, e)) });
+    fn complete(&self, result: Result<(), smartai_events::BoxError>) {
         if let Some(reply) = self.reply.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = reply.send(result);
         }
+    }
+}
+
+#[pymethods]
+impl Completer {
+    fn __call__(&self, py: Python<'_>, error: Option<Bound<'_, PyAny>>) {
+        self.complete(match error {
+            None => Ok(()),
+            Some(e) => Err(Box::new(PyHandlerError::new(py, PyErr::from_value(e)))),
+        });
     }
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import os
 import selectors
 import threading
@@ -134,3 +135,38 @@ def test_keyboard_interrupt_in_a_plain_handler_stops_the_loop_and_acknowledges_n
     assert len(emu.pending_ids()) == 5
     # The client still works afterwards, on a new loop.
     assert asyncio.run(client.drain(lambda events: None)).events == 5
+
+
+async def test_a_failing_async_handler_leaves_no_task_exception_unretrieved(
+    emu: Emulator, aclient: se.AsyncAssessmentClient
+) -> None:
+    emu.generate(3)
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        raise ValueError("boom")
+
+    try:
+        with pytest.raises(se.HandlerError) as info:
+            await aclient.drain(handler)
+        assert isinstance(info.value.__cause__, ValueError)
+        gc.collect()
+        await asyncio.sleep(0)
+        assert reported == []
+    finally:
+        loop.set_exception_handler(None)
+
+
+async def test_a_plain_handler_may_return_any_awaitable(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(20)
+    loop = asyncio.get_running_loop()
+    saved: list[str] = []
+
+    def save(events: list[se.WebhookEvent]) -> None:
+        saved.extend(e.event_id for e in events)
+
+    # run_in_executor returns a Future, not a coroutine: it is awaited all the same.
+    summary = await aclient.drain(lambda events: loop.run_in_executor(None, save, events), limit=7)
+    assert summary.batches == 3 and len(saved) == 20 and emu.pending_ids() == []

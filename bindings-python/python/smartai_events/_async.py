@@ -48,6 +48,20 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+async def _await_handler(awaitable: Awaitable[Any], done: Callable[[Optional[BaseException]], None]) -> None:
+    """Awaits what a handler returned, as a task on the loop, and reports its end to the
+    native module in the same step (a done callback would run one loop turn later)."""
+    try:
+        await awaitable
+    except Exception as e:  # the handler failed: the drain reports it, nobody else must
+        done(e)
+        return
+    except BaseException as e:  # cancelled, or the process is told to stop: let it go on
+        done(e)
+        raise
+    done(None)
+
+
 async def _call(start: Callable[[asyncio.AbstractEventLoop, asyncio.Future[Any]], Any]) -> Any:
     """Starts a native operation on the core's runtime and awaits it; cancelling the
     awaiting task aborts the operation."""
