@@ -25,6 +25,8 @@ fi
 
 step "Rust: cargo test --workspace"
 cargo test --workspace --exclude smartai-events-node
+# The addon's unit tests (the workspace run above leaves the addon crate out).
+cargo test -p smartai-events-node --lib
 
 step "Independent client: a stdlib-only Python client drains the emulator binary"
 python3 tests/independent_client.py "$CARGO_TARGET_DIR/debug/smartai-emulator"

@@ -65,20 +65,29 @@ fn events_json(events: &[RawEvent], pending_count: Option<u64>, reason: Option<&
 /// single `é` would make the whole batch a two-byte string. Outside strings JSON is ASCII,
 /// so only string contents change.
 fn push_ascii_json(out: &mut String, json: &str) {
-    if json.is_ascii() {
-        out.push_str(json);
-        return;
-    }
     let mut units = [0u16; 2];
-    for c in json.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            for unit in c.encode_utf16(&mut units) {
-                let _ = write!(out, "\\u{unit:04x}");
-            }
+    let mut rest = json;
+    loop {
+        // ASCII runs are copied whole (found 16 bytes at a time): an event is mostly
+        // ASCII, and a character-by-character copy was most of this conversion's time.
+        let ascii = ascii_prefix(rest.as_bytes());
+        out.push_str(&rest[..ascii]);
+        rest = &rest[ascii..];
+        let Some(c) = rest.chars().next() else { return };
+        for unit in c.encode_utf16(&mut units) {
+            let _ = write!(out, "\\u{unit:04x}");
         }
+        rest = &rest[c.len_utf8()..];
     }
+}
+
+/// The length of the all-ASCII start of `bytes`.
+fn ascii_prefix(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 16 <= bytes.len() && bytes[i..i + 16].is_ascii() {
+        i += 16;
+    }
+    i + bytes[i..].iter().take_while(|b| b.is_ascii()).count()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -459,5 +468,39 @@ pub fn bench_handover(text: String, objects: bool) -> Result<napi::Either<Vec<se
     } else {
         let events: Vec<RawEvent> = events.into_iter().map(RawEvent::from).collect();
         Ok(napi::Either::B(events_json(&events, None, None)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_ascii_json;
+
+    #[test]
+    fn push_ascii_json_escapes_exactly_the_non_ascii_characters() {
+        let samples = [
+            String::new(),
+            r#"{"name":"Priya Sharma"}"#.to_string(),
+            r#"{"name":"Zoë","city":"Zürich"}"#.to_string(),
+            r#"{"note":"😀 at the start"}"#.to_string(),
+            // Non-ASCII right at, before and after a 16-byte boundary, and at the very end.
+            format!(r#"{{"a":"{}é{}ü"}}"#, "x".repeat(8), "y".repeat(16)),
+            format!(r#"{{"a":"{}"}}"#, "é".repeat(40)),
+            format!("\"{}\u{10FFFF}\"", "z".repeat(31)),
+        ];
+        for json in &samples {
+            let mut out = String::from("[");
+            push_ascii_json(&mut out, json);
+            let out = &out[1..];
+            assert!(out.is_ascii(), "{out}");
+            if json.is_ascii() {
+                assert_eq!(out, json);
+            } else {
+                let read: serde_json::Value = serde_json::from_str(out).unwrap();
+                assert_eq!(read, serde_json::from_str::<serde_json::Value>(json).unwrap(), "{json}");
+            }
+        }
+        let mut out = String::new();
+        push_ascii_json(&mut out, "\"é😀\"");
+        assert_eq!(out, r#""\u00e9\ud83d\ude00""#);
     }
 }
