@@ -23,8 +23,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Called at interpreter exit: stop forwarding logs and stop the runtime's threads.
 ///
-/// The wait happens with the GIL released: a worker may be finishing a callback into
-/// Python (resolving an asyncio future) and needs the GIL to do so. Were the interpreter
+/// The wait happens with the GIL released: the runtime's thread may be in a call into
+/// Python (forwarding a log record, or waking an event loop that has no `add_reader`) and
+/// needs the GIL to finish it. Were the interpreter
 /// to finalize under it, CPython would end that thread mid-unwind and abort the process.
 #[pyfunction]
 fn _shutdown(py: Python<'_>) {
