@@ -96,6 +96,7 @@ async def test_calls_leave_no_sockets_or_readers_behind(emu: Emulator, aclient: 
     loop = asyncio.get_running_loop()
     emu.generate(10)
     await aclient.get_webhook_events()  # the connection is open from here on
+    gc.collect()  # closes the self-pipes of event loops earlier tests left to the collector
     before = unix_sockets()
     for _ in range(30):
         await aclient.get_webhook_events(limit=1)
@@ -115,7 +116,9 @@ async def test_calls_leave_no_sockets_or_readers_behind(emu: Emulator, aclient: 
         with pytest.raises(asyncio.CancelledError):
             await task
     await asyncio.sleep(0.1)
-    assert unix_sockets() == before
+    gc.collect()
+    # Each of those 41 calls had a socket pair of its own; anything left over would show.
+    assert unix_sockets() <= before
     if isinstance(loop, asyncio.SelectorEventLoop):
         watched = [key.fd for key in loop._selector.get_map().values()]  # type: ignore[attr-defined]
         assert len(watched) == 1, watched  # the loop's own self-pipe only
