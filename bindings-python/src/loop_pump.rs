@@ -123,9 +123,10 @@ pub struct LoopPump {
     queue: Arc<Queue>,
     event_loop: Py<PyAny>,
     future: Py<PyAny>,
+    /// The socket the loop watches, until the pump closes (`None` for a loop woken through
+    /// `call_soon_threadsafe`).
     #[cfg(unix)]
-    reader: Option<std::os::unix::net::UnixDatagram>,
-    listening: AtomicBool,
+    reader: Mutex<Option<std::os::unix::net::UnixDatagram>>,
 }
 
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -150,57 +151,47 @@ impl LoopPump {
             reader.set_nonblocking(true)?;
             writer.set_nonblocking(true)?;
             let fd = std::os::fd::AsRawFd::as_raw_fd(&reader);
-            let queue = Arc::new(Queue {
-                jobs: Mutex::new(Some(VecDeque::new())),
-                armed: AtomicBool::new(false),
-                wake: Wake::Socket(writer),
-            });
-            let pump = LoopPump {
-                queue: queue.clone(),
-                event_loop: event_loop.clone_ref(py),
-                future: future.clone_ref(py),
-                reader: Some(reader),
-                listening: AtomicBool::new(true),
-            };
-            let pump = Py::new(py, pump)?;
+            let (pump, sender) = Self::build(py, &event_loop, &future, Wake::Socket(writer), Some(reader))?;
             match event_loop.call_method1(py, "add_reader", (fd, pump.clone_ref(py))) {
-                Ok(_) => return Ok((pump, LoopSender(queue))),
-                Err(e) if e.is_instance_of::<PyNotImplementedError>(py) => {
-                    pump.get().listening.store(false, Ordering::SeqCst);
-                }
+                Ok(_) => return Ok((pump, sender)),
+                // This pump never listened; dropping it closes its sockets.
+                Err(e) if e.is_instance_of::<PyNotImplementedError>(py) => {}
                 Err(e) => return Err(e),
             }
         }
-        let queue = Arc::new(Queue {
-            jobs: Mutex::new(Some(VecDeque::new())),
-            armed: AtomicBool::new(false),
-            wake: Wake::Threadsafe { event_loop: event_loop.clone_ref(py), pump: Mutex::new(None) },
-        });
-        let pump = Py::new(
-            py,
-            LoopPump {
-                queue: queue.clone(),
-                event_loop,
-                future,
-                #[cfg(unix)]
-                reader: None,
-                listening: AtomicBool::new(false),
-            },
-        )?;
-        if let Wake::Threadsafe { pump: slot, .. } = &queue.wake {
+        let wake = Wake::Threadsafe { event_loop: event_loop.clone_ref(py), pump: Mutex::new(None) };
+        let (pump, sender) = Self::build(py, &event_loop, &future, wake, None)?;
+        if let Wake::Threadsafe { pump: slot, .. } = &sender.0.wake {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump.clone_ref(py).into_any());
         }
-        Ok((pump, LoopSender(queue)))
+        Ok((pump, sender))
+    }
+
+    fn build(
+        py: Python<'_>,
+        event_loop: &Py<PyAny>,
+        future: &Py<PyAny>,
+        wake: Wake,
+        #[cfg(unix)] reader: Option<std::os::unix::net::UnixDatagram>,
+        #[cfg(not(unix))] _reader: Option<std::convert::Infallible>,
+    ) -> PyResult<(Py<LoopPump>, LoopSender)> {
+        let queue = Arc::new(Queue { jobs: Mutex::new(Some(VecDeque::new())), armed: AtomicBool::new(false), wake });
+        let pump = LoopPump {
+            queue: queue.clone(),
+            event_loop: event_loop.clone_ref(py),
+            future: future.clone_ref(py),
+            #[cfg(unix)]
+            reader: Mutex::new(reader),
+        };
+        Ok((Py::new(py, pump)?, LoopSender(queue)))
     }
 
     /// Stops listening and drops what is still queued (on the loop's thread).
     pub fn close(&self, py: Python<'_>) {
         #[cfg(unix)]
-        if self.listening.swap(false, Ordering::SeqCst)
-            && let Some(reader) = &self.reader
-        {
+        if let Some(reader) = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take() {
             // Fails only if the loop is already closed, and then it listens to nothing.
-            let _ = self.event_loop.call_method1(py, "remove_reader", (std::os::fd::AsRawFd::as_raw_fd(reader),));
+            let _ = self.event_loop.call_method1(py, "remove_reader", (std::os::fd::AsRawFd::as_raw_fd(&reader),));
         }
         let _ = py;
         drop(self.queue.close());
@@ -258,7 +249,7 @@ impl LoopPump {
     /// Runs the queued jobs (the loop calls this when the socket is readable).
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         #[cfg(unix)]
-        if let Some(reader) = &self.reader {
+        if let Some(reader) = self.reader.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             // One wake-up is (nearly always) all there is; one left over just runs this
             // again with nothing to do.
             let _ = reader.recv(&mut [0u8; 8]);

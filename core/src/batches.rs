@@ -289,8 +289,8 @@ impl<E: QueueEvent> Batches<E> {
 #[derive(Default)]
 struct RecentIds {
     // One allocation per ID, shared by the set and the eviction order. foldhash (seeded
-    // per process) rather than SipHash: hashing each ID twice was a tenth of a raw-event
-    // drain's CPU.
+    // per process) rather than SipHash: hashing each ID twice was about 7 % of a
+    // raw-event drain's CPU samples.
     set: HashSet<Arc<str>, foldhash::fast::RandomState>,
     order: VecDeque<Arc<str>>,
 }
