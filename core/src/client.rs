@@ -339,8 +339,13 @@ struct FetchData<'a> {
 }
 
 pub(crate) fn decode_batch<E: QueueEvent>(text: String) -> Result<WebhookEventBatch<E>> {
-    if let Some((events, pending_count)) = split_fetch_body(&text) {
-        let events = events.into_iter().map(E::read_checked).collect();
+    let mut events = Vec::with_capacity(100);
+    let split = walk_fetch_body(&text, |rest| {
+        let len = value_end(rest.as_bytes(), 0)?;
+        events.push(E::read_checked(&rest[..len]));
+        Some(len)
+    });
+    if let Some(pending_count) = split {
         return Ok(WebhookEventBatch { events, pending_count });
     }
     let data: FetchData = serde_json::from_str(&text).map_err(|e| Error::Decode {
@@ -356,11 +361,12 @@ pub(crate) fn decode_batch<E: QueueEvent>(text: String) -> Result<WebhookEventBa
     Ok(WebhookEventBatch { events, pending_count: data.pending_count })
 }
 
-/// Reads a fetch response straight into a batch. A body of the usual shape (see
-/// [`split_fetch_body`]) is checked as JSON by decoding it: the structure here, each event by
-/// its own decode (or, for an event that does not decode, on its own). That is the check
-/// [`transport::classify`] makes with a pass of its own; if it fails, `classify` itself gives
-/// the answer, so every outcome is what `classify` and then [`decode_batch`] would give.
+/// Reads a fetch response straight into a batch, in one pass over a body of the usual
+/// shape (see [`walk_fetch_body`]): the structure here, each event by its own decode, which
+/// also finds where the event ends (or, for an event that does not decode, on its own).
+/// Nothing else checks the body as JSON here: that is the check [`transport::classify`]
+/// makes with a pass of its own; if this one fails, `classify` itself gives the answer, so
+/// every outcome is what `classify` and then [`decode_batch`] would give.
 pub(crate) fn read_batch<E: QueueEvent>(
     status: reqwest::StatusCode,
     bytes: &[u8],
@@ -369,23 +375,20 @@ pub(crate) fn read_batch<E: QueueEvent>(
 ) -> Outcome<WebhookEventBatch<E>> {
     if status.is_success()
         && let Ok(text) = std::str::from_utf8(bytes)
-        && let Some((slices, pending_count)) = split_fetch_body(text)
     {
-        let mut events = Vec::with_capacity(slices.len());
-        let mut valid = true;
-        for slice in slices {
-            match E::read_fast(slice) {
-                Some(event) => events.push(event),
-                None if serde_json::from_str::<serde::de::IgnoredAny>(slice).is_ok() => {
-                    events.push(E::read_checked(slice));
-                }
-                None => {
-                    valid = false;
-                    break;
-                }
+        let mut events = Vec::with_capacity(100);
+        let split = walk_fetch_body(text, |rest| {
+            if let Some((event, len)) = E::read_fast_prefix(rest) {
+                events.push(event);
+                return Some(len);
             }
-        }
-        if valid {
+            let len = value_end(rest.as_bytes(), 0)?;
+            let slice = &rest[..len];
+            serde_json::from_str::<serde::de::IgnoredAny>(slice).ok()?;
+            events.push(E::read_checked(slice));
+            Some(len)
+        });
+        if let Some(pending_count) = split {
             return Outcome::Success(WebhookEventBatch { events, pending_count });
         }
     }
@@ -411,27 +414,25 @@ fn classify_then_decode<E: QueueEvent>(
     }
 }
 
-/// Splits `{"events":[...],"pendingCount":<integer>}`, exactly that shape (JSON whitespace
-/// allowed between tokens), into the events' texts and the count, without parsing the
-/// events: the transport has checked the whole text as JSON already (`classify`), so only
-/// the structure is followed here, and each event is parsed once, by its own decode.
-/// `None` for any other shape (other keys, another order, a count that is not a plain
-/// non-negative integer); serde then reads the body and reports what is wrong.
-fn split_fetch_body(text: &str) -> Option<(Vec<&str>, u64)> {
+/// Follows `{"events":[...],"pendingCount":<integer>}`, exactly that shape (JSON whitespace
+/// allowed between tokens), and gives the count. Each event is left to `event`, which gets
+/// the text from the event's first byte to the end of the body and says how long the event
+/// is (or `None` to give up); the events themselves are not read here, so each is parsed
+/// once, by its own decode. `None` for any other shape (other keys, another order, a count
+/// that is not a plain non-negative integer); serde then reads the body and reports what
+/// is wrong.
+fn walk_fetch_body<'a>(text: &'a str, mut event: impl FnMut(&'a str) -> Option<usize>) -> Option<u64> {
     let b = text.as_bytes();
     let mut i = ws(b, 0);
     i = ws(b, literal(b, i, b"{")?);
     i = ws(b, literal(b, i, b"\"events\"")?);
     i = ws(b, literal(b, i, b":")?);
     i = ws(b, literal(b, i, b"[")?);
-    let mut events = Vec::with_capacity(100);
     if b.get(i) == Some(&b']') {
         i += 1;
     } else {
         loop {
-            let end = value_end(b, i)?;
-            events.push(&text[i..end]);
-            i = ws(b, end);
+            i = ws(b, i + event(&text[i..])?);
             match b.get(i)? {
                 b',' => i = ws(b, i + 1),
                 b']' => {
@@ -453,7 +454,7 @@ fn split_fetch_body(text: &str) -> Option<(Vec<&str>, u64)> {
     let pending_count = text.get(i..i + digits)?.parse::<u64>().ok()?;
     i = ws(b, i + digits);
     i = ws(b, literal(b, i, b"}")?);
-    (i == b.len()).then_some((events, pending_count))
+    (i == b.len()).then_some(pending_count)
 }
 
 fn ws(b: &[u8], mut i: usize) -> usize {
@@ -523,6 +524,17 @@ fn parse_value(text: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The walk with each value's end found by [`value_end`], as [`decode_batch`] does it.
+    fn split_fetch_body(text: &str) -> Option<(Vec<&str>, u64)> {
+        let mut events = Vec::new();
+        let count = walk_fetch_body(text, |rest| {
+            let len = value_end(rest.as_bytes(), 0)?;
+            events.push(&rest[..len]);
+            Some(len)
+        })?;
+        Some((events, count))
+    }
 
     fn by_serde(text: &str) -> Option<(Vec<&str>, u64)> {
         let data: FetchData = serde_json::from_str(text).ok()?;

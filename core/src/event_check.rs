@@ -13,7 +13,11 @@
 //! object, serde_json's private marker keys) it refuses, and the caller falls back to
 //! the full decode, which stays the only judge of what is wrong with an event.
 
-use crate::events::{ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, HeadValue, peek_event_type};
+#[cfg(test)]
+use crate::events::whole;
+use crate::events::{
+    ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, HeadValue, decode_prefix, peek_event_type,
+};
 use chrono::{DateTime, Utc};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -31,7 +35,14 @@ pub(crate) struct Checked<'a> {
 
 /// `Some` only if `text` is one JSON value that the one-pass typed decode
 /// (`WebhookEvent::from_json_fast`) would accept as a known event type.
+#[cfg(test)]
 pub(crate) fn check(text: &str) -> Option<Checked<'_>> {
+    whole(text, check_prefix(text))
+}
+
+/// [`check`] of the JSON value that `text` starts with, and that value's length (as
+/// `WebhookEvent::from_json_prefix_fast` gives it).
+pub(crate) fn check_prefix(text: &str) -> Option<(Checked<'_>, usize)> {
     let peeked = peek_event_type(text)?;
     let event_type = match peeked.as_ref() {
         ASSESSMENT_COMPLETED => ASSESSMENT_COMPLETED,
@@ -39,17 +50,17 @@ pub(crate) fn check(text: &str) -> Option<Checked<'_>> {
         ASSESSMENT_SENT => ASSESSMENT_SENT,
         _ => return None,
     };
-    let (event, event_id, stored_at, submitted_at) = if event_type == ASSESSMENT_SENT {
-        let f = serde_json::from_str::<SentCheck>(text).ok()?;
-        (f.event, f.event_id, f.stored_at, None)
+    let (event, event_id, stored_at, submitted_at, len) = if event_type == ASSESSMENT_SENT {
+        let (f, len) = decode_prefix::<SentCheck>(text)?;
+        (f.event, f.event_id, f.stored_at, None, len)
     } else {
-        let f = serde_json::from_str::<ResultCheck>(text).ok()?;
-        (f.event, f.event_id, f.stored_at, f.submitted_at)
+        let (f, len) = decode_prefix::<ResultCheck>(text)?;
+        (f.event, f.event_id, f.stored_at, f.submitted_at, len)
     };
     if event.as_ref().and_then(HeadValue::as_str) != Some(event_type) {
         return None;
     }
-    Some(Checked { event_type, event_id, stored_at, submitted_at })
+    Some((Checked { event_type, event_id, stored_at, submitted_at }, len))
 }
 
 /// Mirrors `AssessmentResult` (plus its `event` key, as `fast::ResultFields` has it).

@@ -203,15 +203,16 @@ impl WebhookEvent {
 
     /// The one-pass decode of a known event type from text that may not be JSON at all:
     /// `Some` only if it is one valid JSON value that decodes, `None` otherwise.
+    #[cfg(test)]
     pub(crate) fn from_json_fast(text: &str) -> Option<WebhookEvent> {
-        Self::from_json_text_fast(text).map(|event| event.with_raw(text.to_string()))
+        whole(text, Self::from_json_prefix_fast(text)).map(|event| event.with_raw(text.to_string()))
     }
 
     /// Decodes one event from JSON text. The text must be valid JSON (it comes out of a
     /// parsed response); the typed fields are decoded straight from it, and a `Value` of
     /// the whole event is built only if [`WebhookEvent::raw`] is asked for.
     fn from_json_text(text: String) -> WebhookEvent {
-        if let Some(event) = Self::from_json_text_fast(&text) {
+        if let Some(event) = whole(&text, Self::from_json_prefix_fast(&text)) {
             return event.with_raw(text);
         }
         Self::from_json_text_checked(text)
@@ -221,32 +222,37 @@ impl WebhookEvent {
     /// typed fields decode. Everything `from_json_text_checked` would check still is: the
     /// typed decode also reads `event` (so a second `event` key fails it) and refuses what
     /// the head would. `None` means "not sure", and the checked path decides.
-    fn from_json_text_fast(text: &str) -> Option<WebhookEvent> {
+    ///
+    /// It reads the JSON value that `text` starts with and gives its length too ([`whole`]
+    /// requires it to be all of `text`): a batch is read event by event, each event's end
+    /// found by its own decode. The raw text is left for the caller to set.
+    pub(crate) fn from_json_prefix_fast(text: &str) -> Option<(WebhookEvent, usize)> {
         match peek_event_type(text)?.as_ref() {
             t @ (ASSESSMENT_COMPLETED | ASSESSMENT_DISQUALIFIED) => {
-                let fields = serde_json::from_str::<fast::ResultFields>(text).ok()?;
+                let (fields, len) = decode_prefix::<fast::ResultFields>(text)?;
                 if fields.event.as_ref().and_then(HeadValue::as_str) != Some(t) {
                     return None;
                 }
                 let e = Box::new(fields.into_result());
-                Some(if t == ASSESSMENT_DISQUALIFIED {
+                let event = if t == ASSESSMENT_DISQUALIFIED {
                     WebhookEvent::AssessmentDisqualified(e)
                 } else {
                     WebhookEvent::AssessmentCompleted(e)
-                })
+                };
+                Some((event, len))
             }
             ASSESSMENT_SENT => {
-                let fields = serde_json::from_str::<fast::SentFields>(text).ok()?;
+                let (fields, len) = decode_prefix::<fast::SentFields>(text)?;
                 if fields.event.as_ref().and_then(HeadValue::as_str) != Some(ASSESSMENT_SENT) {
                     return None;
                 }
-                Some(WebhookEvent::AssessmentSent(Box::new(fields.into_sent())))
+                Some((WebhookEvent::AssessmentSent(Box::new(fields.into_sent())), len))
             }
             _ => None,
         }
     }
 
-    fn with_raw(mut self, text: String) -> WebhookEvent {
+    pub(crate) fn with_raw(mut self, text: String) -> WebhookEvent {
         *self.raw_mut() = RawJson::new(text);
         self
     }
@@ -488,6 +494,29 @@ impl fmt::Debug for RawJson {
     }
 }
 
+/// Decodes the JSON object or array that `text` starts with (after any whitespace), and
+/// gives the index just past it; what follows is not read. `None` if that value is not
+/// valid JSON or does not decode as `T`.
+pub(crate) fn decode_prefix<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(T, usize)> {
+    if !matches!(text.trim_start_matches(JSON_WHITESPACE).as_bytes().first(), Some(b'{' | b'[')) {
+        // A bare number or literal ends where the text says, not where the value does.
+        return None;
+    }
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    Some((value, values.byte_offset()))
+}
+
+/// What JSON counts as whitespace between tokens.
+pub(crate) const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// A prefix decode's value if it spans all of `text` but trailing whitespace, as
+/// `serde_json::from_str` requires.
+pub(crate) fn whole<T>(text: &str, decoded: Option<(T, usize)>) -> Option<T> {
+    let (value, len) = decoded?;
+    text[len..].trim_start_matches(JSON_WHITESPACE).is_empty().then_some(value)
+}
+
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     // serde quotes a mistyped string whole; the reason is logged and stored, so it stays short.
     serde_json::from_str(text).map_err(|e| crate::validate::shorten(&e.to_string(), 300))
@@ -726,6 +755,26 @@ fn json_kind_of_text(text: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_decode_ends_where_its_value_ends() {
+        let rest = r#"{"a":"}],","b":[{"c":1}]},{"a":"x"}],"pendingCount":1}"#;
+        let (value, len) = decode_prefix::<Value>(rest).unwrap();
+        assert_eq!(&rest[..len], r#"{"a":"}],","b":[{"c":1}]}"#);
+        assert_eq!(value["b"][0]["c"], 1);
+        assert_eq!(decode_prefix::<Value>(" \n[1] x").map(|(_, len)| len), Some(5));
+        // Only objects and arrays: a number or literal does not say where it ends.
+        for text in ["12,", "true", "\"s\"", "", "  "] {
+            assert!(decode_prefix::<Value>(text).is_none(), "{text:?}");
+        }
+        // Invalid inside the value, or a value that is not the type asked for.
+        for text in [r#"{"a":1,}"#, r#"{"a":1"#, r#"{"a":01}"#, "[1 2]"] {
+            assert!(decode_prefix::<Value>(text).is_none(), "{text:?}");
+        }
+        assert!(decode_prefix::<Vec<u8>>(r#"[1,"2"]"#).is_none());
+        assert_eq!(whole("{} \n", decode_prefix::<Value>("{} \n")), Some(serde_json::json!({})));
+        assert_eq!(whole("{} x", decode_prefix::<Value>("{} x")), None);
+    }
     use serde_json::json;
 
     fn seed_event() -> Value {
@@ -815,9 +864,9 @@ mod tests {
             r#"["assessment.completed"]"#.to_string(),
             "null".to_string(),
         ];
-        assert!(WebhookEvent::from_json_text_fast(&texts[0]).is_some());
-        assert!(WebhookEvent::from_json_text_fast(&texts[2]).is_some());
-        assert!(WebhookEvent::from_json_text_fast(&texts[3]).is_none());
+        assert!(WebhookEvent::from_json_fast(&texts[0]).is_some());
+        assert!(WebhookEvent::from_json_fast(&texts[2]).is_some());
+        assert!(WebhookEvent::from_json_fast(&texts[3]).is_none());
         for text in texts {
             let fast = WebhookEvent::from_json_text(text.clone());
             let checked = WebhookEvent::from_json_text_checked(text.clone());

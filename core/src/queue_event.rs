@@ -23,10 +23,10 @@ pub trait QueueEvent: sealed::Sealed + Send + Sized + 'static {
     /// The event's ID, used to acknowledge it (`""` for an unknown event without one).
     fn event_id(&self) -> &str;
 
-    /// The usual case in one pass, from text that may not be JSON: `Some` only if it is
-    /// one JSON value that decodes as a known type.
+    /// The usual case in one pass, from text that may not be JSON: `Some` only if it
+    /// starts with one JSON value that decodes as a known type; with that value's length.
     #[doc(hidden)]
-    fn read_fast(text: &str) -> Option<Self>;
+    fn read_fast_prefix(text: &str) -> Option<(Self, usize)>;
 
     /// Any event, from text known to be one JSON value.
     #[doc(hidden)]
@@ -40,8 +40,9 @@ impl QueueEvent for WebhookEvent {
         WebhookEvent::event_id(self)
     }
 
-    fn read_fast(text: &str) -> Option<Self> {
-        WebhookEvent::from_json_fast(text)
+    fn read_fast_prefix(text: &str) -> Option<(Self, usize)> {
+        let (event, len) = WebhookEvent::from_json_prefix_fast(text)?;
+        Some((event.with_raw(text[..len].to_string()), len))
     }
 
     fn read_checked(text: &str) -> Self {
@@ -56,8 +57,8 @@ impl QueueEvent for RawEvent {
         RawEvent::event_id(self)
     }
 
-    fn read_fast(text: &str) -> Option<Self> {
-        RawEvent::from_fast(text)
+    fn read_fast_prefix(text: &str) -> Option<(Self, usize)> {
+        RawEvent::from_fast_prefix(text)
     }
 
     fn read_checked(text: &str) -> Self {

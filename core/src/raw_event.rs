@@ -2,7 +2,7 @@
 //! text itself (the Python and Node packages, a forwarder, a store of raw JSON).
 
 use crate::event_check;
-use crate::events::{ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, RawJson, WebhookEvent};
+use crate::events::{ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, RawJson, WebhookEvent, whole};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -60,23 +60,30 @@ impl RawEvent {
     /// The usual case without building the event; `None` means "not sure", and the typed
     /// decode decides.
     pub(crate) fn from_fast(text: &str) -> Option<RawEvent> {
-        if let Some(checked) = event_check::check(text) {
+        whole(text, Self::from_fast_prefix(text))
+    }
+
+    /// [`RawEvent::from_fast`] of the JSON value that `text` starts with, and its length.
+    pub(crate) fn from_fast_prefix(text: &str) -> Option<(RawEvent, usize)> {
+        if let Some((checked, len)) = event_check::check_prefix(text) {
             let kind = match checked.event_type {
                 ASSESSMENT_COMPLETED => EventKind::AssessmentCompleted,
                 ASSESSMENT_DISQUALIFIED => EventKind::AssessmentDisqualified,
                 _ => EventKind::AssessmentSent,
             };
-            return Some(RawEvent {
+            let event = RawEvent {
                 kind,
                 event_id: checked.event_id.into_owned(),
                 unknown_type: None,
                 stored_at: Some(checked.stored_at),
                 submitted_at: checked.submitted_at,
                 decode_error: None,
-                raw: RawJson::new(text.to_string()),
-            });
+                raw: RawJson::new(text[..len].to_string()),
+            };
+            return Some((event, len));
         }
-        WebhookEvent::from_json_fast(text).map(RawEvent::from)
+        let (event, len) = WebhookEvent::from_json_prefix_fast(text)?;
+        Some((RawEvent::from(event.with_raw(text[..len].to_string())), len))
     }
 
     /// Which variant the typed event is.
