@@ -9,9 +9,7 @@ use crate::types::{FetchOptions, WebhookEventBatch};
 use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{HashSet, VecDeque};
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 /// How many recently handled IDs a drain remembers to avoid handing an event out twice.
 /// A correct server never returns an acknowledged event, so this only guards against a
@@ -286,29 +284,101 @@ impl<E: QueueEvent> Batches<E> {
 }
 
 /// The most recent handled IDs, first in, first out.
-#[derive(Default)]
-struct RecentIds {
-    // One allocation per ID, shared by the set and the eviction order. foldhash (seeded
-    // per process) rather than SipHash: hashing each ID twice was about 7 % of a
-    // raw-event drain's CPU samples.
-    set: HashSet<Arc<str>, foldhash::fast::RandomState>,
-    order: VecDeque<Arc<str>>,
+///
+/// A ring of the last [`DEDUPE_WINDOW`] IDs with their hashes, and a table of
+/// `(hash, sequence number)` pointing into it: each ID is hashed once, a lookup compares
+/// hashes and reads an ID's text only when they match, and evicting the oldest ID finds its
+/// entry by hash and number without reading any text. A `HashSet` of the IDs with their
+/// own order queue hashed each ID two or three times and followed a pointer into cold memory
+/// to evict one, 8 % of a raw-event drain's CPU samples.
+struct RecentIds<S = foldhash::fast::RandomState> {
+    table: hashbrown::HashTable<(u64, u64)>,
+    /// `ring[seq % window]` holds the ID numbered `seq`; the oldest is `next - len`.
+    ring: Vec<(u64, Box<str>)>,
+    next: u64,
+    window: usize,
+    // Seeded per process, so that IDs chosen by others cannot aim at one bucket.
+    hasher: S,
 }
 
-impl RecentIds {
+impl Default for RecentIds {
+    fn default() -> Self {
+        RecentIds::with_window(DEDUPE_WINDOW, foldhash::fast::RandomState::default())
+    }
+}
+
+impl<S: std::hash::BuildHasher> RecentIds<S> {
+    fn with_window(window: usize, hasher: S) -> Self {
+        RecentIds { table: hashbrown::HashTable::new(), ring: Vec::new(), next: 0, window, hasher }
+    }
+
     /// Returns `false` if the ID was seen already.
     fn insert(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
+        let hash = self.hasher.hash_one(id);
+        let window = self.window as u64;
+        let ring = &self.ring;
+        if self.table.find(hash, |&(h, seq)| h == hash && *ring[(seq % window) as usize].1 == *id).is_some() {
             return false;
         }
-        if self.order.len() >= DEDUPE_WINDOW
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
+        let slot = (self.next % window) as usize;
+        if self.ring.len() == self.window {
+            let oldest = self.next - window;
+            let old_hash = self.ring[slot].0;
+            if let Ok(entry) = self.table.find_entry(old_hash, |&(h, seq)| h == old_hash && seq == oldest) {
+                entry.remove();
+            }
+            self.ring[slot] = (hash, id.into());
+        } else {
+            self.ring.push((hash, id.into()));
         }
-        let id: Arc<str> = Arc::from(id);
-        self.set.insert(id.clone());
-        self.order.push_back(id);
+        self.table.insert_unique(hash, (hash, self.next), |&(h, _)| h);
+        self.next += 1;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasherDefault;
+
+    /// Every ID gets the same hash, so only the texts tell them apart.
+    #[derive(Default)]
+    struct SameHash;
+    impl std::hash::Hasher for SameHash {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    fn ids(recent: &mut RecentIds<impl std::hash::BuildHasher>, ids: &[&str]) -> Vec<bool> {
+        ids.iter().map(|id| recent.insert(id)).collect()
+    }
+
+    #[test]
+    fn recent_ids_forget_the_oldest_beyond_the_window() {
+        let mut recent = RecentIds::with_window(3, foldhash::fast::RandomState::default());
+        assert_eq!(ids(&mut recent, &["a", "b", "a", "c", "b"]), [true, true, false, true, false]);
+        // "d" pushes "a" out; "b", "c" and "d" are still known.
+        assert_eq!(ids(&mut recent, &["d", "b", "c", "d", "a"]), [true, false, false, false, true]);
+        // "a" came back in and pushed "b" out, so "b" is new again (and pushes "c" out).
+        assert_eq!(ids(&mut recent, &["b", "d"]), [true, false]);
+        assert_eq!(recent.table.len(), 3);
+    }
+
+    #[test]
+    fn recent_ids_compare_texts_when_hashes_collide() {
+        let mut recent = RecentIds::with_window(2, BuildHasherDefault::<SameHash>::default());
+        assert_eq!(ids(&mut recent, &["a", "b", "a", "b", "c"]), [true, true, false, false, true]);
+        // "b" and "c" are known; "a" pushes "b" out, which then pushes "c" out.
+        assert_eq!(ids(&mut recent, &["c", "a", "b", "a", "c"]), [false, true, true, false, true]);
+        assert_eq!(recent.table.len(), 2);
+        let mut many = RecentIds::default();
+        let n = DEDUPE_WINDOW + 10;
+        assert!((0..n).all(|i| many.insert(&format!("evt_{i}"))));
+        assert!((10..n).all(|i| !many.insert(&format!("evt_{i}"))));
+        assert!((0..10).all(|i| many.insert(&format!("evt_{i}"))));
+        assert_eq!(many.table.len(), DEDUPE_WINDOW);
     }
 }
