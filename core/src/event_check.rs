@@ -85,7 +85,7 @@ struct ResultCheck<'a> {
     pass_marks: f64,
     passed: bool,
     status: Str,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::timestamps::opt_utc")]
     submitted_at: Option<DateTime<Utc>>,
     #[serde(default)]
     duration_minutes: Option<u32>,
@@ -101,6 +101,7 @@ struct ResultCheck<'a> {
     verification: Option<Obj<VerificationKeys>>,
     #[serde(default)]
     proctoring: Option<Obj<ProctoringKeys>>,
+    #[serde(deserialize_with = "crate::timestamps::utc")]
     stored_at: DateTime<Utc>,
 }
 
@@ -125,6 +126,7 @@ struct SentCheck<'a> {
     candidates: Seq<Obj<CandidateKeys>>,
     #[serde(default)]
     total_candidates: Option<u32>,
+    #[serde(deserialize_with = "crate::timestamps::utc")]
     stored_at: DateTime<Utc>,
 }
 

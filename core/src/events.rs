@@ -65,7 +65,7 @@ pub struct AssessmentResult {
     /// `completed`, `timeout`, `abandoned` (and `submitted` has been seen); kept as text so
     /// that a new status never breaks decoding.
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::timestamps::opt_utc")]
     pub submitted_at: Option<DateTime<Utc>>,
     /// Whole minutes, at least 1; `None` when a start or submit time is missing.
     #[serde(default)]
@@ -84,6 +84,7 @@ pub struct AssessmentResult {
     pub verification: Option<Verification>,
     #[serde(default)]
     pub proctoring: Option<Proctoring>,
+    #[serde(deserialize_with = "crate::timestamps::utc")]
     pub stored_at: DateTime<Utc>,
     #[serde(skip)]
     raw: RawJson,
@@ -130,6 +131,7 @@ pub struct AssessmentSent {
     pub candidates: Vec<Candidate>,
     #[serde(default)]
     pub total_candidates: Option<u32>,
+    #[serde(deserialize_with = "crate::timestamps::utc")]
     pub stored_at: DateTime<Utc>,
     #[serde(skip)]
     raw: RawJson,
@@ -579,7 +581,7 @@ mod fast {
         pass_marks: f64,
         passed: bool,
         status: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::timestamps::opt_utc")]
         submitted_at: Option<DateTime<Utc>>,
         #[serde(default)]
         duration_minutes: Option<u32>,
@@ -595,6 +597,7 @@ mod fast {
         verification: Option<Verification>,
         #[serde(default)]
         proctoring: Option<Proctoring>,
+        #[serde(deserialize_with = "crate::timestamps::utc")]
         stored_at: DateTime<Utc>,
     }
 
@@ -645,6 +648,7 @@ mod fast {
         candidates: Vec<Candidate>,
         #[serde(default)]
         total_candidates: Option<u32>,
+        #[serde(deserialize_with = "crate::timestamps::utc")]
         stored_at: DateTime<Utc>,
     }
 

@@ -55,6 +55,7 @@ pub mod retry;
 mod run;
 pub mod signing;
 mod stop;
+mod timestamps;
 mod transport;
 mod types;
 pub mod validate;
