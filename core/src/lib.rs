@@ -33,6 +33,12 @@
 //! [`AssessmentClient::batches_as`] hand out [`RawEvent`]s instead, decided by exactly the
 //! same rules (the same variant, ID, timestamps and decode error) but not built, at a
 //! fraction of the CPU. The Python and Node packages read events this way.
+//!
+//! Typed events own what they hold: a `String` per text field and a `serde_json::Value`
+//! per question answer, so a drain at high rates spends much of its time in the allocator.
+//! In the project's benchmark a faster global allocator (`mimalloc`, for one) cut the
+//! typed drain's CPU by about a quarter, and left raw events, which allocate little, as
+//! they were.
 
 mod batches;
 pub mod canonical;
