@@ -60,7 +60,13 @@ impl RawEvent {
     /// The usual case without building the event; `None` means "not sure", and the typed
     /// decode decides.
     pub(crate) fn from_fast(text: &str) -> Option<RawEvent> {
-        whole(text, Self::from_fast_prefix(text))
+        let (mut event, len) = Self::from_fast_prefix(text)?;
+        if len < text.len() {
+            // Trailing whitespace: the raw text stays the text as given.
+            whole(text, Some(((), len)))?;
+            event.raw = RawJson::new(text.to_string());
+        }
+        Some(event)
     }
 
     /// [`RawEvent::from_fast`] of the JSON value that `text` starts with, and its length.
@@ -161,5 +167,24 @@ impl serde::Serialize for RawEvent {
     /// Serialises as the original JSON, as a [`WebhookEvent`] does.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.raw.serialize_as_json(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENT: &str = r#"{"eventId":"e1","event":"assessment.sent","assessmentId":"a","candidates":[],"storedAt":"2026-06-09T10:31:00Z"}"#;
+
+    #[test]
+    fn the_raw_text_is_the_text_as_given() {
+        for text in [SENT.to_string(), format!(" \n{SENT} \t\r\n"), format!("{SENT}\n")] {
+            let event = RawEvent::from_json(&text).unwrap();
+            assert_eq!(event.kind(), EventKind::AssessmentSent);
+            assert_eq!(event.raw_json(), text);
+        }
+        for text in [format!("{SENT} x"), format!("{SENT}{{}}"), format!("{SENT},")] {
+            assert!(RawEvent::from_json(&text).is_err(), "{text}");
+        }
     }
 }
