@@ -187,6 +187,12 @@ async fn headers_carry_user_agent_and_one_request_id_across_retries() {
     assert_eq!(log.len(), 3);
     let ids: std::collections::HashSet<_> = log.iter().map(|r| r.request_id.clone().unwrap()).collect();
     assert_eq!(ids.len(), 1, "one x-request-id across the retries");
+    // Each call gets a fresh random (version 4) UUID.
+    client.get_webhook_events(FetchOptions::new()).await.unwrap();
+    let log = requests(&emu, Endpoint::Fetch);
+    let ids: Vec<uuid::Uuid> = log.iter().map(|r| r.request_id.as_deref().unwrap().parse().unwrap()).collect();
+    assert!(ids.iter().all(|id| id.get_version() == Some(uuid::Version::Random)), "{ids:?}");
+    assert_ne!(ids[0], ids[3], "a new call, a new x-request-id");
     assert!(log[0].user_agent.as_deref().unwrap().starts_with("smartai-events/"));
     assert!(log[0].user_agent.as_deref().unwrap().ends_with("(rust)"));
 }
