@@ -254,7 +254,13 @@ impl WebhookEvent {
         }
     }
 
-    pub(crate) fn with_raw(mut self, text: String) -> WebhookEvent {
+    /// [`WebhookEvent::from_json_prefix_fast`] with the event's own text kept as its raw JSON.
+    pub(crate) fn from_json_prefix(text: &str) -> Option<(WebhookEvent, usize)> {
+        let (event, len) = Self::from_json_prefix_fast(text)?;
+        Some((event.with_raw(text[..len].to_string()), len))
+    }
+
+    fn with_raw(mut self, text: String) -> WebhookEvent {
         *self.raw_mut() = RawJson::new(text);
         self
     }
@@ -516,7 +522,12 @@ pub(crate) const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 /// `serde_json::from_str` requires.
 pub(crate) fn whole<T>(text: &str, decoded: Option<(T, usize)>) -> Option<T> {
     let (value, len) = decoded?;
-    text[len..].trim_start_matches(JSON_WHITESPACE).is_empty().then_some(value)
+    only_whitespace_after(text, len).then_some(value)
+}
+
+/// Whether nothing but JSON whitespace follows the first `len` bytes of `text`.
+pub(crate) fn only_whitespace_after(text: &str, len: usize) -> bool {
+    text[len..].trim_start_matches(JSON_WHITESPACE).is_empty()
 }
 
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {

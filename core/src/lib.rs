@@ -36,9 +36,9 @@
 //!
 //! Typed events own what they hold: a `String` per text field and a `serde_json::Value`
 //! per question answer, so a drain at high rates spends much of its time in the allocator.
-//! In the project's benchmark a faster global allocator (`mimalloc`, for one) cut the
-//! typed drain's CPU by about a quarter, and left raw events, which allocate little, as
-//! they were.
+//! Measured against the emulator (the project's bench/RESULTS.md), a faster global
+//! allocator (`mimalloc`, for one) cut the typed drain's client CPU by about a quarter,
+//! and left raw events, which allocate little, as they were.
 
 mod batches;
 pub mod canonical;

@@ -41,8 +41,7 @@ impl QueueEvent for WebhookEvent {
     }
 
     fn read_fast_prefix(text: &str) -> Option<(Self, usize)> {
-        let (event, len) = WebhookEvent::from_json_prefix_fast(text)?;
-        Some((event.with_raw(text[..len].to_string()), len))
+        WebhookEvent::from_json_prefix(text)
     }
 
     fn read_checked(text: &str) -> Self {

@@ -2,7 +2,9 @@
 //! text itself (the Python and Node packages, a forwarder, a store of raw JSON).
 
 use crate::event_check;
-use crate::events::{ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, RawJson, WebhookEvent, whole};
+use crate::events::{
+    ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, RawJson, WebhookEvent, only_whitespace_after,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -62,8 +64,10 @@ impl RawEvent {
     pub(crate) fn from_fast(text: &str) -> Option<RawEvent> {
         let (mut event, len) = Self::from_fast_prefix(text)?;
         if len < text.len() {
+            if !only_whitespace_after(text, len) {
+                return None;
+            }
             // Trailing whitespace: the raw text stays the text as given.
-            whole(text, Some(((), len)))?;
             event.raw = RawJson::new(text.to_string());
         }
         Some(event)
@@ -88,8 +92,8 @@ impl RawEvent {
             };
             return Some((event, len));
         }
-        let (event, len) = WebhookEvent::from_json_prefix_fast(text)?;
-        Some((RawEvent::from(event.with_raw(text[..len].to_string())), len))
+        let (event, len) = WebhookEvent::from_json_prefix(text)?;
+        Some((RawEvent::from(event), len))
     }
 
     /// Which variant the typed event is.
