@@ -50,9 +50,9 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let mode = it
-        .next()
-        .ok_or("usage: smartai-bench core-drain|core-drain-raw|raw|raw-json --url U --api-key K --secret-key S --expect N")?;
+    let mode = it.next().ok_or(
+        "usage: smartai-bench core-drain|core-drain-raw|raw|raw-json --url U --api-key K --secret-key S --expect N",
+    )?;
     let (mut url, mut api_key, mut secret_key, mut expect) = (None, None, None, None);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -281,14 +281,25 @@ async fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::scan_ids;
+    use super::{parse_ids, scan_ids};
 
     #[test]
-    fn scan_ids_picks_the_ids_and_pending_count() {
+    fn scan_ids_and_parse_ids_pick_the_ids_and_pending_count() {
         let body = br#"{"events":[{"eventId":"evt_A1","event":"assessment.sent","x":{"eventIdx":"no"}},
             {"event":"assessment.completed","eventId":"evt-B2","score":3}],"pendingCount":41}"#;
-        assert_eq!(scan_ids(body).unwrap(), (vec!["evt_A1", "evt-B2"], 41));
-        assert_eq!(scan_ids(br#"{"events":[],"pendingCount":0}"#).unwrap(), (vec![], 0));
+        for pick in [scan_ids, parse_ids] {
+            assert_eq!(pick(body).unwrap(), (vec!["evt_A1".into(), "evt-B2".into()], 41));
+            assert_eq!(pick(br#"{"events":[],"pendingCount":0}"#).unwrap(), (vec![], 0));
+        }
+    }
+
+    #[test]
+    fn parse_ids_reads_escapes_and_refuses_what_the_ack_body_cannot_hold() {
+        let escaped = br#"{"events":[{"eventId":"evt_\u00e9"}],"pendingCount":0}"#;
+        assert_eq!(parse_ids(escaped).unwrap(), (vec!["evt_é".into()], 0));
+        assert!(parse_ids(br#"{"events":[{"eventId":"a\"b"}],"pendingCount":0}"#).is_err());
+        assert!(parse_ids(br#"{"events":[{"eventId":""}],"pendingCount":0}"#).is_err());
+        assert!(parse_ids(br#"{"events":[{"eventId":"a"}]}"#).unwrap_err().contains("pendingCount"));
     }
 
     #[test]
