@@ -367,32 +367,38 @@ pub(crate) fn decode_batch<E: QueueEvent>(text: String) -> Result<WebhookEventBa
 /// Nothing else checks the body as JSON here: that is the check [`transport::classify`]
 /// makes with a pass of its own; if this one fails, `classify` itself gives the answer, so
 /// every outcome is what `classify` and then [`decode_batch`] would give.
+///
+/// The events of the usual shape keep their text and ID as ranges of the body, which they
+/// share (see `json_text`).
 pub(crate) fn read_batch<E: QueueEvent>(
     status: reqwest::StatusCode,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     retry_after: Option<std::time::Duration>,
     context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
 ) -> Outcome<WebhookEventBatch<E>> {
-    if status.is_success()
-        && let Ok(text) = std::str::from_utf8(bytes)
-    {
-        let mut events = Vec::with_capacity(100);
-        let split = walk_fetch_body(text, |rest| {
-            if let Some((event, len)) = E::read_fast_prefix(rest) {
-                events.push(event);
-                return Some(len);
-            }
-            let len = value_end(rest.as_bytes(), 0)?;
-            let slice = &rest[..len];
-            serde_json::from_str::<serde::de::IgnoredAny>(slice).ok()?;
-            events.push(E::read_checked(slice));
-            Some(len)
-        });
-        if let Some(pending_count) = split {
-            return Outcome::Success(WebhookEventBatch { events, pending_count });
-        }
+    if !status.is_success() {
+        return classify_then_decode(status, &bytes, retry_after, context);
     }
-    classify_then_decode(status, bytes, retry_after, context)
+    let body = match String::from_utf8(bytes) {
+        Ok(text) => Arc::new(text),
+        Err(e) => return classify_then_decode(status, e.as_bytes(), retry_after, context),
+    };
+    let mut events = Vec::with_capacity(100);
+    let split = walk_fetch_body(&body, |rest| {
+        if let Some((event, len)) = E::read_fast_prefix(rest, &body) {
+            events.push(event);
+            return Some(len);
+        }
+        let len = value_end(rest.as_bytes(), 0)?;
+        let slice = &rest[..len];
+        serde_json::from_str::<serde::de::IgnoredAny>(slice).ok()?;
+        events.push(E::read_checked(slice));
+        Some(len)
+    });
+    match split {
+        Some(pending_count) => Outcome::Success(WebhookEventBatch { events, pending_count }),
+        None => classify_then_decode(status, body.as_bytes(), retry_after, context),
+    }
 }
 
 /// The reading in two passes that [`read_batch`] shortcuts: [`transport::classify`], then
@@ -564,7 +570,7 @@ mod tests {
     }
 
     fn one_step(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
-        outcome(read_batch(status, bytes, None, &context(status)))
+        outcome(read_batch(status, bytes.to_vec(), None, &context(status)))
     }
 
     #[test]
@@ -601,6 +607,42 @@ mod tests {
         {
             assert_eq!(one_step(ok, body.as_bytes()), two_steps(ok, body.as_bytes()), "{body}");
         }
+    }
+
+    #[test]
+    fn the_events_of_a_batch_share_its_body() {
+        use crate::raw_event::RawEvent;
+        let sent = |id: &str| {
+            format!(
+                r#"{{"eventId":"{id}","event":"assessment.sent","storedAt":"2026-06-09T10:31:00Z","assessmentId":"a","candidates":[]}}"#
+            )
+        };
+        let body = format!(r#"{{"events":[{},{}],"pendingCount":0}}"#, sent("e1"), sent(r"e\u0032"));
+        let batch = match read_batch::<RawEvent>(
+            reqwest::StatusCode::OK,
+            body.clone().into_bytes(),
+            None,
+            &context(reqwest::StatusCode::OK),
+        ) {
+            Outcome::Success(batch) => batch,
+            _ => panic!("the body reads as a batch"),
+        };
+        let [plain, escaped] = &batch.events[..] else { panic!("two events") };
+        assert_eq!((plain.event_id(), escaped.event_id()), ("e1", "e2"));
+        assert_eq!(plain.raw_json(), sent("e1"));
+        assert_eq!(escaped.raw_json(), sent(r"e\u0032"));
+        // Both texts and the plain ID point into one shared copy of the body; the escaped
+        // ID, which is not a range of it, is a string of its own.
+        let base = plain.raw_json().as_ptr() as usize - r#"{"events":["#.len();
+        let shared = |text: &str| {
+            let at = text.as_ptr() as usize;
+            at >= base && at + text.len() <= base + body.len()
+        };
+        assert!(shared(plain.event_id()) && shared(escaped.raw_json()));
+        assert!(!shared(escaped.event_id()));
+        // Every event keeps the body alive on its own.
+        let kept = batch.events.into_iter().next_back().unwrap();
+        assert_eq!(kept.raw_json(), sent(r"e\u0032"));
     }
 
     #[test]

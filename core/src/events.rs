@@ -5,13 +5,14 @@
 //! not decode, arrives as [`WebhookEvent::Unknown`] with the reason attached: one
 //! malformed event never hides the rest of its batch.
 
+use crate::json_text::JsonText;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// `event` of a completed assessment.
 pub const ASSESSMENT_COMPLETED: &str = "assessment.completed";
@@ -254,10 +255,12 @@ impl WebhookEvent {
         }
     }
 
-    /// [`WebhookEvent::from_json_prefix_fast`] with the event's own text kept as its raw JSON.
-    pub(crate) fn from_json_prefix(text: &str) -> Option<(WebhookEvent, usize)> {
-        let (event, len) = Self::from_json_prefix_fast(text)?;
-        Some((event.with_raw(text[..len].to_string()), len))
+    /// [`WebhookEvent::from_json_prefix_fast`] with the event's own text kept as its raw
+    /// JSON: a range of `body` when `text` was sliced from it, a copy otherwise.
+    pub(crate) fn from_json_prefix(text: &str, body: Option<&Arc<String>>) -> Option<(WebhookEvent, usize)> {
+        let (mut event, len) = Self::from_json_prefix_fast(text)?;
+        *event.raw_mut() = RawJson::kept(&text[..len], body);
+        Some((event, len))
     }
 
     fn with_raw(mut self, text: String) -> WebhookEvent {
@@ -416,12 +419,21 @@ impl serde::Serialize for WebhookEvent {
 /// An event's JSON text as received, and the `Value` of it once somebody asks.
 #[derive(Clone)]
 pub(crate) struct RawJson {
-    pub(crate) text: String,
+    pub(crate) text: JsonText,
     value: OnceLock<Value>,
 }
 
 impl RawJson {
     pub(crate) fn new(text: String) -> Self {
+        RawJson { text: text.into(), value: OnceLock::new() }
+    }
+
+    /// `text`, shared with the batch's other events when it is a range of `body`.
+    pub(crate) fn kept(text: &str, body: Option<&Arc<String>>) -> Self {
+        let text = match body {
+            Some(body) => JsonText::in_body(body, text),
+            None => JsonText::Own(text.to_string()),
+        };
         RawJson { text, value: OnceLock::new() }
     }
 

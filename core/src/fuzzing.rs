@@ -41,7 +41,7 @@ pub fn decode_fetch_body_as<E: QueueEvent>(body: &[u8]) -> Result<WebhookEventBa
         server_message,
         retry_after: None,
     };
-    match crate::client::read_batch(StatusCode::OK, body, None, &context) {
+    match crate::client::read_batch(StatusCode::OK, body.to_vec(), None, &context) {
         Outcome::Success(batch) => Ok(batch),
         Outcome::Fail(error) | Outcome::AuthFailed(error) | Outcome::Retry { error, .. } => Err(error),
     }

@@ -54,6 +54,7 @@ pub mod fuzzing;
 mod gate;
 mod handler;
 mod health;
+mod json_text;
 mod options;
 mod queue_event;
 mod raw_event;

@@ -4,6 +4,7 @@
 
 use crate::events::WebhookEvent;
 use crate::raw_event::RawEvent;
+use std::sync::Arc;
 
 mod sealed {
     pub trait Sealed {}
@@ -25,8 +26,9 @@ pub trait QueueEvent: sealed::Sealed + Send + Sized + 'static {
 
     /// The usual case in one pass, from text that may not be JSON: `Some` only if it
     /// starts with one JSON value that decodes as a known type; with that value's length.
+    /// `text` is a suffix of `body`, which the event may keep a range of.
     #[doc(hidden)]
-    fn read_fast_prefix(text: &str) -> Option<(Self, usize)>;
+    fn read_fast_prefix(text: &str, body: &Arc<String>) -> Option<(Self, usize)>;
 
     /// Any event, from text known to be one JSON value.
     #[doc(hidden)]
@@ -40,8 +42,8 @@ impl QueueEvent for WebhookEvent {
         WebhookEvent::event_id(self)
     }
 
-    fn read_fast_prefix(text: &str) -> Option<(Self, usize)> {
-        WebhookEvent::from_json_prefix(text)
+    fn read_fast_prefix(text: &str, body: &Arc<String>) -> Option<(Self, usize)> {
+        WebhookEvent::from_json_prefix(text, Some(body))
     }
 
     fn read_checked(text: &str) -> Self {
@@ -56,8 +58,8 @@ impl QueueEvent for RawEvent {
         RawEvent::event_id(self)
     }
 
-    fn read_fast_prefix(text: &str) -> Option<(Self, usize)> {
-        RawEvent::from_fast_prefix(text)
+    fn read_fast_prefix(text: &str, body: &Arc<String>) -> Option<(Self, usize)> {
+        RawEvent::from_fast_prefix(text, Some(body))
     }
 
     fn read_checked(text: &str) -> Self {

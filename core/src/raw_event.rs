@@ -5,8 +5,11 @@ use crate::event_check;
 use crate::events::{
     ASSESSMENT_COMPLETED, ASSESSMENT_DISQUALIFIED, ASSESSMENT_SENT, RawJson, WebhookEvent, only_whitespace_after,
 };
+use crate::json_text::JsonText;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Which [`WebhookEvent`] variant an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +28,10 @@ pub enum EventKind {
 /// A drain or a `run` whose handler takes `Vec<RawEvent>` hands over these; it costs a
 /// fraction of the CPU of typed events.
 ///
+/// The events of one fetch share its response body: each keeps its text (and, unless it
+/// was escaped, its ID) as a range of it, so cloning one is cheap, and an event kept
+/// after its batch keeps the whole body (up to 100 events' worth) in memory.
+///
 /// ```
 /// use smartai_events::{EventKind, RawEvent, WebhookEvent};
 /// let text = r#"{"eventId":"e1","event":"assessment.sent","assessmentId":"a",
@@ -37,7 +44,7 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawEvent {
     kind: EventKind,
-    event_id: String,
+    event_id: JsonText,
     /// Only an unknown event has a type other than its kind's.
     unknown_type: Option<String>,
     stored_at: Option<DateTime<Utc>>,
@@ -62,7 +69,7 @@ impl RawEvent {
     /// The usual case without building the event; `None` means "not sure", and the typed
     /// decode decides.
     pub(crate) fn from_fast(text: &str) -> Option<RawEvent> {
-        let (mut event, len) = Self::from_fast_prefix(text)?;
+        let (mut event, len) = Self::from_fast_prefix(text, None)?;
         if len < text.len() {
             if !only_whitespace_after(text, len) {
                 return None;
@@ -74,25 +81,30 @@ impl RawEvent {
     }
 
     /// [`RawEvent::from_fast`] of the JSON value that `text` starts with, and its length.
-    pub(crate) fn from_fast_prefix(text: &str) -> Option<(RawEvent, usize)> {
+    /// When `text` is a range of `body`, the event's text and ID are ranges of it too.
+    pub(crate) fn from_fast_prefix(text: &str, body: Option<&Arc<String>>) -> Option<(RawEvent, usize)> {
         if let Some((checked, len)) = event_check::check_prefix(text) {
             let kind = match checked.event_type {
                 ASSESSMENT_COMPLETED => EventKind::AssessmentCompleted,
                 ASSESSMENT_DISQUALIFIED => EventKind::AssessmentDisqualified,
                 _ => EventKind::AssessmentSent,
             };
+            let event_id = match (checked.event_id, body) {
+                (Cow::Borrowed(id), Some(body)) => JsonText::in_body(body, id),
+                (id, _) => JsonText::Own(id.into_owned()),
+            };
             let event = RawEvent {
                 kind,
-                event_id: checked.event_id.into_owned(),
+                event_id,
                 unknown_type: None,
                 stored_at: Some(checked.stored_at),
                 submitted_at: checked.submitted_at,
                 decode_error: None,
-                raw: RawJson::new(text[..len].to_string()),
+                raw: RawJson::kept(&text[..len], body),
             };
             return Some((event, len));
         }
-        let (event, len) = WebhookEvent::from_json_prefix(text)?;
+        let (event, len) = WebhookEvent::from_json_prefix(text, body)?;
         Some((RawEvent::from(event), len))
     }
 
@@ -157,7 +169,7 @@ impl From<WebhookEvent> for RawEvent {
         };
         RawEvent {
             kind,
-            event_id: event.event_id().to_string(),
+            event_id: JsonText::Own(event.event_id().to_string()),
             unknown_type: (kind == EventKind::Unknown).then(|| event.event_type().to_string()),
             stored_at: event.stored_at(),
             submitted_at,

@@ -65,14 +65,16 @@ impl Transport {
     /// text, with any `{"success":true,"data":...}` envelope removed. The text is left for
     /// the caller to decode, so a batch of events is parsed once, straight into its types.
     pub(crate) async fn execute(&self, call: &Call) -> Result<String> {
-        self.execute_as(call, |status, bytes, retry_after, context| classify(status, bytes, retry_after, context)).await
+        self.execute_as(call, |status, bytes, retry_after, context| classify(status, &bytes, retry_after, context))
+            .await
     }
 
     /// [`Transport::execute`] with the response read by `read` instead of [`classify`], so a
-    /// call can decode its body as part of reading it; failures are retried alike.
+    /// call can decode its body as part of reading it (and keep it: `read` owns the bytes);
+    /// failures are retried alike.
     pub(crate) async fn execute_as<T, R>(&self, call: &Call, read: R) -> Result<T>
     where
-        R: Fn(StatusCode, &[u8], Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
+        R: Fn(StatusCode, Vec<u8>, Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
     {
         // A v4 UUID from the thread's RNG: `Uuid::new_v4` asks the kernel for its bytes, a
         // system call on every request.
@@ -130,7 +132,7 @@ impl Transport {
         read: &R,
     ) -> Outcome<T>
     where
-        R: Fn(StatusCode, &[u8], Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
+        R: Fn(StatusCode, Vec<u8>, Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
     {
         let timestamp = self.clock.now_ms();
         let payload = signing::payload(call.method.as_str(), url.path(), timestamp, body.unwrap_or(""));
@@ -179,7 +181,7 @@ impl Transport {
                 return transport_failure(&e, context(Some(status.as_u16()), None), self.config.timeout);
             }
         };
-        read(status, &bytes, retry_after, &|msg| context(Some(status.as_u16()), msg))
+        read(status, bytes, retry_after, &|msg| context(Some(status.as_u16()), msg))
     }
 }
 
