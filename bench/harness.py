@@ -172,8 +172,10 @@ PAIRS = [
     ("node_package", "plain_node"),
     ("rust_core", "raw_capacity"),
     ("rust_core_raw", "raw_capacity"),
-    # No target: how much of the ceiling is left to a client that only reads the JSON.
+    # No target: how much of the ceiling is left to a client that only reads the JSON,
+    # and how close the core's raw-event drain comes to that client.
     ("raw_json", "raw_capacity"),
+    ("rust_core_raw", "raw_json"),
 ]
 
 
@@ -490,6 +492,9 @@ def table(r: dict[str, Any]) -> str:
         "raw_capacity",
         None,
         percent=True,
+    )
+    ratio_row(
+        "Rust core `drain_as::<RawEvent>` vs that serde_json loop", "rust_core_raw", "raw_json", None, percent=True
     )
     rss = r["peak_rss"]
     n = next(iter(rss.values()))["events"]
