@@ -7,6 +7,7 @@ use crate::gate::PollGate;
 use crate::health::{Health, HealthTracker};
 use crate::queue_event::QueueEvent;
 use crate::retry::RetryPolicy;
+use crate::spare_body::SpareBody;
 use crate::transport::{self, Call, Outcome, Transport};
 use crate::types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, WebhookEventBatch};
 use crate::validate::{self, ACK_CHUNK};
@@ -46,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) transport: Transport,
     pub(crate) gate: PollGate,
     pub(crate) health: HealthTracker,
+    /// The last fetch body, whose memory the next fetch reuses.
+    spare_body: SpareBody,
 }
 
 impl fmt::Debug for AssessmentClient {
@@ -200,6 +203,7 @@ impl ClientBuilder {
                 transport: Transport::new(config)?,
                 gate: PollGate::new(min_poll_interval),
                 health: HealthTracker::default(),
+                spare_body: SpareBody::default(),
             }),
         })
     }
@@ -269,7 +273,10 @@ impl AssessmentClient {
         }
         let call = Call { method: Method::GET, path: EVENTS_PATH, query, body: None };
         let span = tracing::info_span!("smartai.poll", limit, since);
-        let result = self.inner.transport.execute_as(&call, read_batch);
+        let spare = &self.inner.spare_body;
+        let result = self.inner.transport.execute_as(&call, Some(spare), |status, bytes, retry_after, context| {
+            read_batch_keeping(status, bytes, retry_after, context, Some(spare))
+        });
         let result = tracing::Instrument::instrument(result, span).await;
         match &result {
             Ok(batch) => {
@@ -376,6 +383,17 @@ pub(crate) fn read_batch<E: QueueEvent>(
     retry_after: Option<std::time::Duration>,
     context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
 ) -> Outcome<WebhookEventBatch<E>> {
+    read_batch_keeping(status, bytes, retry_after, context, None)
+}
+
+/// [`read_batch`], the body then kept in `spare` for the next fetch to reuse.
+fn read_batch_keeping<E: QueueEvent>(
+    status: reqwest::StatusCode,
+    bytes: Vec<u8>,
+    retry_after: Option<std::time::Duration>,
+    context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
+    spare: Option<&SpareBody>,
+) -> Outcome<WebhookEventBatch<E>> {
     if !status.is_success() {
         return classify_then_decode(status, &bytes, retry_after, context);
     }
@@ -383,6 +401,9 @@ pub(crate) fn read_batch<E: QueueEvent>(
         Ok(text) => Arc::new(text),
         Err(e) => return classify_then_decode(status, e.as_bytes(), retry_after, context),
     };
+    if let Some(spare) = spare {
+        spare.keep(&body);
+    }
     let mut events = Vec::with_capacity(100);
     let split = walk_fetch_body(&body, |rest| {
         if let Some((event, len)) = E::read_fast_prefix(rest, &body) {
@@ -669,5 +690,50 @@ mod tests {
         ] {
             assert_eq!(split_fetch_body(body), None, "{body}");
         }
+    }
+
+    /// A fetch reads into the memory of the body before it once no event holds that body,
+    /// and into memory of its own while one does.
+    #[tokio::test]
+    async fn a_fetch_reuses_the_last_body_once_its_events_are_gone() {
+        use crate::raw_event::RawEvent;
+        use crate::{AssessmentClient, FetchOptions};
+        let config = smartai_emulator::EmulatorConfig {
+            rate_limit: smartai_emulator::RateLimitConfig::disabled(),
+            ..Default::default()
+        };
+        let emu = smartai_emulator::Emulator::start(config).await.expect("emulator starts");
+        emu.generate(120);
+        let client = AssessmentClient::builder()
+            .api_key(emu.api_key())
+            .secret_key(emu.secret_key())
+            .base_url(emu.url())
+            .min_poll_interval(std::time::Duration::ZERO)
+            .build()
+            .unwrap();
+        let fetch = || client.get_webhook_events_as::<RawEvent>(FetchOptions::new().limit(100));
+        let body_of = |events: &[RawEvent]| {
+            let body = events[0].body().expect("the event is a range of its body");
+            (body.as_ptr(), body.capacity())
+        };
+
+        let first = fetch().await.unwrap();
+        assert_eq!(first.events.len(), 100);
+        let (first_at, first_capacity) = body_of(&first.events);
+        let ids: Vec<&str> = first.events.iter().map(RawEvent::event_id).collect();
+        client.acknowledge_webhook_events(&ids).await.unwrap();
+        drop(first);
+
+        // 20 events: a body a fifth the size, read into the first one's allocation.
+        let second = fetch().await.unwrap();
+        assert_eq!(second.events.len(), 20);
+        assert_eq!(body_of(&second.events), (first_at, first_capacity));
+        let expected: Vec<String> = second.events.iter().map(|e| e.raw_json().to_string()).collect();
+
+        // `second` is held: the next body has memory of its own, and `second` is intact.
+        let third = fetch().await.unwrap();
+        assert_ne!(body_of(&third.events).0, first_at);
+        let held: Vec<&str> = second.events.iter().map(RawEvent::raw_json).collect();
+        assert_eq!(held, expected);
     }
 }

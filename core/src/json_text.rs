@@ -29,6 +29,15 @@ impl JsonText {
         }
     }
 
+    /// The body this text is a range of, if it is one.
+    #[cfg(test)]
+    pub(crate) fn body(&self) -> Option<&Arc<String>> {
+        match self {
+            JsonText::Own(_) => None,
+            JsonText::Shared { body, .. } => Some(body),
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         match self {
             JsonText::Own(text) => text,

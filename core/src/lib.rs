@@ -61,6 +61,7 @@ mod raw_event;
 pub mod retry;
 mod run;
 pub mod signing;
+mod spare_body;
 mod stop;
 mod timestamps;
 mod transport;

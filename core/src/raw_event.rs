@@ -108,6 +108,12 @@ impl RawEvent {
         Some((RawEvent::from(event), len))
     }
 
+    /// The fetch body the event's text is a range of, if it is one.
+    #[cfg(test)]
+    pub(crate) fn body(&self) -> Option<&Arc<String>> {
+        self.raw.text.body()
+    }
+
     /// Which variant the typed event is.
     pub fn kind(&self) -> EventKind {
         self.kind

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorContext, Result};
 use crate::retry::{self, parse_retry_after};
 use crate::signing;
+use crate::spare_body::SpareBody;
 use crate::validate::shorten;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -65,14 +66,17 @@ impl Transport {
     /// text, with any `{"success":true,"data":...}` envelope removed. The text is left for
     /// the caller to decode, so a batch of events is parsed once, straight into its types.
     pub(crate) async fn execute(&self, call: &Call) -> Result<String> {
-        self.execute_as(call, |status, bytes, retry_after, context| classify(status, &bytes, retry_after, context))
-            .await
+        self.execute_as(call, None, |status, bytes, retry_after, context| {
+            classify(status, &bytes, retry_after, context)
+        })
+        .await
     }
 
     /// [`Transport::execute`] with the response read by `read` instead of [`classify`], so a
     /// call can decode its body as part of reading it (and keep it: `read` owns the bytes);
-    /// failures are retried alike.
-    pub(crate) async fn execute_as<T, R>(&self, call: &Call, read: R) -> Result<T>
+    /// failures are retried alike. A body is read into the allocation that `spare` holds,
+    /// when it holds one.
+    pub(crate) async fn execute_as<T, R>(&self, call: &Call, spare: Option<&SpareBody>, read: R) -> Result<T>
     where
         R: Fn(StatusCode, Vec<u8>, Option<Duration>, &dyn Fn(Option<String>) -> ErrorContext) -> Outcome<T>,
     {
@@ -89,7 +93,7 @@ impl Transport {
         let mut attempt: u32 = 0;
         let mut skew_retry_used = false;
         loop {
-            let outcome = self.attempt(call, &url, body, &request_id, &read).await;
+            let outcome = self.attempt(call, &url, body, &request_id, spare, &read).await;
             match outcome {
                 Outcome::Success(value) => return Ok(value),
                 Outcome::Fail(error) => return Err(error),
@@ -129,6 +133,7 @@ impl Transport {
         url: &url::Url,
         body: Option<&str>,
         request_id: &str,
+        spare: Option<&SpareBody>,
         read: &R,
     ) -> Outcome<T>
     where
@@ -169,7 +174,8 @@ impl Transport {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let bytes = match read_body(response).await {
+        let buffer = spare.map(SpareBody::take).unwrap_or_default();
+        let bytes = match read_body(response, buffer).await {
             Ok(bytes) => bytes,
             Err(BodyError::TooLarge) => {
                 return Outcome::Fail(Error::Decode {
@@ -190,11 +196,12 @@ enum BodyError {
     Transport(reqwest::Error),
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+/// Reads the body into `bytes` (empty, but maybe with room already).
+async fn read_body(mut response: reqwest::Response, mut bytes: Vec<u8>) -> Result<Vec<u8>, BodyError> {
     if response.content_length().is_some_and(|n| n as usize > MAX_RESPONSE_BYTES) {
         return Err(BodyError::TooLarge);
     }
-    let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(1024).min(1 << 20) as usize);
+    bytes.reserve(response.content_length().unwrap_or(1024).min(1 << 20) as usize);
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(BodyError::TooLarge);
