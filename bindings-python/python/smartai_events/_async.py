@@ -7,11 +7,9 @@ import inspect
 from types import TracebackType
 from typing import Any, Awaitable, Callable, Iterable, Optional, Union
 
-from . import _native
 from ._common import (
     check_callable,
-    client_options,
-    describe_client,
+    ClientBase,
     drain_options,
     event_ids,
     run_options,
@@ -137,7 +135,7 @@ class AsyncBatches:
                 pass  # a cancelled fetch still holds the batches; nothing is owed then
 
 
-class AsyncAssessmentClient:
+class AsyncAssessmentClient(ClientBase):
     """The asyncio SmartAI client: every method is a coroutine, run on the Rust core's own
     runtime, so the event loop is never blocked. Works with any number of event loops
     (each call belongs to the loop it was awaited on). Cancelling the awaiting task aborts
@@ -152,49 +150,6 @@ class AsyncAssessmentClient:
         ConfigurationError: missing keys, a bad or insecure base URL.
         InvalidArgumentError: a bad option value.
     """
-
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        secret_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        min_poll_interval: float = 5.0,
-        allow_insecure_http: bool = False,
-        connect_timeout: Optional[float] = None,
-    ) -> None:
-        self._native: Any = _native.NativeClient(
-            client_options(
-                api_key,
-                secret_key,
-                base_url,
-                timeout,
-                connect_timeout,
-                max_retries,
-                min_poll_interval,
-                allow_insecure_http,
-            )
-        )
-        self._closed = False
-
-    def _client(self) -> Any:
-        if self._closed:
-            raise RuntimeError("this AsyncAssessmentClient is closed")
-        return self._native
-
-    @property
-    def environment(self) -> str:
-        """``"test"`` for a ``wc_ak_test_`` key, ``"live"`` otherwise."""
-        return str(self._native.environment)
-
-    @property
-    def base_url(self) -> str:
-        return str(self._native.base_url)
-
-    def __repr__(self) -> str:
-        return describe_client("AsyncAssessmentClient", self._native)
 
     async def get_webhook_events(self, limit: int = 50, since: Since = None) -> WebhookEventBatch:
         """Fetches up to ``limit`` events (1 or more; above 100 means 100) without removing them.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
+from . import _native
 from ._errors import InvalidArgumentError
 from ._events import WebhookEvent
 
@@ -28,28 +29,6 @@ def since_ms(since: Any) -> Any:
             )
         return (since - _EPOCH) // timedelta(milliseconds=1)
     return since
-
-
-def client_options(
-    api_key: Optional[str],
-    secret_key: Optional[str],
-    base_url: Optional[str],
-    timeout: Any,
-    connect_timeout: Any,
-    max_retries: Any,
-    min_poll_interval: Any,
-    allow_insecure_http: Any,
-) -> dict[str, Any]:
-    return {
-        "api_key": api_key,
-        "secret_key": secret_key,
-        "base_url": base_url,
-        "timeout": timeout,
-        "connect_timeout": connect_timeout,
-        "max_retries": max_retries,
-        "min_poll_interval": min_poll_interval,
-        "allow_insecure_http": allow_insecure_http,
-    }
 
 
 def event_ids(ids: Any) -> Any:
@@ -103,8 +82,54 @@ def is_async_callable(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 
-def describe_client(name: str, native: Any) -> str:
-    return (
-        f"{name}(base_url={native.base_url!r}, environment={native.environment!r}, "
-        f"api_key={native.api_key_masked!r})"
-    )
+class ClientBase:
+    """What both clients share: the options they take, the native client they wrap, and how
+    they describe themselves. The calls are in the subclasses, blocking or async."""
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        secret_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        min_poll_interval: float = 5.0,
+        allow_insecure_http: bool = False,
+        connect_timeout: Optional[float] = None,
+    ) -> None:
+        # The core validates every option and names it by its Python name.
+        self._native: Any = _native.NativeClient(
+            {
+                "api_key": api_key,
+                "secret_key": secret_key,
+                "base_url": base_url,
+                "timeout": timeout,
+                "connect_timeout": connect_timeout,
+                "max_retries": max_retries,
+                "min_poll_interval": min_poll_interval,
+                "allow_insecure_http": allow_insecure_http,
+            }
+        )
+        self._closed = False
+
+    def _client(self) -> Any:
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed")
+        return self._native
+
+    @property
+    def environment(self) -> str:
+        """``"test"`` for a ``wc_ak_test_`` key, ``"live"`` otherwise."""
+        return str(self._native.environment)
+
+    @property
+    def base_url(self) -> str:
+        return str(self._native.base_url)
+
+    def __repr__(self) -> str:
+        native = self._native
+        return (
+            f"{type(self).__name__}(base_url={native.base_url!r}, environment={native.environment!r}, "
+            f"api_key={native.api_key_masked!r})"
+        )

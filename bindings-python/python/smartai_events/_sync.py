@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from . import _native
 from ._common import (
     check_callable,
-    client_options,
-    describe_client,
+    ClientBase,
     drain_options,
     event_ids,
     is_async_callable,
@@ -98,7 +96,7 @@ class Batches:
                 pass  # a cancelled fetch still holds the batches; nothing is owed then
 
 
-class AssessmentClient:
+class AssessmentClient(ClientBase):
     """The blocking SmartAI client.
 
     Every call releases the GIL while it waits, and Ctrl-C interrupts it within about
@@ -114,49 +112,6 @@ class AssessmentClient:
         ConfigurationError: missing keys, a bad or insecure base URL.
         InvalidArgumentError: a bad option value.
     """
-
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        secret_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        min_poll_interval: float = 5.0,
-        allow_insecure_http: bool = False,
-        connect_timeout: Optional[float] = None,
-    ) -> None:
-        self._native: Any = _native.NativeClient(
-            client_options(
-                api_key,
-                secret_key,
-                base_url,
-                timeout,
-                connect_timeout,
-                max_retries,
-                min_poll_interval,
-                allow_insecure_http,
-            )
-        )
-        self._closed = False
-
-    def _client(self) -> Any:
-        if self._closed:
-            raise RuntimeError("this AssessmentClient is closed")
-        return self._native
-
-    @property
-    def environment(self) -> str:
-        """``"test"`` for a ``wc_ak_test_`` key, ``"live"`` otherwise."""
-        return str(self._native.environment)
-
-    @property
-    def base_url(self) -> str:
-        return str(self._native.base_url)
-
-    def __repr__(self) -> str:
-        return describe_client("AssessmentClient", self._native)
 
     def get_webhook_events(self, limit: int = 50, since: Since = None) -> WebhookEventBatch:
         """Fetches up to ``limit`` events (1 or more; above 100 means 100) without removing them.
