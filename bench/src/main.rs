@@ -5,6 +5,7 @@
 //! smartai-bench core-drain-raw --url U --api-key K --secret-key S --expect N
 //! smartai-bench raw        --url U --api-key K --secret-key S --expect N
 //! smartai-bench raw-json   --url U --api-key K --secret-key S --expect N
+//! smartai-bench decode-cost --url U --api-key K --secret-key S --expect N
 //! ```
 //!
 //! Each drains the emulator's queue (100 per fetch, acknowledging each batch) and prints
@@ -25,11 +26,17 @@
 //!   no allocation per event). It is the least that any client reading the events as JSON
 //!   does, so the distance from `raw` to here is what reading costs before a single rule is
 //!   checked or an object is built.
+//! * `decode-cost`: no drain. Fetches one page of `--expect` events (without acknowledging
+//!   it) and prints the CPU time per event of reading each event's JSON in several ways, in
+//!   a loop on this thread with the page in cache: a UTF-8 check, serde_json skipping
+//!   everything (`IgnoredAny`, the least any validating reader does), the core's check by
+//!   the typed rules (`RawEvent::from_json`), the typed decode
+//!   (`WebhookEvent::from_raw_json`, which also copies the text) and a `serde_json::Value`.
 
 use hmac::{Hmac, Mac};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use sha2::Sha256;
-use smartai_events::{AssessmentClient, DrainOptions, QueueEvent, RawEvent, WebhookEvent};
+use smartai_events::{AssessmentClient, DrainOptions, FetchOptions, QueueEvent, RawEvent, WebhookEvent};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +58,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let mode = it.next().ok_or(
-        "usage: smartai-bench core-drain|core-drain-raw|raw|raw-json --url U --api-key K --secret-key S --expect N",
+        "usage: smartai-bench core-drain|core-drain-raw|raw|raw-json|decode-cost --url U --api-key K --secret-key S --expect N",
     )?;
     let (mut url, mut api_key, mut secret_key, mut expect) = (None, None, None, None);
     while let Some(flag) = it.next() {
@@ -94,14 +101,18 @@ fn touching<E: QueueEvent>(
     }
 }
 
-async fn core_drain<E: QueueEvent>(args: &Args) -> Result<Outcome, String> {
-    let client = AssessmentClient::builder()
+fn core_client(args: &Args) -> Result<AssessmentClient, String> {
+    AssessmentClient::builder()
         .api_key(&args.api_key)
         .secret_key(&args.secret_key)
         .base_url(&args.url)
         .min_poll_interval(Duration::ZERO)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+async fn core_drain<E: QueueEvent>(args: &Args) -> Result<Outcome, String> {
+    let client = core_client(args)?;
     let touched = Arc::new(AtomicU64::new(0));
     let sink = touched.clone();
     let started = Instant::now();
@@ -114,6 +125,48 @@ async fn core_drain<E: QueueEvent>(args: &Args) -> Result<Outcome, String> {
         return Err("handler saw no IDs".into());
     }
     Ok(Outcome { events: summary.events, batches: summary.batches, seconds })
+}
+
+/// The per-event CPU time of each way of reading one page's events, as a JSON line.
+async fn decode_cost(args: &Args) -> Result<String, String> {
+    let page = core_client(args)?
+        .get_webhook_events_as::<RawEvent>(FetchOptions::new().limit(100))
+        .await
+        .map_err(|e| e.to_string())?;
+    let texts: Vec<String> = page.events.iter().map(|e| e.raw_json().to_string()).collect();
+    if texts.len() as u64 != args.expect {
+        return Err(format!("expected a page of {} events, got {}", args.expect, texts.len()));
+    }
+    let raws = texts
+        .iter()
+        .map(|t| serde_json::value::RawValue::from_string(t.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let bytes: usize = texts.iter().map(String::len).sum();
+    // Each reading repeated over the page for about half a second; the µs per event read.
+    let per_event = |read: &dyn Fn(usize) -> bool| -> Result<f64, String> {
+        let started = Instant::now();
+        let mut events = 0u64;
+        while started.elapsed() < Duration::from_millis(500) {
+            for i in 0..texts.len() {
+                if !std::hint::black_box(read(i)) {
+                    return Err(format!("event {i} did not read"));
+                }
+            }
+            events += texts.len() as u64;
+        }
+        Ok(started.elapsed().as_secs_f64() * 1e6 / events as f64)
+    };
+    let utf8 = per_event(&|i| std::str::from_utf8(texts[i].as_bytes()).is_ok())?;
+    let ignored_any = per_event(&|i| serde_json::from_str::<serde::de::IgnoredAny>(&texts[i]).is_ok())?;
+    let raw_event = per_event(&|i| RawEvent::from_json(&texts[i]).is_ok_and(|e| e.decode_error().is_none()))?;
+    let typed = per_event(&|i| WebhookEvent::from_raw_json(&raws[i]).decode_error().is_none())?;
+    let value = per_event(&|i| serde_json::from_str::<serde_json::Value>(&texts[i]).is_ok())?;
+    Ok(format!(
+        r#"{{"events":{},"bytes_per_event":{:.0},"us_per_event":{{"utf8":{utf8:.3},"ignored_any":{ignored_any:.3},"raw_event":{raw_event:.3},"typed":{typed:.3},"value":{value:.3}}}}}"#,
+        texts.len(),
+        bytes as f64 / texts.len() as f64
+    ))
 }
 
 /// How a raw loop finds the IDs and `pendingCount` in a fetch response.
@@ -257,6 +310,16 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if args.mode == "decode-cost" {
+        match decode_cost(&args).await {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("smartai-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let outcome = match args.mode.as_str() {
         "core-drain" => core_drain::<WebhookEvent>(&args).await,
         "core-drain-raw" => core_drain::<RawEvent>(&args).await,

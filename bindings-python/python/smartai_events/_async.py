@@ -8,8 +8,8 @@ from types import TracebackType
 from typing import Any, Awaitable, Callable, Iterable, Optional, Union
 
 from ._common import (
-    check_callable,
     ClientBase,
+    check_callable,
     drain_options,
     event_ids,
     run_options,

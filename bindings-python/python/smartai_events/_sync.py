@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ._common import (
-    check_callable,
     ClientBase,
+    check_callable,
     drain_options,
     event_ids,
     is_async_callable,
