@@ -230,9 +230,15 @@ impl<'de> Deserialize<'de> for AnyJson {
     }
 }
 
+/// Whether `text` is one JSON value that a `serde_json::Value` can hold, checked without
+/// building it (the rule `QuestionAnswer` decodes by).
+pub(crate) fn holds_as_value(text: &str) -> Result<(), serde_json::Error> {
+    serde_json::from_str::<AnyJson>(text).map(drop)
+}
+
 /// An object key, decoded (borrowed unless it has escapes), so that `"image\u0055rl"` is
 /// seen as the `imageUrl` it is.
-struct Key<'a>(Cow<'a, str>);
+pub(crate) struct Key<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

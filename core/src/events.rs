@@ -6,6 +6,7 @@
 //! malformed event never hides the rest of its batch.
 
 use crate::json_text::JsonText;
+pub use crate::question_answer::QuestionAnswer;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -78,9 +79,9 @@ pub struct AssessmentResult {
     pub report_url: Option<String>,
     #[serde(default)]
     pub skills: Option<Vec<String>>,
-    /// The item shape is not documented, so items stay JSON.
+    /// The item shape is not documented, so items stay JSON (read as a `Value` on first use).
     #[serde(default)]
-    pub question_answers: Option<Vec<Value>>,
+    pub question_answers: Option<Vec<QuestionAnswer>>,
     #[serde(default)]
     pub verification: Option<Verification>,
     #[serde(default)]
@@ -91,27 +92,23 @@ pub struct AssessmentResult {
     raw: RawJson,
 }
 
-/// Identity verification of the candidate.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Identity verification of the candidate (decoded in `extra_fields.rs`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verification {
-    #[serde(default)]
+    /// `imageUrl`.
     pub image_url: Option<String>,
     /// Fields not documented yet.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// Proctoring results.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Proctoring results (decoded in `extra_fields.rs`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Proctoring {
-    #[serde(default)]
+    /// `score`.
     pub score: Option<f64>,
-    #[serde(default)]
+    /// `violationCount`.
     pub violation_count: Option<u32>,
     /// Fields not documented yet.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -138,15 +135,13 @@ pub struct AssessmentSent {
     raw: RawJson,
 }
 
-/// A candidate an assessment was sent to.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A candidate an assessment was sent to (decoded in `extra_fields.rs`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub id: String,
     pub name: String,
     pub email: String,
     /// Fields not documented yet.
-    #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
@@ -615,7 +610,7 @@ mod fast {
         #[serde(default)]
         skills: Option<Vec<String>>,
         #[serde(default)]
-        question_answers: Option<Vec<Value>>,
+        question_answers: Option<Vec<QuestionAnswer>>,
         #[serde(default)]
         verification: Option<Verification>,
         #[serde(default)]

@@ -49,6 +49,7 @@ mod drain;
 mod error;
 mod event_check;
 pub mod events;
+mod extra_fields;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
@@ -56,6 +57,7 @@ mod handler;
 mod health;
 mod json_text;
 mod options;
+mod question_answer;
 mod queue_event;
 mod raw_event;
 pub mod retry;
@@ -74,7 +76,9 @@ pub use config::{
     Config, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_SECRET_KEY, Environment, SecretString, mask_api_key,
 };
 pub use error::{Error, ErrorCode, ErrorContext, Result};
-pub use events::{AssessmentResult, AssessmentSent, Candidate, Proctoring, UnknownEvent, Verification, WebhookEvent};
+pub use events::{
+    AssessmentResult, AssessmentSent, Candidate, Proctoring, QuestionAnswer, UnknownEvent, Verification, WebhookEvent,
+};
 pub use handler::{BoxError, BoxFuture, DeadLetterHook, Handler};
 pub use health::Health;
 pub use options::Spelling;
