@@ -92,7 +92,8 @@ pub struct AssessmentResult {
     raw: RawJson,
 }
 
-/// Identity verification of the candidate (decoded in `extra_fields.rs`).
+/// Identity verification of the candidate.
+// Its `Deserialize` is in extra_fields.rs, as are those of `Proctoring` and `Candidate`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verification {
     /// `imageUrl`.
@@ -101,7 +102,7 @@ pub struct Verification {
     pub extra: Map<String, Value>,
 }
 
-/// Proctoring results (decoded in `extra_fields.rs`).
+/// Proctoring results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proctoring {
     /// `score`.
@@ -135,7 +136,7 @@ pub struct AssessmentSent {
     raw: RawJson,
 }
 
-/// A candidate an assessment was sent to (decoded in `extra_fields.rs`).
+/// A candidate an assessment was sent to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub id: String,
