@@ -12,108 +12,139 @@ use crate::events::{Candidate, Proctoring, Verification};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::marker::PhantomData;
 
-/// Reads an object's keys: `typed` reads the value of a key it knows and says so; the
-/// others are collected as the `extra` map.
-fn read_object<'de, A, F>(mut map: A, mut typed: F) -> Result<Map<String, Value>, A::Error>
-where
-    A: MapAccess<'de>,
-    F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
-{
-    let mut extra = Map::new();
-    while let Some(key) = map.next_key::<Key<'de>>()? {
-        if !typed(&key.0, &mut map)? {
-            let value = map.next_value::<Value>()?;
-            extra.insert(key.0.into_owned(), value);
+/// A struct with typed keys and an `extra` map for the rest.
+trait WithExtra: Sized {
+    /// serde's name of the struct, for "expected struct …".
+    const NAME: &'static str;
+    /// The typed keys' values read so far.
+    type Typed: Default;
+
+    /// Reads the value of `key` into `typed` if it is a typed key, and says whether it was.
+    fn read_typed<'de, A: MapAccess<'de>>(typed: &mut Self::Typed, key: &str, map: &mut A) -> Result<bool, A::Error>;
+
+    /// The struct, once the object is read; a required key missing is an error.
+    fn build<E: de::Error>(typed: Self::Typed, extra: Map<String, Value>) -> Result<Self, E>;
+}
+
+/// Reads an object as a [`WithExtra`] struct: typed keys through the struct, the others
+/// collected as `extra`. Only an object is accepted, as with flatten.
+fn read<'de, T: WithExtra, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: WithExtra> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "struct {}", T::NAME)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+            let mut typed = T::Typed::default();
+            let mut extra = Map::new();
+            while let Some(key) = map.next_key::<Key<'de>>()? {
+                if !T::read_typed(&mut typed, &key.0, &mut map)? {
+                    let value = map.next_value::<Value>()?;
+                    extra.insert(key.0.into_owned(), value);
+                }
+            }
+            T::build(typed, extra)
         }
     }
-    Ok(extra)
+    deserializer.deserialize_map(V(PhantomData))
 }
 
 /// Reads a typed key's value into its slot, refusing a second one before reading it (where
 /// flatten's error points).
-fn once<T, E: de::Error>(
+fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
     slot: &mut Option<T>,
     name: &'static str,
-    read: impl FnOnce() -> Result<T, E>,
-) -> Result<bool, E> {
+    map: &mut A,
+) -> Result<bool, A::Error> {
     if slot.is_some() {
-        return Err(E::duplicate_field(name));
+        return Err(de::Error::duplicate_field(name));
     }
-    *slot = Some(read()?);
+    *slot = Some(map.next_value()?);
     Ok(true)
+}
+
+fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+    slot.ok_or_else(|| E::missing_field(name))
+}
+
+impl WithExtra for Verification {
+    const NAME: &'static str = "Verification";
+    type Typed = Option<Option<String>>;
+
+    fn read_typed<'de, A: MapAccess<'de>>(
+        image_url: &mut Self::Typed,
+        key: &str,
+        map: &mut A,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "imageUrl" => once(image_url, "imageUrl", map),
+            _ => Ok(false),
+        }
+    }
+
+    fn build<E: de::Error>(image_url: Self::Typed, extra: Map<String, Value>) -> Result<Self, E> {
+        Ok(Verification { image_url: image_url.flatten(), extra })
+    }
+}
+
+impl WithExtra for Proctoring {
+    const NAME: &'static str = "Proctoring";
+    type Typed = (Option<Option<f64>>, Option<Option<u32>>);
+
+    fn read_typed<'de, A: MapAccess<'de>>(typed: &mut Self::Typed, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "score" => once(&mut typed.0, "score", map),
+            "violationCount" => once(&mut typed.1, "violationCount", map),
+            _ => Ok(false),
+        }
+    }
+
+    fn build<E: de::Error>((score, violation_count): Self::Typed, extra: Map<String, Value>) -> Result<Self, E> {
+        Ok(Proctoring { score: score.flatten(), violation_count: violation_count.flatten(), extra })
+    }
+}
+
+impl WithExtra for Candidate {
+    const NAME: &'static str = "Candidate";
+    type Typed = (Option<String>, Option<String>, Option<String>);
+
+    fn read_typed<'de, A: MapAccess<'de>>(typed: &mut Self::Typed, key: &str, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            "id" => once(&mut typed.0, "id", map),
+            "name" => once(&mut typed.1, "name", map),
+            "email" => once(&mut typed.2, "email", map),
+            _ => Ok(false),
+        }
+    }
+
+    fn build<E: de::Error>((id, name, email): Self::Typed, extra: Map<String, Value>) -> Result<Self, E> {
+        Ok(Candidate {
+            id: required(id, "id")?,
+            name: required(name, "name")?,
+            email: required(email, "email")?,
+            extra,
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Verification {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Verification;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct Verification")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Verification, A::Error> {
-                let mut image_url = None;
-                let extra = read_object(map, |key, map| match key {
-                    "imageUrl" => once(&mut image_url, "imageUrl", || map.next_value::<Option<String>>()),
-                    _ => Ok(false),
-                })?;
-                Ok(Verification { image_url: image_url.flatten(), extra })
-            }
-        }
-        deserializer.deserialize_map(V)
+        read(deserializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Proctoring {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Proctoring;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct Proctoring")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Proctoring, A::Error> {
-                let (mut score, mut violation_count) = (None, None);
-                let extra = read_object(map, |key, map| match key {
-                    "score" => once(&mut score, "score", || map.next_value::<Option<f64>>()),
-                    "violationCount" => {
-                        once(&mut violation_count, "violationCount", || map.next_value::<Option<u32>>())
-                    }
-                    _ => Ok(false),
-                })?;
-                Ok(Proctoring { score: score.flatten(), violation_count: violation_count.flatten(), extra })
-            }
-        }
-        deserializer.deserialize_map(V)
+        read(deserializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Candidate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Candidate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("struct Candidate")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Candidate, A::Error> {
-                let (mut id, mut name, mut email) = (None, None, None);
-                let extra = read_object(map, |key, map| match key {
-                    "id" => once(&mut id, "id", || map.next_value::<String>()),
-                    "name" => once(&mut name, "name", || map.next_value::<String>()),
-                    "email" => once(&mut email, "email", || map.next_value::<String>()),
-                    _ => Ok(false),
-                })?;
-                Ok(Candidate {
-                    id: id.ok_or_else(|| de::Error::missing_field("id"))?,
-                    name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-                    email: email.ok_or_else(|| de::Error::missing_field("email"))?,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(V)
+        read(deserializer)
     }
 }
 
