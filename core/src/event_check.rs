@@ -3,15 +3,16 @@
 //!
 //! `RawEvent` (and so every binding) needs to know that an event decodes, and as what,
 //! but never reads the typed fields: the bindings read the JSON text. Building the
-//! `AssessmentResult` (a `String` per field, a `Value` tree per answer, a `Map` per
-//! flattened object) and dropping it again was over half of a drain's client CPU.
+//! `AssessmentResult` (a `String` per field, a `Map` per object with undocumented keys)
+//! and dropping it again was over half of a drain's client CPU.
 //!
 //! Each mirror below has the fields of its public struct with the same serde attributes,
 //! but with types that accept exactly the same JSON and keep nothing: [`Str`] for
-//! `String`, [`Seq`] for `Vec`, [`AnyJson`] for `Value`, [`Obj`] for a struct with a
-//! flattened `extra` map. Where a mirror is unsure (a duplicate key in a flattened
-//! object, serde_json's private marker keys) it refuses, and the caller falls back to
-//! the full decode, which stays the only judge of what is wrong with an event.
+//! `String`, [`Seq`] for `Vec`, [`AnyJson`] for `Value` and `QuestionAnswer`, [`Obj`] for
+//! a struct with an `extra` map (`extra_fields.rs`). Where a mirror is unsure (a duplicate
+//! key in such an object, serde_json's private marker keys, nesting counted from the event
+//! where `QuestionAnswer` counts it from the answer) it refuses, and the caller falls back
+//! to the full decode, which stays the only judge of what is wrong with an event.
 
 #[cfg(test)]
 use crate::events::whole;
@@ -259,7 +260,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     }
 }
 
-/// How a typed field of a flattened object reads its value.
+/// How a typed field of an object with an `extra` map reads its value.
 #[derive(Clone, Copy)]
 enum Field {
     Str,
@@ -268,7 +269,7 @@ enum Field {
     OptU32,
 }
 
-/// The typed fields of a struct with a `#[serde(flatten)] extra: Map<String, Value>`;
+/// The typed fields of a struct with an `extra: Map<String, Value>` (`extra_fields.rs`);
 /// every other key goes to `extra`, so it may hold any value a `Value` holds.
 trait Keys {
     const FIELDS: &'static [(&'static str, Field)];
@@ -289,7 +290,7 @@ impl Keys for CandidateKeys {
     const FIELDS: &'static [(&'static str, Field)] = &[("id", Field::Str), ("name", Field::Str), ("email", Field::Str)];
 }
 
-/// What a struct with a flattened `extra` map accepts: an object (serde reads such a
+/// What a struct with an `extra` map accepts: an object (`extra_fields.rs` reads such a
 /// struct only as a map) whose typed keys hold their types, appear at most once (a second
 /// one is refused here rather than judged), and are present unless optional.
 struct Obj<K>(PhantomData<K>);
