@@ -899,6 +899,31 @@ mod tests {
     }
 
     #[test]
+    fn answers_read_as_values_and_one_a_value_cannot_hold_fails_the_event() {
+        let text = seed_event().to_string().replacen(
+            r#""passed":true"#,
+            r#""passed":true,"questionAnswers":[{"questionId":"q_1","marks":15},"free text",[1,{"a":null}]]"#,
+            1,
+        );
+        let event = WebhookEvent::from_json_text(text.clone());
+        let WebhookEvent::AssessmentCompleted(e) = &event else { panic!("{event:?}") };
+        let answers = e.question_answers.as_ref().unwrap();
+        assert_eq!(answers[0]["marks"], 15);
+        assert_eq!(answers[1], json!("free text"));
+        assert_eq!(answers[2].raw_json(), r#"[1,{"a":null}]"#);
+        assert_eq!(event.raw()["questionAnswers"][2][1], json!({"a": null}));
+        for (bad, why) in [("1e400", "number out of range"), (r#""\udc00""#, "lone")] {
+            let text = text.replacen(r#""free text""#, bad, 1);
+            for event in
+                [WebhookEvent::from_json_text(text.clone()), WebhookEvent::from_json_text_checked(text.clone())]
+            {
+                assert!(matches!(event, WebhookEvent::Unknown(_)), "{bad}: {event:?}");
+                assert!(event.decode_error().is_some_and(|e| e.contains(why)), "{bad}: {:?}", event.decode_error());
+            }
+        }
+    }
+
+    #[test]
     fn non_object_event_is_unknown() {
         let event = WebhookEvent::from_value(json!(42));
         assert_eq!(event.event_id(), "");
