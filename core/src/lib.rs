@@ -34,8 +34,9 @@
 //! same rules (the same variant, ID, timestamps and decode error) but not built, at a
 //! fraction of the CPU. The Python and Node packages read events this way.
 //!
-//! Typed events own what they hold: a `String` per text field and a `serde_json::Value`
-//! per question answer, so a drain at high rates spends much of its time in the allocator.
+//! Typed events own what they hold: a `String` per text field, and the JSON text of each
+//! question answer (a [`QuestionAnswer`], read as a `serde_json::Value` when first used),
+//! so a drain at high rates spends much of its time in the allocator.
 //! Measured against the emulator (the project's bench/RESULTS.md), a faster global
 //! allocator (`mimalloc`, for one) cut the typed drain's client CPU by about a quarter,
 //! and left raw events, which allocate little, as they were.
