@@ -150,6 +150,13 @@ mod tests {
     }
 
     #[test]
+    fn decodes_from_a_value_too() {
+        let answer: QuestionAnswer = serde_json::from_value(json!({"a": 1, "b": [1.5, "x"]})).unwrap();
+        assert_eq!(answer.raw_json(), r#"{"a":1,"b":[1.5,"x"]}"#);
+        assert_eq!(answer["b"][1], "x");
+    }
+
+    #[test]
     fn any_json_value_is_an_answer() {
         for text in ["\"free text\"", "42", "-1.5e3", "true", "null", "[]", "{}", "[[{\"a\":[]}]]"] {
             let answer = decode(text).unwrap_or_else(|e| panic!("{text}: {e}"));
