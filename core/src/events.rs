@@ -437,6 +437,12 @@ impl RawJson {
         self.value.get_or_init(|| parse_kept_text(&self.text))
     }
 
+    /// Whether [`RawJson::value`] has been built yet.
+    #[cfg(test)]
+    pub(crate) fn has_value(&self) -> bool {
+        self.value.get().is_some()
+    }
+
     pub(crate) fn serialize_as_json<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::Serialize;
         match serde_json::from_str::<&RawValue>(&self.text) {
@@ -445,7 +451,7 @@ impl RawJson {
         }
     }
 
-    fn into_value(self) -> Value {
+    pub(crate) fn into_value(self) -> Value {
         match self.value.into_inner() {
             Some(value) => value,
             None => parse_kept_text(&self.text),

@@ -1,15 +1,16 @@
 //! The items of `questionAnswers`: JSON of a shape the platform does not document.
 //!
-//! They stay JSON, but as text: a `Value` tree per answer (an ordered map, a `String` per
-//! key and per string) was about 40 % of decoding an `assessment.completed` event, and
-//! most handlers never read the answers. The `Value` is built on first use.
+//! They stay JSON, but as text: building a `Value` tree per answer (an ordered map, a
+//! `String` per key and per string) was about 30 % of the typed decode (3.1 -> 2.2 µs per
+//! event without it, bench/RESULTS.md), and most handlers never read the answers. The
+//! `Value` is built on first use, as an event's own `raw()` is.
 
+use crate::events::RawJson;
 use serde::de::{Deserialize, Deserializer, Error as _};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::OnceLock;
 
 /// One item of [`AssessmentResult::question_answers`](crate::AssessmentResult::question_answers).
 ///
@@ -33,55 +34,40 @@ use std::sync::OnceLock;
 /// assert_eq!(answer.raw_json(), r#"{"questionId":"q_1","marks":15}"#);
 /// ```
 #[derive(Clone)]
-pub struct QuestionAnswer {
-    text: Box<str>,
-    value: OnceLock<Value>,
-}
+pub struct QuestionAnswer(RawJson);
 
 impl QuestionAnswer {
     /// The item exactly as the server sent it, as JSON text.
     pub fn raw_json(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 
     /// The item as a `Value`, built on first use.
     pub fn value(&self) -> &Value {
-        self.value.get_or_init(|| parse(&self.text))
+        self.0.value()
     }
 
     /// Takes the `Value` out.
     pub fn into_value(self) -> Value {
-        match self.value.into_inner() {
-            Some(value) => value,
-            None => parse(&self.text),
-        }
+        self.0.into_value()
     }
-}
-
-/// The text was checked to be a value a `Value` holds when it was decoded, so this
-/// cannot fail; `Null` only keeps a reader from panicking if that were ever wrong.
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 impl<'de> Deserialize<'de> for QuestionAnswer {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
         // Capturing the text checks its syntax only. What `Vec<Value>` also refused (a
-        // number beyond a double, a lone surrogate escape, nesting as deep as a `Value`'s limit) is
-        // refused here too, so that reading the value later cannot fail.
+        // number beyond a double, a lone surrogate escape, nesting as deep as a `Value`'s
+        // limit) is refused here too, so that reading the value later cannot fail.
         crate::event_check::holds_as_value(raw.get()).map_err(D::Error::custom)?;
-        Ok(QuestionAnswer { text: raw.into(), value: OnceLock::new() })
+        Ok(QuestionAnswer(RawJson::new(Box::<str>::from(raw).into_string())))
     }
 }
 
 impl serde::Serialize for QuestionAnswer {
     /// Serialises as the text the server sent.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match serde_json::from_str::<&RawValue>(&self.text) {
-            Ok(raw) => raw.serialize(serializer),
-            Err(_) => self.value().serialize(serializer),
-        }
+        self.0.serialize_as_json(serializer)
     }
 }
 
@@ -108,7 +94,7 @@ impl From<QuestionAnswer> for Value {
 /// Answers compare as values, as `Value`s do: `{"a":1, "b":2}` equals `{"b":2,"a":1}`.
 impl PartialEq for QuestionAnswer {
     fn eq(&self, other: &Self) -> bool {
-        self.text == other.text || self.value() == other.value()
+        self.0 == other.0 || self.value() == other.value()
     }
 }
 
@@ -120,13 +106,13 @@ impl PartialEq<Value> for QuestionAnswer {
 
 impl fmt::Debug for QuestionAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.raw_json())
     }
 }
 
 impl fmt::Display for QuestionAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.raw_json())
     }
 }
 
@@ -143,7 +129,7 @@ mod tests {
     fn keeps_the_text_and_reads_it_as_a_value_on_first_use() {
         let answer = decode(r#" {"questionId":"q_1","answer":"Zoë \"quoted\"","marks":15.5,"tags":[1,null]}"#).unwrap();
         assert_eq!(answer.raw_json(), r#"{"questionId":"q_1","answer":"Zoë \"quoted\"","marks":15.5,"tags":[1,null]}"#);
-        assert!(answer.value.get().is_none());
+        assert!(!answer.0.has_value());
         assert_eq!(answer["answer"], "Zoë \"quoted\"");
         assert_eq!(answer, json!({"questionId": "q_1", "answer": "Zoë \"quoted\"", "marks": 15.5, "tags": [1, null]}));
         assert_eq!(answer.clone().into_value()["tags"][0], 1);
