@@ -11,10 +11,11 @@ use crate::validate::{self, describe};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// Durations in an options object: `timeout` is in seconds (Python's convention) and
-/// `timeoutMs` in milliseconds (Node's). Both spellings are accepted everywhere.
-const SECONDS: f64 = 1000.0;
-const MILLIS: f64 = 1.0;
+/// The options that are durations, by their seconds name. Each language gets its own unit:
+/// Python passes seconds (`timeout=30.0`, as httpx does), Node milliseconds (`timeoutMs:
+/// 30000`, as timers do). The other unit's name is refused with a hint rather than read:
+/// `timeout: 5000` from Node would otherwise mean 83 minutes.
+const DURATIONS: [&str; 4] = ["timeout", "connectTimeout", "minPollInterval", "interval"];
 
 /// How a binding spells the options it passes: `maxEvents` (Node, and the JSON a Rust
 /// caller may pass) or `max_events` (Python's keyword arguments). Each binding passes its own
@@ -37,8 +38,33 @@ pub enum Spelling {
 }
 
 impl Spelling {
-    /// The name of the option known as `camel` (its camelCase name) in this spelling.
+    /// The name of option `camel` (its camelCase name, durations by their seconds name) in
+    /// this spelling, durations in this spelling's unit: `timeoutMs`, `timeout`.
     pub(crate) fn name(self, camel: &str) -> String {
+        match (self, DURATIONS.contains(&camel)) {
+            (Spelling::CamelCase, true) => format!("{camel}Ms"),
+            _ => self.words(camel),
+        }
+    }
+
+    /// The name a duration would have in the other unit (`timeout` for Node, `timeout_ms` for
+    /// Python), and this spelling's unit.
+    fn other_unit(self, camel: &str) -> Option<(String, &'static str)> {
+        DURATIONS.contains(&camel).then(|| match self {
+            Spelling::CamelCase => (camel.to_string(), "milliseconds"),
+            Spelling::SnakeCase => (format!("{}_ms", self.words(camel)), "seconds"),
+        })
+    }
+
+    /// The milliseconds in one unit of a duration option in this spelling.
+    fn unit_ms(self) -> f64 {
+        match self {
+            Spelling::CamelCase => 1.0,
+            Spelling::SnakeCase => 1000.0,
+        }
+    }
+
+    fn words(self, camel: &str) -> String {
         match self {
             Spelling::CamelCase => camel.to_string(),
             Spelling::SnakeCase => {
@@ -70,42 +96,27 @@ pub(crate) fn option<'a>(
 
 pub(crate) fn check_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str, spelling: Spelling) -> Result<()> {
     let names: Vec<String> = allowed.iter().map(|a| spelling.name(a)).collect();
-    for key in obj.keys() {
-        if !names.contains(key) {
-            return Err(Error::invalid_argument(format!(
-                "unknown {what} option {key:?}; expected one of {}",
-                names.join(", ")
-            )));
-        }
-    }
-    Ok(())
+    let Some(key) = obj.keys().find(|key| !names.contains(key)) else { return Ok(()) };
+    let in_other_unit = allowed.iter().find_map(|a| match spelling.other_unit(a) {
+        Some((name, unit)) if &name == key => Some((spelling.name(a), unit)),
+        _ => None,
+    });
+    Err(Error::invalid_argument(match in_other_unit {
+        Some((name, unit)) => format!("unknown {what} option {key:?}: durations are in {unit} here, pass {name}"),
+        None => format!("unknown {what} option {key:?}; expected one of {}", names.join(", ")),
+    }))
 }
 
-/// A duration given in seconds (`seconds_key`) or in milliseconds (`millis_key`), with the
-/// name it was given under.
-fn duration(
-    obj: &Map<String, Value>,
-    seconds_key: &str,
-    millis_key: &str,
-    spelling: Spelling,
-) -> Result<(String, Option<Duration>)> {
-    let (seconds_name, seconds) = option(Some(obj), seconds_key, spelling);
-    let (millis_name, millis) = option(Some(obj), millis_key, spelling);
-    match (seconds, millis) {
-        (Some(_), Some(_)) => Err(Error::invalid_argument(format!("pass {seconds_name} or {millis_name}, not both"))),
-        (Some(v), None) => Ok((seconds_name.clone(), validate::duration_value(&seconds_name, Some(v), SECONDS)?)),
-        (None, Some(v)) => Ok((millis_name.clone(), validate::duration_value(&millis_name, Some(v), MILLIS)?)),
-        (None, None) => Ok((seconds_name, None)),
-    }
+/// Duration option `camel` in the unit of `spelling` (null counts as absent), with the name
+/// it was given under.
+fn duration(obj: &Map<String, Value>, camel: &str, spelling: Spelling) -> Result<(String, Option<Duration>)> {
+    let (name, value) = option(Some(obj), camel, spelling);
+    let duration = validate::duration_value(&name, value, spelling.unit_ms())?;
+    Ok((name, duration))
 }
 
-fn positive_duration(
-    obj: &Map<String, Value>,
-    seconds_key: &str,
-    millis_key: &str,
-    spelling: Spelling,
-) -> Result<Option<Duration>> {
-    match duration(obj, seconds_key, millis_key, spelling)? {
+fn positive_duration(obj: &Map<String, Value>, camel: &str, spelling: Spelling) -> Result<Option<Duration>> {
+    match duration(obj, camel, spelling)? {
         (name, Some(v)) if v.is_zero() => Err(Error::invalid_argument(format!("{name} must be greater than 0"))),
         (_, v) => Ok(v),
     }
@@ -115,19 +126,9 @@ fn string(obj: &Map<String, Value>, key: &str, spelling: Spelling) -> Result<Opt
     match option(Some(obj), key, spelling) {
         (_, None) => Ok(None),
         (_, Some(Value::String(s))) => Ok(Some(s.clone())),
-        (name, Some(other)) => Err(Error::configuration(format!("{name} must be a string, got {}", type_only(other)))),
-    }
-}
-
-/// Names the type of a value without echoing it: option values may be secrets.
-fn type_only(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        (name, Some(other)) => {
+            Err(Error::configuration(format!("{name} must be a string, got {}", validate::type_only(other))))
+        }
     }
 }
 
@@ -143,10 +144,10 @@ fn boolean(obj: &Map<String, Value>, key: &str, spelling: Spelling) -> Result<Op
 
 impl ClientBuilder {
     /// Reads client options from one JSON object: `apiKey`, `secretKey`, `baseUrl`,
-    /// `timeout` (s) or `timeoutMs`, `connectTimeout` (s) or `connectTimeoutMs`,
-    /// `maxRetries`, `minPollInterval` (s) or `minPollIntervalMs`, `allowInsecureHttp`.
-    /// Unknown keys are refused, so a typo does not pass silently. For snake_case names
-    /// (`max_retries`), see [`ClientBuilder::from_json_spelled`].
+    /// `timeoutMs`, `connectTimeoutMs`, `maxRetries`, `minPollIntervalMs`, `allowInsecureHttp`.
+    /// Unknown keys are refused, so a typo does not pass silently, and so is a duration in
+    /// seconds (`timeout`). For snake_case names and durations in seconds (`max_retries`,
+    /// `timeout`), see [`ClientBuilder::from_json_spelled`].
     ///
     /// ```
     /// use serde_json::json;
@@ -156,6 +157,8 @@ impl ClientBuilder {
     /// })).unwrap().build().unwrap();
     /// assert_eq!(client.config().timeout().as_secs(), 5);
     /// assert!(ClientBuilder::from_json(&json!({"timeOut": 5})).is_err());
+    /// let err = ClientBuilder::from_json(&json!({"timeout": 5000})).unwrap_err();
+    /// assert!(err.to_string().contains("durations are in milliseconds here, pass timeoutMs"));
     /// ```
     pub fn from_json(options: &Value) -> Result<ClientBuilder> {
         Self::from_json_spelled(options, Spelling::CamelCase)
@@ -163,6 +166,12 @@ impl ClientBuilder {
 
     /// [`ClientBuilder::from_json`] with the option names in `spelling`.
     pub fn from_json_spelled(options: &Value, spelling: Spelling) -> Result<ClientBuilder> {
+        if !matches!(options, Value::Object(_) | Value::Null) {
+            // Not echoed: this is where a key lands when passed instead of the options
+            // (`new AssessmentClient(process.env.ASSESSMENT_SECRET_KEY)`).
+            let got = validate::type_only(options);
+            return Err(Error::invalid_argument(format!("options must be an object, got {got}")));
+        }
         let empty = Map::new();
         let obj = options_object(options)?.unwrap_or(&empty);
         check_keys(
@@ -172,12 +181,9 @@ impl ClientBuilder {
                 "secretKey",
                 "baseUrl",
                 "timeout",
-                "timeoutMs",
                 "connectTimeout",
-                "connectTimeoutMs",
                 "maxRetries",
                 "minPollInterval",
-                "minPollIntervalMs",
                 "allowInsecureHttp",
             ],
             "client",
@@ -193,10 +199,10 @@ impl ClientBuilder {
         if let Some(v) = string(obj, "baseUrl", spelling)? {
             builder = builder.base_url(v);
         }
-        if let Some(v) = positive_duration(obj, "timeout", "timeoutMs", spelling)? {
+        if let Some(v) = positive_duration(obj, "timeout", spelling)? {
             builder = builder.timeout(v);
         }
-        if let Some(v) = positive_duration(obj, "connectTimeout", "connectTimeoutMs", spelling)? {
+        if let Some(v) = positive_duration(obj, "connectTimeout", spelling)? {
             builder = builder.connect_timeout(v);
         }
         if let (name, Some(v)) = option(Some(obj), "maxRetries", spelling) {
@@ -205,7 +211,7 @@ impl ClientBuilder {
             })?;
             builder = builder.max_retries(n as u32);
         }
-        if let (_, Some(v)) = duration(obj, "minPollInterval", "minPollIntervalMs", spelling)? {
+        if let (_, Some(v)) = duration(obj, "minPollInterval", spelling)? {
             builder = builder.min_poll_interval(v);
         }
         if let Some(v) = boolean(obj, "allowInsecureHttp", spelling)? {
@@ -216,7 +222,7 @@ impl ClientBuilder {
 }
 
 impl RunOptions {
-    /// Reads run options from one JSON object: `interval` (s) or `intervalMs`,
+    /// Reads run options from one JSON object: `intervalMs`,
     /// `maxAttempts`, `ordered`, and the drain options `limit`, `since`, `maxEvents`, `maxBatches`.
     /// The dead-letter hook is set with [`RunOptions::dead_letter`].
     ///
@@ -238,17 +244,17 @@ impl<E: QueueEvent> RunOptions<E> {
         let obj = options_object(options)?.unwrap_or(&empty);
         check_keys(
             obj,
-            &["interval", "intervalMs", "maxAttempts", "ordered", "limit", "since", "maxEvents", "maxBatches"],
+            &["interval", "maxAttempts", "ordered", "limit", "since", "maxEvents", "maxBatches"],
             "run",
             spelling,
         )?;
         let mut drain_obj = obj.clone();
-        for k in ["interval", "intervalMs", "maxAttempts", "ordered"] {
+        for k in ["interval", "maxAttempts", "ordered"] {
             drain_obj.remove(&spelling.name(k));
         }
         let drain = DrainOptions::from_json_spelled(&Value::Object(drain_obj), spelling)?;
         let mut opts = Self::for_events().drain_options(drain);
-        if let (_, Some(v)) = duration(obj, "interval", "intervalMs", spelling)? {
+        if let (_, Some(v)) = duration(obj, "interval", spelling)? {
             opts = opts.interval(v);
         }
         let (name, value) = option(Some(obj), "maxAttempts", spelling);
@@ -286,16 +292,17 @@ mod tests {
     fn client_options_validate_and_never_echo_secrets() {
         let err = ClientBuilder::from_json(&json!({"secretKey": 12345})).unwrap_err();
         assert!(!err.to_string().contains("12345"), "{err}");
-        let err = ClientBuilder::from_json(&json!({"timeout": -1})).unwrap_err();
+        // A key passed where the options object belongs is not echoed either.
+        let err = ClientBuilder::from_json(&json!("wc_sk_live_not_for_logs")).unwrap_err();
+        assert_eq!(err.to_string(), "options must be an object, got a string");
+        let err = ClientBuilder::from_json(&json!({"timeoutMs": -1})).unwrap_err();
         assert!(err.to_string().contains("-1"), "{err}");
-        let err = ClientBuilder::from_json(&json!({"timeout": 1, "timeoutMs": 1000})).unwrap_err();
-        assert!(err.to_string().contains("not both"), "{err}");
         let err = ClientBuilder::from_json(&json!({"maxRetries": 1.5})).unwrap_err();
         assert!(err.to_string().contains("1.5"), "{err}");
         let err = ClientBuilder::from_json(&json!({"allowInsecureHttp": "yes"})).unwrap_err();
         assert!(err.to_string().contains("yes"), "{err}");
         let b = ClientBuilder::from_json(
-            &json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "minPollInterval": 0}),
+            &json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "minPollIntervalMs": 0}),
         )
         .unwrap()
         .build()
@@ -305,7 +312,7 @@ mod tests {
 
     #[test]
     fn run_options() {
-        let o = RunOptions::from_json(&json!({"interval": 7.5, "maxAttempts": 2, "maxEvents": 10})).unwrap();
+        let o = RunOptions::from_json(&json!({"intervalMs": 7500, "maxAttempts": 2, "maxEvents": 10})).unwrap();
         assert_eq!(o.get_interval(), Duration::from_millis(7500));
         assert!(RunOptions::from_json(&json!({"intervall": 7})).unwrap_err().to_string().contains("intervall"));
         assert!(RunOptions::from_json(&json!({"limit": 0})).is_err());
@@ -328,7 +335,7 @@ mod tests {
         let err = ClientBuilder::from_json_spelled(&json!({"maxRetries": 1}), snake).unwrap_err();
         assert!(err.to_string().contains("max_retries, min_poll_interval"), "{err}");
         let err = ClientBuilder::from_json(&json!({"max_retries": 1})).unwrap_err();
-        assert!(err.to_string().contains("maxRetries, minPollInterval"), "{err}");
+        assert!(err.to_string().contains("maxRetries, minPollIntervalMs"), "{err}");
         let client = ClientBuilder::from_json_spelled(
             &json!({"api_key": "wc_ak_test_0123456789", "secret_key": "s", "min_poll_interval": 0, "allow_insecure_http": false}),
             snake,
@@ -341,12 +348,14 @@ mod tests {
         let err = RunOptions::<crate::WebhookEvent>::from_json_spelled(&json!({"max_attempts": 0}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_attempts must be"), "{err}");
         assert!(RunOptions::from_json(&json!({"interval_ms": 5000})).is_err());
+        let o = RunOptions::<crate::WebhookEvent>::from_json_spelled(&json!({"interval": 7.5}), snake).unwrap();
+        assert_eq!(o.get_interval(), Duration::from_millis(7500));
         let err = DrainOptions::from_json_strict_spelled(&json!({"max_events": -1}), snake).unwrap_err();
         assert!(err.to_string().starts_with("max_events must be"), "{err}");
         let err = DrainOptions::from_json_strict(&json!({"maxBatches": 0})).unwrap_err();
         assert!(err.to_string().starts_with("maxBatches must be"), "{err}");
         let o = RunOptions::<crate::WebhookEvent>::from_json_spelled(
-            &json!({"interval_ms": 6000, "max_attempts": 2, "max_events": 10, "max_batches": 3}),
+            &json!({"interval": 6, "max_attempts": 2, "max_events": 10, "max_batches": 3}),
             snake,
         )
         .unwrap();
@@ -354,6 +363,62 @@ mod tests {
         for part in ["6s", "max_attempts: 2", "max_events: Some(10)", "max_batches: Some(3)"] {
             assert!(shown.contains(part), "{part} in {shown}");
         }
+    }
+
+    #[test]
+    fn durations_take_the_unit_of_the_language_and_refuse_the_other() {
+        // Node: milliseconds. A bare `timeout: 5000` would be 83 minutes if read as seconds.
+        for (key, hint) in [
+            ("timeout", "pass timeoutMs"),
+            ("connectTimeout", "pass connectTimeoutMs"),
+            ("minPollInterval", "pass minPollIntervalMs"),
+        ] {
+            let err = ClientBuilder::from_json(&json!({ key: 5000 })).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("unknown client option {key:?}: durations are in milliseconds here, {hint}")
+            );
+        }
+        let err = RunOptions::from_json(&json!({"interval": 30000})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"unknown run option "interval": durations are in milliseconds here, pass intervalMs"#
+        );
+        let keys = json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s"});
+        let with = |more: serde_json::Value| {
+            let mut all = keys.clone();
+            all.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+            all
+        };
+        let c = ClientBuilder::from_json(&with(json!({"timeoutMs": 1500, "minPollIntervalMs": 250})))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(c.config().timeout(), Duration::from_millis(1500));
+        assert_eq!(c.config().min_poll_interval(), Duration::from_millis(250));
+
+        // Python: seconds, as httpx.
+        let snake = Spelling::SnakeCase;
+        let err = ClientBuilder::from_json_spelled(&json!({"timeout_ms": 5000}), snake).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"unknown client option "timeout_ms": durations are in seconds here, pass timeout"#
+        );
+        let err =
+            RunOptions::<crate::WebhookEvent>::from_json_spelled(&json!({"interval_ms": 6000}), snake).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"unknown run option "interval_ms": durations are in seconds here, pass interval"#
+        );
+        let c = ClientBuilder::from_json_spelled(
+            &json!({"api_key": "wc_ak_test_0123456789", "secret_key": "s", "timeout": 1.5, "min_poll_interval": 0.25}),
+            snake,
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(c.config().timeout(), Duration::from_millis(1500));
+        assert_eq!(c.config().min_poll_interval(), Duration::from_millis(250));
     }
 
     #[test]

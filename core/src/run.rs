@@ -285,9 +285,12 @@ impl AssessmentClient {
         let floor = MIN_INTERVAL.min(self.config().min_poll_interval);
         if options.interval < floor {
             return Err(Error::invalid_argument(format!(
-                "interval must be at least {} s (the platform rate-limits faster polling), got {:.3} s",
+                // Both units: Python passes `interval` in seconds, Node `intervalMs`.
+                "interval must be at least {} s ({} ms; the platform rate-limits faster polling), got {:.3} s ({} ms)",
                 floor.as_secs_f64(),
-                options.interval.as_secs_f64()
+                floor.as_millis(),
+                options.interval.as_secs_f64(),
+                options.interval.as_millis()
             )));
         }
         if options.max_attempts == 0 {

@@ -196,6 +196,19 @@ pub fn describe(value: &Value) -> String {
     shorten(&text, 80)
 }
 
+/// Names the type of a value without echoing it, where the value may be a secret (a key
+/// passed where an options object belongs, say).
+pub(crate) fn type_only(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         text.to_string()

@@ -363,10 +363,18 @@ fn cases() -> Vec<Case> {
             builder(&emu).build()?.drain(|_events| async { Ok::<(), std::io::Error>(()) }, opts).await.map(drop)
         }),
         // --- client options --------------------------------------------------------------------
-        case("timeout negative", err(InvalidArgument, &["timeout", "got -1"]), |_| async move {
-            ClientBuilder::from_json(&json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeout": -1}))
+        case("timeoutMs negative", err(InvalidArgument, &["timeoutMs", "got -1"]), |_| async move {
+            ClientBuilder::from_json(&json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeoutMs": -1}))
                 .map(drop)
         }),
+        case(
+            "timeout in seconds where milliseconds are the unit",
+            err(InvalidArgument, &["\"timeout\"", "milliseconds", "pass timeoutMs"]),
+            |_| async move {
+                ClientBuilder::from_json(&json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeout": 30}))
+                    .map(drop)
+            },
+        ),
         case(
             "timeoutMs zero names the option given",
             err(InvalidArgument, &["timeoutMs must be greater than 0"]),
@@ -377,10 +385,10 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "timeout beyond what a duration holds",
-            err(InvalidArgument, &["timeout is too large", "1e+300"]),
+            err(InvalidArgument, &["timeoutMs is too large", "1e+300"]),
             |_| async move {
                 ClientBuilder::from_json(
-                    &json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeout": 1e300}),
+                    &json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "timeoutMs": 1e300}),
                 )
                 .map(drop)
             },
