@@ -105,6 +105,13 @@ declare namespace AssessmentClient {
     maxAttempts?: number
     /** Receives events that failed `maxAttempts` times; they are acknowledged once it succeeds. */
     deadLetter?: DeadLetterHook
+    /**
+     * Keep queue order strictly: every batch is handled whole, all or nothing, even after
+     * failures, and nothing is dead-lettered (a batch that keeps failing blocks the queue).
+     * By default (false) events that failed before are retried one at a time, so that one
+     * poison event cannot hold back the others.
+     */
+    ordered?: boolean
   }
 
   /** What `run` needs of an `AbortSignal`. */
@@ -459,6 +466,26 @@ declare namespace AssessmentClient {
 
   /** Masks an API key for display: `wc_ak_test_…1234`. */
   export function maskApiKey(apiKey: string): string
+
+  /** What `setLogger` needs of a logger; `console`, pino and winston all fit. */
+  export interface Logger {
+    error?(message: string): void
+    warn?(message: string): void
+    info?(message: string): void
+    debug?(message: string): void
+  }
+
+  export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+  /**
+   * Where the package's log records go (retries, failed polls, failing handlers): `console`
+   * from `'warn'` up until this is called. `null` turns logging off.
+   *
+   * ```js
+   * setLogger(pino(), { level: 'info' })
+   * ```
+   */
+  export function setLogger(logger: Logger | null, options?: { level?: LogLevel }): void
 
   export { AssessmentClient, AssessmentClient as default }
 }

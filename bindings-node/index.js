@@ -515,6 +515,44 @@ class Emulator {
 }
 
 // ---------------------------------------------------------------------------------------
+// Logging. The core's records (a retry, a failed poll, a failing handler) go to a
+// `console`-like logger: warnings and errors, to `console` until `setLogger` says otherwise.
+
+let logger = console
+
+function emit([level, text]) {
+  const method = logger === null ? undefined : logger[level]
+  if (typeof method !== 'function') return
+  try {
+    method.call(logger, `smartai-events: ${text}`)
+  } catch {
+    // A logger that throws must not break the poller; the record is lost, not the events.
+  }
+}
+
+/**
+ * Sets where the package's log records go: an object with `error`, `warn`, `info` and
+ * `debug` methods (`console`, pino, winston), or `null` for none. `level` is the lowest
+ * level passed on (`'warn'` by default; `'off'`, `'error'`, `'warn'`, `'info'`, `'debug'`,
+ * `'trace'`).
+ */
+function setLogger(next, options = {}) {
+  if (next !== null && (typeof next !== 'object' || Array.isArray(next))) {
+    const got = next === undefined ? 'undefined' : typeof next === 'object' ? 'an array' : `a ${typeof next}`
+    throw new errors.InvalidArgumentError(`logger must be an object with error/warn/info/debug methods, or null, got ${got}`)
+  }
+  if (!isObject(options)) {
+    throw new errors.InvalidArgumentError(`options must be an object, got ${options === null ? 'null' : `a ${typeof options}`}`)
+  }
+  const level = options.level ?? 'warn'
+  if (typeof level !== 'string') throw new errors.InvalidArgumentError(`level must be a string, got a ${typeof level}`)
+  callNative(() => native.setLogSink(next === null ? null : emit, next === null ? 'off' : level))
+  logger = next
+}
+
+native.setLogSink(emit, 'warn')
+
+// ---------------------------------------------------------------------------------------
 // Exports: `require('smartai-events')` is the class itself, as with the official SDK, and
 // carries everything else as named exports.
 
@@ -523,6 +561,7 @@ Object.assign(AssessmentClient, errors, {
   BatchIterator,
   Emulator,
   maskApiKey: native.maskApiKey,
+  setLogger,
   default: AssessmentClient,
 })
 

@@ -19,5 +19,6 @@ export const {
   BatchIterator,
   Emulator,
   maskApiKey,
+  setLogger,
 } = AssessmentClient
 export { AssessmentClient }

@@ -15,6 +15,7 @@ mod convert;
 #[cfg(feature = "emulator")]
 mod emulator;
 mod error;
+mod logging;
 
 // Decoding a batch makes many small allocations (every string of every event), and the
 // system allocator was a large share of the addon's CPU time; JavaScript values are not
@@ -45,6 +46,7 @@ pub fn mask_api_key(api_key: String) -> String {
 /// drain and about a tenth more events/s than two workers (bench/RESULTS.md).
 #[napi_derive::module_init]
 fn init() {
+    logging::install();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("smartai-events")

@@ -135,3 +135,57 @@ test('run survives transient errors', async () => {
   assert.equal(seen.length, 2)
   assert.ok(summary.errors >= 1, JSON.stringify(summary))
 })
+
+test('a failing handler and a failed poll are logged, to console by default and to the logger set', async (t) => {
+  const { setLogger } = AssessmentClient
+  t.after(() => setLogger(console))
+  const warned = []
+  const originalWarn = console.warn
+  console.warn = (message) => warned.push(message)
+  try {
+    emu.enqueue(events(2, 'log'))
+    const controller = new AbortController()
+    const running = clientFor(emu).run(() => {
+      controller.abort()
+      throw new Error('the store is down')
+    }, { intervalMs: 60_000, signal: controller.signal })
+    await withinMs(running, 10_000, 'run')
+    // Records cross from the runtime thread as queued calls; give them a turn of the loop.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  } finally {
+    console.warn = originalWarn
+  }
+  assert.ok(
+    warned.some((m) => m.startsWith('smartai-events: handler failed') && m.includes('the store is down')),
+    `console.warn saw: ${JSON.stringify(warned)}`,
+  )
+
+  const records = []
+  const logger = {}
+  for (const level of ['error', 'warn', 'info', 'debug']) logger[level] = (message) => records.push([level, message])
+  setLogger(logger, { level: 'info' })
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 503 } })
+  emu.enqueue(events(1, 'logged'))
+  const stop = new AbortController()
+  await withinMs(clientFor(emu).run(() => stop.abort(), { intervalMs: 60_000, signal: stop.signal }), 10_000, 'run')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.ok(records.some(([level, m]) => level === 'warn' && m.includes('retrying') && m.includes('503')), JSON.stringify(records))
+  assert.ok(records.some(([level]) => level === 'info'), 'info records pass at level info')
+  assert.ok(!records.some(([level]) => level === 'debug'), 'debug records stay out at level info')
+
+  // Off: nothing more arrives.
+  setLogger(null)
+  const before = records.length
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 503 } })
+  await clientFor(emu).drain(() => {})
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(records.length, before)
+})
+
+test('setLogger refuses what is not a logger or a level, naming it', () => {
+  const { setLogger, InvalidArgumentError } = AssessmentClient
+  assert.throws(() => setLogger('console'), (e) => e instanceof InvalidArgumentError && /logger must be .*got a string/.test(e.message))
+  assert.throws(() => setLogger(console, { level: 'verbose' }), (e) => e instanceof InvalidArgumentError && /level must be one of off, error, warn, info, debug, trace, got "verbose"/.test(e.message))
+  assert.throws(() => setLogger(console, 'warn'), (e) => e instanceof InvalidArgumentError && /options must be an object/.test(e.message))
+  setLogger(console)
+})

@@ -55,6 +55,10 @@ test('no secret in any object, error or rendering the package produces', async (
     assert.ok(value !== undefined, `${label} is undefined`)
     for (const text of renderings(value)) seen.push([label, text])
   }
+  // Every log record, at every level, is read too.
+  const records = []
+  const record = (level) => (message) => records.push([level, message])
+  AssessmentClient.setLogger({ error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug') }, { level: 'trace' })
   try {
     const client = clientFor(emu, { maxRetries: 1, timeoutMs: 500 })
     show('client', client)
@@ -110,7 +114,13 @@ test('no secret in any object, error or rendering the package produces', async (
     }
     show('missing secret', thrown(() => new AssessmentClient({ apiKey, baseUrl: emu.url })))
     show('bad option', thrown(() => new AssessmentClient({ apiKey, secretKey: secret, baseUrl: emu.url, timeoutMs: -1 })))
+    // A key passed where the options object belongs, as `new AssessmentClient(process.env.KEY)`.
+    show('secret as options', thrown(() => new AssessmentClient(secret)))
+    show('api key as options', thrown(() => new AssessmentClient(apiKey)))
 
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.ok(records.some(([level]) => level === 'debug'), 'debug records were produced')
+    for (const [level, text] of records) seen.push([`log record (${level})`, text])
     const codes = new Set()
     for (const [label, text] of seen) {
       assert.ok(!text.includes(secret), `the secret key shows in ${label}: ${text.replaceAll(secret, '<SECRET>')}`)
@@ -123,6 +133,7 @@ test('no secret in any object, error or rendering the package produces', async (
       assert.ok(codes.has(code), `no ${code} error was rendered`)
     }
   } finally {
+    AssessmentClient.setLogger(console)
     await emu.stop()
   }
 })

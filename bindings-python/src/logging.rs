@@ -5,9 +5,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
@@ -67,30 +65,6 @@ pub fn install() {
 
 struct PyLogLayer;
 
-#[derive(Default)]
-struct Message {
-    message: String,
-    fields: String,
-}
-
-impl Visit for Message {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else {
-            let _ = write!(self.fields, " {}={:?}", field.name(), value);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else {
-            let _ = write!(self.fields, " {}={:?}", field.name(), value);
-        }
-    }
-}
-
 fn enabled(meta: &Metadata<'_>) -> bool {
     // Spans carry no message; skipping them keeps the hot path free of span bookkeeping.
     meta.is_event()
@@ -113,9 +87,7 @@ impl<S: Subscriber> Layer<S> for PyLogLayer {
         if !enabled(meta) {
             return;
         }
-        let mut msg = Message::default();
-        event.record(&mut msg);
-        let text = format!("{}{}", msg.message, msg.fields);
+        let text = smartai_events::log_text::event_text(event);
         let level = python_level(meta.level());
         let target = meta.target();
         let _ = Python::try_attach(|py| {

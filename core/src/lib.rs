@@ -57,6 +57,7 @@ mod gate;
 mod handler;
 mod health;
 mod json_text;
+pub mod log_text;
 mod options;
 mod question_answer;
 mod queue_event;

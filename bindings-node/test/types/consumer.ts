@@ -52,6 +52,15 @@ async function main(): Promise<void> {
   // @ts-expect-error: acknowledge takes IDs, not events
   await client.acknowledgeWebhookEvents(events)
 
+  AssessmentClient.setLogger(console, { level: 'info' })
+  AssessmentClient.setLogger({ warn: (message: string) => console.error(message) })
+  AssessmentClient.setLogger(null)
+  // @ts-expect-error: not a level
+  AssessmentClient.setLogger(console, { level: 'verbose' })
+  // @ts-expect-error: a duration in seconds is not an option; durations are in milliseconds
+  new AssessmentClient({ apiKey: 'wc_ak_test_0123456789', secretKey: 's', timeout: 30 })
+  await client.run(() => {}, { ordered: true, signal: AbortSignal.abort() })
+
   const summary: DrainSummary = await client.drain(async (batch) => {
     for (const e of batch) console.log(e.eventId)
   }, { limit: 100, maxEvents: 1000 })
