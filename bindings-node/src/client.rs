@@ -275,9 +275,13 @@ impl NativeClient {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
     }
 
+    /// Closes the core client (calls in flight reject with `CANCELLED`, a `run` stops, a
+    /// `batches()` iterator ends) and refuses later calls here.
     #[napi(catch_unwind)]
     pub fn close(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(client) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            client.close();
+        }
     }
 
     /// `{ events, pendingCount }` as JSON text. `stop` (from an `AbortSignal`) abandons the

@@ -147,6 +147,40 @@ test('a closed client refuses calls with a ConfigurationError', async () => {
   assert.match(util.inspect(client), /closed: true/)
 })
 
+test('close ends a held fetch, a batches iterator and a run that holds their own copies', async () => {
+  emu.generate(30)
+  const client = clientFor(emu)
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'hang' } })
+  const held = client.getWebhookEvents()
+  const it = client.batches({ limit: 10 })
+  let entered
+  const inHandler = new Promise((resolve) => {
+    entered = resolve
+  })
+  const running = client.run(async (events) => {
+    entered()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    return events
+  }, { intervalMs: 600_000, limit: 10 })
+  await withinMs(inHandler, 10_000, "the run's handler")
+  await client.close()
+  await withinMs(
+    assert.rejects(held, (err) => checkError(err, E.CancelledError, 'CANCELLED')),
+    10_000,
+    'the held fetch',
+  )
+  // The run finishes its batch, acknowledges it and stops instead of waiting 10 minutes.
+  const summary = await withinMs(running, 10_000, 'the run after close')
+  assert.equal(summary.events, 10)
+  assert.equal(summary.acknowledged, 10)
+  await withinMs(
+    assert.rejects(it.next(), (err) => checkError(err, E.CancelledError, 'CANCELLED')),
+    10_000,
+    'the iterator',
+  )
+  assert.equal(emu.pendingIds().length, 20)
+})
+
 test('errors can be constructed and matched by users', () => {
   const err = new E.RateLimitedError('slow down', { status: 429, retryAfterMs: 5 })
   assert.equal(err.code, 'RATE_LIMITED')

@@ -164,7 +164,13 @@ impl<E: QueueEvent> Batches<E> {
     /// Acknowledges the batch handed out last, then fetches the next one. `None` when the
     /// queue is drained or a bound (`max_events`, `max_batches`) is reached.
     pub async fn next_batch(&mut self) -> Result<Option<WebhookEventBatch<E>>> {
-        self.commit().await?;
+        let client = self.client.clone();
+        client.until_closed(self.advance()).await
+    }
+
+    /// [`Batches::next_batch`] as a drive uses it, which decides itself what closing ends.
+    pub(crate) async fn advance(&mut self) -> Result<Option<WebhookEventBatch<E>>> {
+        self.settle().await?;
         loop {
             if self.done || self.reached_bounds() {
                 self.done = true;
@@ -175,7 +181,7 @@ impl<E: QueueEvent> Batches<E> {
                 return Ok(Some(batch));
             }
             // Every event of that batch was handed out already; acknowledge and go on.
-            self.commit().await?;
+            self.settle().await?;
         }
     }
 
@@ -194,7 +200,7 @@ impl<E: QueueEvent> Batches<E> {
         if let Some(since) = self.options.since {
             fetch = fetch.since_ms(since);
         }
-        let mut batch = self.client.get_webhook_events_as::<E>(fetch).await?;
+        let mut batch = self.client.fetch_as::<E>(fetch).await?;
         self.summary.batches += 1;
         self.summary.pending_count = batch.pending_count;
         if batch.pending_count == 0 || batch.events.is_empty() {
@@ -223,6 +229,13 @@ impl<E: QueueEvent> Batches<E> {
     /// Acknowledges the batch handed out last, if it is not acknowledged yet. On failure the
     /// IDs stay owed, so a later call tries again.
     pub async fn commit(&mut self) -> Result<()> {
+        let client = self.client.clone();
+        client.until_closed(self.settle()).await
+    }
+
+    /// [`Batches::commit`] as a drive uses it: a `run` stopped by closing still sends the
+    /// acknowledgement it owes.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
         if self.owed.is_empty() {
             return Ok(());
         }

@@ -14,8 +14,10 @@ use crate::validate::{self, ACK_CHUNK};
 use reqwest::Method;
 use serde_json::Value;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 const EVENTS_PATH: &str = "/api/v1/webhook/events";
 const ACK_PATH: &str = "/api/v1/webhook/events/acknowledge";
@@ -49,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) health: HealthTracker,
     /// The last fetch body, whose memory the next fetch reuses.
     spare_body: SpareBody,
+    /// Cancelled by [`AssessmentClient::close`].
+    closed: CancellationToken,
 }
 
 impl fmt::Debug for AssessmentClient {
@@ -204,6 +208,7 @@ impl ClientBuilder {
                 gate: PollGate::new(min_poll_interval),
                 health: HealthTracker::default(),
                 spare_body: SpareBody::default(),
+                closed: CancellationToken::new(),
             }),
         })
     }
@@ -246,6 +251,51 @@ impl AssessmentClient {
         self.inner.health.snapshot()
     }
 
+    /// Closes the client and every clone of it. Calls in flight end at once with
+    /// [`Error::Cancelled`] (a drain's batch in hand is not acknowledged, so it comes back),
+    /// later calls fail with it, and a [`run`](AssessmentClient::run) stops as its `stop`
+    /// would stop it: the handler in progress finishes and its batch is acknowledged.
+    /// Idempotent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use smartai_events::{AssessmentClient, Error, FetchOptions};
+    /// let client = AssessmentClient::builder()
+    ///     .api_key("wc_ak_test_0123456789")
+    ///     .secret_key("wc_sk_test_secret")
+    ///     .base_url("http://127.0.0.1:9")
+    ///     .build()
+    ///     .unwrap();
+    /// client.close();
+    /// assert!(client.is_closed());
+    /// let err = client.get_webhook_events(FetchOptions::new()).await.unwrap_err();
+    /// assert!(matches!(err, Error::Cancelled));
+    /// # }
+    /// ```
+    pub fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// Whether [`AssessmentClient::close`] was called on this client or a clone of it.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    /// Resolves when the client is closed.
+    pub(crate) fn closed(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.inner.closed.clone().cancelled_owned()
+    }
+
+    /// `call`, ended with [`Error::Cancelled`] when the client is closed, or refused at once
+    /// if it is closed already.
+    pub(crate) async fn until_closed<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            biased;
+            _ = self.inner.closed.cancelled() => Err(Error::Cancelled),
+            result = call => result,
+        }
+    }
+
     /// Fetches up to `limit` events without removing them. Wait for the idle-poll gate
     /// first if the previous fetch found the queue empty.
     pub async fn get_webhook_events(&self, options: FetchOptions) -> Result<WebhookEventBatch> {
@@ -265,6 +315,12 @@ impl AssessmentClient {
     /// # Ok(()) }
     /// ```
     pub async fn get_webhook_events_as<E: QueueEvent>(&self, options: FetchOptions) -> Result<WebhookEventBatch<E>> {
+        self.until_closed(self.fetch_as(options)).await
+    }
+
+    /// [`AssessmentClient::get_webhook_events_as`] as a drive uses it, which decides itself
+    /// what closing ends.
+    pub(crate) async fn fetch_as<E: QueueEvent>(&self, options: FetchOptions) -> Result<WebhookEventBatch<E>> {
         let (limit, since) = options.validated()?;
         self.inner.gate.wait().await;
         let mut query = vec![("limit", limit.to_string())];
@@ -294,7 +350,7 @@ impl AssessmentClient {
     /// acknowledged are skipped by the server without error.
     pub async fn acknowledge_webhook_events<S: AsRef<str>>(&self, event_ids: &[S]) -> Result<AcknowledgeResult> {
         let ids = validate::event_ids(event_ids)?;
-        self.acknowledge_validated(&ids).await
+        self.until_closed(self.acknowledge_validated(&ids)).await
     }
 
     pub(crate) async fn acknowledge_validated(&self, ids: &[String]) -> Result<AcknowledgeResult> {
@@ -324,6 +380,10 @@ impl AssessmentClient {
 
     /// Creates a candidate session and returns its token.
     pub async fn create_session(&self, request: SessionRequest) -> Result<SessionToken> {
+        self.until_closed(self.create_session_now(request)).await
+    }
+
+    async fn create_session_now(&self, request: SessionRequest) -> Result<SessionToken> {
         request.validate()?;
         let body = serde_json::to_value(&request).map_err(|e| Error::invalid_argument(e.to_string()))?;
         let call =

@@ -61,7 +61,8 @@ impl AssessmentClient {
         options.validate()?;
         let mut batches = self.batches_as::<E>(options);
         let mut stop = Stop::never();
-        drive(self, &mut batches, &mut handler, None, &mut stop).await?;
+        // Closing abandons the batch in hand, handler and all: it is not acknowledged.
+        self.until_closed(drive(self, &mut batches, &mut handler, None, &mut stop)).await?;
         Ok(batches.summary())
     }
 
@@ -153,14 +154,14 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
     stop: &mut Stop,
 ) -> Result<Ended> {
     loop {
-        batches.commit().await?;
+        batches.settle().await?;
         if stop.fired() {
             return Ok(Ended::Stopped);
         }
         let next = tokio::select! {
             biased;
             _ = stop.wait() => return Ok(Ended::Stopped),
-            next = batches.next_batch() => next?,
+            next = batches.advance() => next?,
         };
         let Some(batch) = next else { return Ok(Ended::Drained) };
         let Some(dl) = dead.as_mut() else {
@@ -232,7 +233,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
         }
         if let Some(error) = first_error {
             // Acknowledge what was handled; the failed events come back next cycle.
-            batches.commit().await?;
+            batches.settle().await?;
             return Err(error);
         }
     }

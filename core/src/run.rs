@@ -219,7 +219,17 @@ impl AssessmentClient {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<RunSummary> {
         self.check_run_options(&options)?;
-        let mut stop = Stop::new(stop);
+        if self.is_closed() {
+            return Err(Error::Cancelled);
+        }
+        // Closing the client stops a run as `stop` does.
+        let closed = self.closed();
+        let mut stop = Stop::new(async move {
+            tokio::select! {
+                _ = stop => {}
+                _ = closed => {}
+            }
+        });
         let mut attempts = Attempts::new(options.max_attempts);
         let mut summary = RunSummary::default();
         let mut consecutive_failures: u32 = 0;

@@ -519,3 +519,95 @@ async fn a_raw_run_dead_letters_a_poison_event_and_acknowledges_the_rest() {
     assert_eq!(*dead.lock().unwrap(), vec![poison]);
     assert!(emu.pending_ids().is_empty());
 }
+
+#[tokio::test]
+async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_acknowledges() {
+    let emu = emulator().await;
+    emu.generate(30);
+
+    // A fetch the server holds ends at once with Cancelled; later calls fail the same way.
+    let held = client(&emu);
+    emu.add_fault(fault(Endpoint::Fetch, 1, FaultKind::Hang));
+    let fetch = tokio::spawn({
+        let held = held.clone();
+        async move { held.get_webhook_events(FetchOptions::new()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    held.close();
+    let err = within("a held fetch after close", fetch).await.unwrap().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled);
+    assert!(held.is_closed());
+    let ack = held.acknowledge_webhook_events(&["evt_x"]).await.unwrap_err();
+    assert_eq!(ack.code(), ErrorCode::Cancelled);
+    let next = held.batches(DrainOptions::new()).next_batch().await.unwrap_err();
+    assert_eq!(next.code(), ErrorCode::Cancelled);
+    assert_eq!(emu.pending_ids().len(), 30);
+
+    // A drain closed while its handler works: the batch in hand is not acknowledged.
+    let drained = client(&emu);
+    let (entered, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = Arc::new(Mutex::new(Some(entered)));
+    let drain = tokio::spawn({
+        let drained = drained.clone();
+        async move {
+            drained
+                .drain(
+                    move |_events: Vec<WebhookEvent>| {
+                        let entered = entered.clone();
+                        async move {
+                            if let Some(tx) = entered.lock().unwrap().take() {
+                                let _ = tx.send(());
+                            }
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                            Ok::<(), Boom>(())
+                        }
+                    },
+                    DrainOptions::new().limit(10),
+                )
+                .await
+        }
+    });
+    within("the drain's handler", entered_rx).await.unwrap();
+    drained.close();
+    let err = within("a drain after close", drain).await.unwrap().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled);
+    assert_eq!(emu.pending_ids().len(), 30, "the abandoned batch comes back");
+
+    // A run closed while its handler works: the handler finishes, its batch is acknowledged,
+    // and the run returns instead of waiting out its interval.
+    let running = client(&emu);
+    let (entered, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let entered = Arc::new(Mutex::new(Some(entered)));
+    let run = tokio::spawn({
+        let running = running.clone();
+        async move {
+            running
+                .run(
+                    move |events: Vec<WebhookEvent>| {
+                        let entered = entered.clone();
+                        async move {
+                            if let Some(tx) = entered.lock().unwrap().take() {
+                                let _ = tx.send(());
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            assert_eq!(events.len(), 10);
+                            Ok::<(), Boom>(())
+                        }
+                    },
+                    RunOptions::new().interval(Duration::from_secs(600)).drain_options(DrainOptions::new().limit(10)),
+                    std::future::pending(),
+                )
+                .await
+        }
+    });
+    within("the run's handler", entered_rx).await.unwrap();
+    running.close();
+    let summary = within("a run after close", run).await.unwrap().unwrap();
+    assert_eq!((summary.events, summary.acknowledged), (10, 10));
+    assert_eq!(emu.pending_ids().len(), 20, "the batch in hand was acknowledged, nothing more fetched");
+    let err = running
+        .run(|_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) }, RunOptions::new(), std::future::pending())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Cancelled);
+}
