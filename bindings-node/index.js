@@ -161,8 +161,18 @@ function bridge(fn, slot, withReason) {
   }
 }
 
-function signalOf(options) {
-  return isObject(options) ? options.signal : undefined
+/** The `signal` of the options of a call that takes nothing else; anything else is refused. */
+function signalOnly(options, what) {
+  if (options === undefined || options === null) return undefined
+  if (!isObject(options) || Array.isArray(options)) {
+    const got = Array.isArray(options) ? 'an array' : `a ${typeof options}`
+    throw new errors.InvalidArgumentError(`${what} options must be an object, got ${got}`)
+  }
+  const unknown = Object.keys(options).find((key) => key !== 'signal')
+  if (unknown !== undefined) {
+    throw new errors.InvalidArgumentError(`unknown ${what} option ${JSON.stringify(unknown)}; expected signal`)
+  }
+  return options.signal
 }
 
 /** A native stop token that an `AbortSignal` cancels, or `null` without a signal. */
@@ -302,12 +312,14 @@ class AssessmentClient {
 
   /** Removes events from the queue; returns `{ acknowledged }`. Options: `{ signal }`. */
   async acknowledgeWebhookEvents(eventIds, options) {
-    return withSignal(signalOf(options), (stop) => this[kNative].acknowledgeWebhookEvents(eventIds, stop), JSON.parse)
+    const signal = signalOnly(options, 'acknowledge')
+    return withSignal(signal, (stop) => this[kNative].acknowledgeWebhookEvents(eventIds, stop), JSON.parse)
   }
 
   /** Creates a candidate session; returns `{ token, expiresAt }`. Options: `{ signal }`. */
   async createSession(request, options) {
-    return withSignal(signalOf(options), (stop) => this[kNative].createSession(request, stop), JSON.parse)
+    const signal = signalOnly(options, 'session')
+    return withSignal(signal, (stop) => this[kNative].createSession(request, stop), JSON.parse)
   }
 
   /**
