@@ -33,16 +33,24 @@ pub fn sign(secret_key: &str, payload: &str) -> String {
     hex::encode(mac(secret_key, payload).finalize().into_bytes())
 }
 
-/// Checks `signature` (hex) against `payload` in constant time.
+/// Checks `signature` against `payload` in constant time. The signature must be written
+/// as the protocol writes it, 64 lower-case hex digits and nothing around them, so that a
+/// client that writes it otherwise is caught here rather than by the platform.
 ///
 /// ```
 /// let secret = "wc_sk_test_9e345f2b48dd318d301a2bdd";
 /// let sig = smartai_events::signing::sign(secret, "GET:/x:1:");
 /// assert!(smartai_events::signing::verify(secret, "GET:/x:1:", &sig));
 /// assert!(!smartai_events::signing::verify(secret, "GET:/y:1:", &sig));
+/// assert!(!smartai_events::signing::verify(secret, "GET:/x:1:", &sig.to_uppercase()));
+/// assert!(!smartai_events::signing::verify(secret, "GET:/x:1:", &format!(" {sig}")));
 /// ```
 pub fn verify(secret_key: &str, payload: &str, signature: &str) -> bool {
-    match hex::decode(signature.trim()) {
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if signature.len() != 64 || !signature.bytes().all(lower_hex) {
+        return false;
+    }
+    match hex::decode(signature) {
         Ok(bytes) => mac(secret_key, payload).verify_slice(&bytes).is_ok(),
         Err(_) => false,
     }

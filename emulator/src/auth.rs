@@ -43,9 +43,14 @@ pub(crate) fn authenticate(
     };
     let timestamp = header(headers, "x-timestamp").map_err(fail)?;
     let signature = header(headers, "x-signature").map_err(fail)?;
-    let Ok(ts) = timestamp.trim().parse::<i64>() else {
+    // Decimal digits only: the header string itself is what is signed, so `+17…`, ` 17…` or
+    // `017…` would be signed as written by one client and read as a number by another.
+    let decimal = !timestamp.is_empty()
+        && timestamp.bytes().all(|b| b.is_ascii_digit())
+        && (timestamp == "0" || !timestamp.starts_with('0'));
+    let Some(ts) = timestamp.parse::<i64>().ok().filter(|_| decimal) else {
         return Err(fail(ApiError::unauthorized(format!(
-            "Invalid x-timestamp header {timestamp:?}: expected Unix time in milliseconds"
+            "Invalid x-timestamp header {timestamp:?}: expected Unix time in milliseconds, as decimal digits"
         ))));
     };
     let now = shared.now_ms();
@@ -71,6 +76,13 @@ pub(crate) fn authenticate(
         }
     };
     let canonical_body = parsed.as_ref().map(canonical::to_string).unwrap_or_default();
+    // The protocol signs the canonical JSON and sends exactly those bytes. A client that
+    // signs one text and sends another is caught here, not by the platform.
+    if canonical_body.as_bytes() != body {
+        return Err(fail(ApiError::unauthorized(
+            "Invalid signature: the body sent is not the canonical JSON that is signed (keys sorted, no whitespace)",
+        )));
+    }
     let payload = signing::payload(method.as_str(), path, ts, &canonical_body);
     if !signing::verify(&state.key.secret_key, &payload, signature) {
         return Err(fail(ApiError::unauthorized("Invalid signature")));

@@ -6,6 +6,7 @@ mod common;
 use common::{Caller, event, ids, now_ms, start, start_plain};
 use serde_json::json;
 use smartai_emulator::{ApiKey, EmulatorConfig, RateLimitConfig, TokenBucket};
+use smartai_events::signing;
 use std::time::Duration;
 
 #[tokio::test]
@@ -72,6 +73,68 @@ async fn authentication_failures_say_why() {
     let r = c.send(c.request("GET", "/api/v1/webhook/events?limit=7", None, now_ms())).await;
     assert_eq!(r.status, 200);
     assert_eq!(emu.stats().auth_failures, 4);
+}
+
+/// What a sloppy client would send is refused, though a lenient reader could make sense of
+/// it: the signature, the timestamp and the body must be written exactly as the protocol
+/// writes them, since the platform checks the bytes it receives.
+#[tokio::test]
+async fn signatures_timestamps_and_bodies_must_be_written_exactly_as_signed() {
+    let emu = start_plain().await;
+    emu.generate(1);
+    let c = Caller::new(&emu);
+    let path = "/api/v1/webhook/events";
+    let ts = now_ms();
+    let good = signing::sign(&c.secret, &signing::payload("GET", path, ts, ""));
+    let with_signature = |signature: String| {
+        c.http
+            .get(format!("{}{path}", c.base))
+            .header("x-api-key", &c.api_key)
+            .header("x-timestamp", ts.to_string())
+            .header("x-signature", signature)
+    };
+    assert_eq!(c.send(with_signature(good.clone())).await.status, 200, "the control request passes");
+    for bad in [good.to_uppercase(), format!("0x{good}"), format!("{good}00")] {
+        let r = c.send(with_signature(bad.clone())).await;
+        assert_eq!((r.status, r.error().as_str()), (401, "Invalid signature"), "{bad:?}");
+    }
+
+    // The timestamp string is what is signed: `+…` and `0…` are not the number's decimal form.
+    for written in [format!("+{ts}"), format!("0{ts}"), format!("{ts}.0")] {
+        let signature = signing::sign(&c.secret, &format!("GET:{path}:{written}:"));
+        let r = c
+            .send(
+                c.http
+                    .get(format!("{}{path}", c.base))
+                    .header("x-api-key", &c.api_key)
+                    .header("x-timestamp", &written)
+                    .header("x-signature", signature),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{written}");
+        assert!(r.error().contains("as decimal digits") && r.error().contains(&written), "{}", r.error());
+    }
+
+    // A body sent with whitespace, or keys out of order, though its canonical form is signed.
+    let ack = "/api/v1/webhook/events/acknowledge";
+    for sent in [r#"{"eventIds": ["evt_1"]}"#, r#"{"z":1,"eventIds":["evt_1"]}"#] {
+        let canonical = smartai_events::canonical::to_string(&serde_json::from_str(sent).unwrap());
+        let signature = signing::sign(&c.secret, &signing::payload("POST", ack, ts, &canonical));
+        let r = c
+            .send(
+                c.http
+                    .post(format!("{}{ack}", c.base))
+                    .header("x-api-key", &c.api_key)
+                    .header("x-timestamp", ts.to_string())
+                    .header("x-signature", signature)
+                    .header("content-type", "application/json")
+                    .body(sent.to_string()),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{sent}");
+        assert!(r.error().contains("not the canonical JSON"), "{}", r.error());
+    }
+    assert_eq!(emu.pending_ids().len(), 1);
 }
 
 /// The protocol's fourth test vector, sent byte for byte with its published signature: the
