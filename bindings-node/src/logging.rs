@@ -61,15 +61,24 @@ pub fn install() {
 
 struct JsLogLayer;
 
+/// The package's own records (core, binding, emulator), not those of the HTTP stack.
+fn ours(meta: &Metadata<'_>) -> bool {
+    meta.target().starts_with("smartai_")
+}
+
 fn enabled(meta: &Metadata<'_>) -> bool {
-    // The package's own records (core, binding, emulator), not those of the HTTP stack.
-    meta.is_event() && rank(meta.level()) <= THRESHOLD.load(Ordering::Relaxed) && meta.target().starts_with("smartai_")
+    meta.is_event() && ours(meta) && rank(meta.level()) <= THRESHOLD.load(Ordering::Relaxed)
 }
 
 impl<S: Subscriber> Layer<S> for JsLogLayer {
-    fn register_callsite(&self, _meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        // The level can change at any time from JavaScript: ask every time.
-        tracing::subscriber::Interest::sometimes()
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        if meta.is_event() && ours(meta) {
+            // The level can change at any time from JavaScript: ask every time.
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            // Spans and the HTTP stack's records: never, so they cost nothing at all.
+            tracing::subscriber::Interest::never()
+        }
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
