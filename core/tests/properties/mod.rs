@@ -42,6 +42,10 @@ macro_rules! ensure {
 pub fn check_canonical(value: &Value) -> Result<(), String> {
     let text = canonical::to_string(value);
     let tokens = scan(&text)?;
+    if holds_reserved_key(value) {
+        // serde_json cannot read it back (see SERDE_RESERVED); the scan has checked the text.
+        return check_numbers(value);
+    }
     let parsed: Value = serde_json::from_str(&text).map_err(|e| format!("{text:?} is not JSON: {e}"))?;
     // serde_json's default float parsing may be one unit off in the last place, so the
     // numbers are read again with the standard library's correctly rounded parser.
@@ -54,6 +58,19 @@ pub fn check_canonical(value: &Value) -> Result<(), String> {
     let again = canonical::to_string(&exact);
     ensure!(again == text, "not a fixed point: {text:?} became {again:?}");
     Ok(())
+}
+
+/// serde_json reserves object keys that start with this for its own types: its `Value`
+/// reads an object whose first key is one as such a type, so a document holding one (the
+/// fuzzer found `{"$serde_json::private::RawValue":"s"}`) cannot be read back to be compared.
+const SERDE_RESERVED: &str = "$serde_json::private::";
+
+fn holds_reserved_key(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(k, v)| k.starts_with(SERDE_RESERVED) || holds_reserved_key(v)),
+        Value::Array(items) => items.iter().any(holds_reserved_key),
+        _ => false,
+    }
 }
 
 struct Tokens {
