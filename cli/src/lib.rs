@@ -65,7 +65,10 @@ async fn run(command: Command, out: Output) -> anyhow::Result<()> {
         Command::Events(args) => peek::events(args, out).await,
         Command::Ack(args) => peek::ack(args, out).await,
         Command::Demo(args) => demo::run(args, out).await,
-        Command::Emulator(args) => smartai_emulator::cli::run_cli(args).await.map_err(Into::into),
+        Command::Emulator(args) => {
+            args.validate().map_err(crate::exit::usage)?;
+            smartai_emulator::cli::run_cli(args).await.map_err(Into::into)
+        }
     }
 }
 

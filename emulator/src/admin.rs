@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -85,7 +86,8 @@ async fn enqueue(
     Query(query): Query<KeyQuery>,
     Extension(body): Extension<RawBody>,
 ) -> Result {
-    let body = parse_body(&body)?;
+    let raw = body;
+    let body = parse_body(&raw)?;
     let key = resolve_key(&shared, &query, &body)?;
     let expected = "Expected a JSON array of events, {\"events\":[...]} or {\"generate\":n}";
     // Large batches take seconds to build and serialise; keep them off the async workers.
@@ -94,7 +96,8 @@ async fn enqueue(
     let enqueued = match body {
         Value::Array(events) => {
             objects(&events)?;
-            blocking(move || work.enqueue_for(&target, events)).await?
+            let given = given_texts(serde_json::from_slice::<Vec<&RawValue>>(&raw.0).ok(), events);
+            blocking(move || work.enqueue_given_for(&target, given)).await?
         }
         Value::Object(mut map) => {
             if let Some(n) = map.get("generate") {
@@ -104,7 +107,9 @@ async fn enqueue(
                 blocking(move || work.generate_for(&target, n)).await?
             } else if let Some(Value::Array(events)) = map.remove("events") {
                 objects(&events)?;
-                blocking(move || work.enqueue_for(&target, events)).await?
+                let texts = serde_json::from_slice::<GivenEvents<'_>>(&raw.0).ok().map(|g| g.events);
+                let given = given_texts(texts, events);
+                blocking(move || work.enqueue_given_for(&target, given)).await?
             } else {
                 return Err(ApiError::bad_request(expected));
             }
@@ -113,6 +118,25 @@ async fn enqueue(
     };
     let pending = shared.stats_for(&key).pending;
     Ok(json_ok(&json!({ "enqueued": enqueued, "pending": pending })))
+}
+
+/// The `events` of `{"events":[...]}` as their JSON texts.
+#[derive(Deserialize)]
+struct GivenEvents<'a> {
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+/// Pairs each parsed event with its text as given, so the queue serves the event exactly
+/// as it was enqueued (a serde_json `Value` would round a number beyond an f64's
+/// precision). Without the texts, the events are serialised from their values.
+fn given_texts(texts: Option<Vec<&RawValue>>, events: Vec<Value>) -> Vec<(Value, Option<String>)> {
+    match texts {
+        Some(texts) if texts.len() == events.len() => {
+            events.into_iter().zip(texts).map(|(event, text)| (event, Some(text.get().to_string()))).collect()
+        }
+        _ => events.into_iter().map(|event| (event, None)).collect(),
+    }
 }
 
 /// Runs CPU-heavy work on the blocking pool.
@@ -208,13 +232,8 @@ async fn set_rate_limit(State(shared): AppState, Extension(body): Extension<RawB
     let body = if body.is_null() { json!({}) } else { body };
     let config: RateLimitConfig = serde_json::from_value(body.clone())
         .map_err(|e| ApiError::bad_request(format!("Invalid rate-limit settings {body}: {e}")))?;
-    if let Some(b) = config.bucket
-        && (!b.per_second.is_finite() || b.per_second <= 0.0 || b.burst == 0)
-    {
-        return Err(ApiError::bad_request(format!(
-            "bucket needs per_second > 0 and burst >= 1, got per_second {} and burst {}",
-            b.per_second, b.burst
-        )));
+    if let Some(b) = config.bucket {
+        b.check("bucket.per_second", "bucket.burst").map_err(ApiError::bad_request)?;
     }
     shared.set_rate_limit(config);
     Ok(json_ok(&shared.rate_limit()))

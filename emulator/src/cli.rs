@@ -44,12 +44,12 @@ pub struct Args {
     #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub idle_poll_interval: Duration,
 
-    /// Token-bucket refill rate, requests per second per key.
-    #[arg(long, default_value_t = 20.0, value_name = "RATE")]
+    /// Token-bucket refill rate, requests per second per key (above 0).
+    #[arg(long, default_value_t = 20.0, allow_hyphen_values = true, value_name = "RATE")]
     pub rate: f64,
 
-    /// Token-bucket size: requests that may come back to back per key.
-    #[arg(long, default_value_t = 40)]
+    /// Token-bucket size: requests that may come back to back per key (at least 1).
+    #[arg(long, default_value_t = 40, allow_hyphen_values = true)]
     pub burst: u32,
 
     /// Inject a realistic mix of transient faults (503, 500, 429, resets, truncated bodies,
@@ -77,6 +77,16 @@ pub struct Args {
 }
 
 impl Args {
+    /// Checks the flags that parse but make no sense together or at all, such as a token
+    /// bucket that would lock every client out (`--rate 0`, `--burst 0`); the message names
+    /// the flag and its value.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.no_rate_limit {
+            TokenBucket { per_second: self.rate, burst: self.burst }.check("--rate", "--burst")?;
+        }
+        Ok(())
+    }
+
     /// The emulator configuration these flags describe.
     pub fn to_config(&self) -> EmulatorConfig {
         let rate_limit = if self.no_rate_limit {
@@ -148,6 +158,7 @@ where
     W: Write,
     F: Future<Output = ()>,
 {
+    args.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let emulator = Emulator::start(args.to_config()).await?;
     if args.fault_rate > 0.0 {
         emulator.set_faults(realistic_mix(args.fault_rate));
@@ -231,5 +242,22 @@ mod tests {
         assert_eq!(c.clock_offset_ms, -60_000);
         assert!(Args::try_parse_from(["x", "--fault-rate", "1.5"]).is_err());
         assert!(Args::try_parse_from(["x", "--keys", "0"]).is_err());
+    }
+
+    #[test]
+    fn a_bucket_that_locks_everyone_out_is_refused_naming_the_value() {
+        for (flags, message) in [
+            (&["--rate", "0"][..], "--rate must be a number of requests per second above 0, got 0"),
+            (&["--rate", "-1"], "--rate must be a number of requests per second above 0, got -1"),
+            (&["--rate", "NaN"], "--rate must be a number of requests per second above 0, got NaN"),
+            (&["--rate", "inf"], "--rate must be a number of requests per second above 0, got inf"),
+            (&["--burst", "0"], "--burst must be at least 1 (requests that may come back to back), got 0"),
+        ] {
+            let args = Args::try_parse_from(["x"].iter().chain(flags)).unwrap();
+            assert_eq!(args.validate(), Err(message.to_string()), "{flags:?}");
+        }
+        // Off anyway: nothing to refuse.
+        assert!(Args::try_parse_from(["x", "--rate", "0", "--no-rate-limit"]).unwrap().validate().is_ok());
+        assert!(Args::try_parse_from(["x", "--rate", "0.5", "--burst", "1"]).unwrap().validate().is_ok());
     }
 }

@@ -57,6 +57,29 @@ pub struct TokenBucket {
     pub burst: u32,
 }
 
+impl TokenBucket {
+    /// The one check of a bucket's settings, for the flags, the admin API and
+    /// [`Emulator::start`](crate::Emulator::start): a refill rate that is a finite number
+    /// above 0 and a size of at least 1. Anything else would lock every client out. `rate`
+    /// and `burst` name the two settings in the message (`--rate`, `bucket.per_second`, ...).
+    ///
+    /// ```
+    /// use smartai_emulator::TokenBucket;
+    /// assert!(TokenBucket { per_second: 20.0, burst: 40 }.check("--rate", "--burst").is_ok());
+    /// let err = TokenBucket { per_second: 0.0, burst: 40 }.check("--rate", "--burst").unwrap_err();
+    /// assert_eq!(err, "--rate must be a number of requests per second above 0, got 0");
+    /// ```
+    pub fn check(&self, rate: &str, burst: &str) -> Result<(), String> {
+        if !self.per_second.is_finite() || self.per_second <= 0.0 {
+            return Err(format!("{rate} must be a number of requests per second above 0, got {}", self.per_second));
+        }
+        if self.burst == 0 {
+            return Err(format!("{burst} must be at least 1 (requests that may come back to back), got 0"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for TokenBucket {
     fn default() -> Self {
         Self { per_second: 20.0, burst: 40 }

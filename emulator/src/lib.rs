@@ -110,7 +110,13 @@ fn build_router(shared: Arc<Shared>) -> Router {
 
 impl Emulator {
     /// Binds the configured address and starts serving. Must run inside a tokio runtime.
+    /// A token bucket that would lock every client out is refused ([`TokenBucket::check`]).
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        if let Some(bucket) = config.rate_limit.bucket {
+            bucket
+                .check("rate_limit.bucket.per_second", "rate_limit.bucket.burst")
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        }
         let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);

@@ -17,6 +17,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Err(e) = args.validate() {
+        // Exit 2 with clap's usage line, like any other bad flag.
+        <Args as clap::CommandFactory>::command().error(clap::error::ErrorKind::ValueValidation, e).exit();
+    }
     init_tracing();
     match run_cli(args).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -194,6 +194,13 @@ impl Shared {
 
     /// Enqueues events for `api_key`; see [`crate::Emulator::enqueue_for`].
     pub fn enqueue_for(&self, api_key: &str, events: Vec<Value>) -> usize {
+        self.enqueue_given_for(api_key, events.into_iter().map(|event| (event, None)).collect())
+    }
+
+    /// [`Shared::enqueue_for`] with each event's JSON text as it was given, when known: the
+    /// queue then serves that text (a number beyond an f64's precision included), with only
+    /// a missing `eventId` or `storedAt` appended.
+    pub fn enqueue_given_for(&self, api_key: &str, events: Vec<(Value, Option<String>)>) -> usize {
         // A missing storedAt means "now", but never before an event enqueued or generated
         // earlier (generated ones may run a few ms ahead), so events queue in call order.
         let now = {
@@ -202,7 +209,7 @@ impl Shared {
             cursor.last_stored_at_ms = now;
             now
         };
-        let prepared = events.into_iter().filter_map(|event| self.prepare(event, now)).collect();
+        let prepared = events.into_iter().filter_map(|(event, given)| self.prepare(event, given, now)).collect();
         self.push_prepared(api_key, prepared)
     }
 
@@ -225,14 +232,17 @@ impl Shared {
     }
 
     /// Fills in `eventId` and `storedAt` when missing and serialises the event once.
-    fn prepare(&self, mut event: Value, now_ms: i64) -> Option<(String, i64, String)> {
+    fn prepare(&self, mut event: Value, given: Option<String>, now_ms: i64) -> Option<(String, i64, String)> {
         let obj = event.as_object_mut()?;
+        let was_empty = obj.is_empty();
+        // The fields filled in, in the order they are appended.
+        let mut filled: Vec<(&str, Value)> = Vec::new();
         let id = match obj.get("eventId") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => {
                 let n = self.fill_counter.fetch_add(1, Ordering::Relaxed);
                 let id = generator::filler_event_id(n);
-                obj.insert("eventId".into(), Value::String(id.clone()));
+                filled.push(("eventId", Value::String(id.clone())));
                 id
             }
         };
@@ -240,11 +250,33 @@ impl Shared {
             Some(Value::String(s)) => generator::parse_iso_ms(s).unwrap_or(now_ms),
             Some(Value::Number(n)) => n.as_i64().unwrap_or(now_ms),
             _ => {
-                obj.insert("storedAt".into(), Value::String(generator::iso_ms(now_ms)));
+                filled.push(("storedAt", Value::String(generator::iso_ms(now_ms))));
                 now_ms
             }
         };
-        let json = serde_json::to_string(&event).ok()?;
+        let given =
+            given.map(|text| text.trim().to_string()).filter(|text| text.starts_with('{') && text.ends_with('}'));
+        let json = match given {
+            Some(mut text) => {
+                // Appended as text, so the given fields keep their exact form.
+                text.pop();
+                let mut first = was_empty;
+                for (key, value) in &filled {
+                    if !std::mem::take(&mut first) {
+                        text.push(',');
+                    }
+                    text.push_str(&format!("{}:{value}", Value::String((*key).to_string())));
+                }
+                text.push('}');
+                text
+            }
+            None => {
+                for (key, value) in filled {
+                    obj.insert(key.into(), value);
+                }
+                serde_json::to_string(&event).ok()?
+            }
+        };
         Some((id, stored_at, json))
     }
 

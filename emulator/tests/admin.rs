@@ -167,3 +167,29 @@ async fn admin_refuses_non_loopback_peers() {
     // The platform endpoints still answer remote clients.
     assert_eq!(ids(&c.fetch("").await).len(), 2);
 }
+
+#[tokio::test]
+async fn enqueued_json_is_served_as_given_even_numbers_beyond_f64() {
+    let emu = start_plain().await;
+    let c = Caller::new(&emu);
+    let big = "12345678901234567890123";
+    // Sent as text: a serde_json Value would already round the number to an f64.
+    for body in [
+        format!(r#"[{{"eventId":"big-1","event":"x.y","n":{big},"d":1.10}}]"#),
+        format!(r#"{{"events":[{{"event":"x.y","n":{big},"marker":2}}]}}"#),
+    ] {
+        let resp = c
+            .http
+            .post(format!("{}/_emulator/events", c.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+    let text = c.fetch("").await.text;
+    assert!(text.contains(&format!(r#"{{"eventId":"big-1","event":"x.y","n":{big},"d":1.10,"storedAt":""#)), "{text}");
+    // A missing eventId and storedAt are appended; the given fields keep their form.
+    assert!(text.contains(&format!(r#"{{"event":"x.y","n":{big},"marker":2,"eventId":"evt_"#)), "{text}");
+}

@@ -74,3 +74,39 @@ fn bad_flags_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("forever"));
 }
+
+#[test]
+fn a_rate_limit_that_locks_every_client_out_is_refused() {
+    for (flags, needle) in [
+        (&["--burst", "0"][..], "--burst must be at least 1"),
+        (&["--rate", "0"], "--rate must be a number of requests per second above 0, got 0"),
+        (&["--rate", "-2"], "got -2"),
+        (&["--rate=-2"], "got -2"),
+        (&["--rate", "NaN"], "got NaN"),
+    ] {
+        let mut child = Command::new(BIN)
+            .args(["--port", "0"])
+            .args(flags)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Before the check it served (and refused every request) until killed.
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{flags:?} was accepted: the emulator kept running");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert_eq!(status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(needle), "{flags:?}: {err}");
+    }
+}
