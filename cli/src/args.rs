@@ -160,6 +160,7 @@ Each event is POSTed alone, as its JSON, in queue order, with headers
   x-smartai-event-id: <eventId>
   x-smartai-event-type: <event>
   x-smartai-signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>   (with --secret)
+In the ID and type headers, bytes outside visible ASCII, and '%', are percent-encoded (%XX).
 A non-2xx answer or a network error is retried with backoff (up to 30 s apart) until it
 succeeds, so the order holds; a batch is acknowledged only after every event in it got a
 2xx. Delivery is at-least-once: dedupe on x-smartai-event-id.
@@ -192,8 +193,8 @@ pub struct ForwardArgs {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=100), value_name = "N")]
     pub limit: i64,
 
-    /// Timeout of one delivery.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    /// Timeout of one delivery (at least 1ms).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
     pub timeout: Duration,
 
     /// No progress bar.
@@ -303,6 +304,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(t).map_err(|e| format!("{e}; expected e.g. 30s, 5m or 250ms"))
 }
 
+/// A delivery timeout: a [`parse_duration`] of at least 1 ms. Below that every delivery
+/// would time out and be retried for ever.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(s)?;
+    if timeout < Duration::from_millis(1) {
+        return Err(format!("a delivery timeout must be at least 1ms, got {:?}", s.trim()));
+    }
+    Ok(timeout)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +351,10 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+        assert_eq!(parse_timeout("250ms"), Ok(Duration::from_millis(250)));
+        for zero in ["0", "0s", "0ms", "500us"] {
+            let err = parse_timeout(zero).unwrap_err();
+            assert!(err.contains(&format!("{zero:?}")), "{zero}: {err}");
+        }
     }
 }

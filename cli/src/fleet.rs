@@ -20,6 +20,15 @@ use tokio_util::sync::CancellationToken;
 const RETRY: Duration = Duration::from_secs(1);
 /// A lock connection that does not answer a ping within this long counts as lost.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest wait between two attempts to reach PostgreSQL for the lock. A fleet outlives
+/// a database outage or fail-over of any length: it never gives up, it only backs off.
+const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// The wait after `failures` failed connection attempts in a row: 1 s, 2 s, 4 s, ... up to
+/// [`MAX_RECONNECT_WAIT`].
+fn reconnect_wait(failures: u32) -> Duration {
+    RETRY.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(MAX_RECONNECT_WAIT)
+}
 
 /// The advisory lock key: one leader per database and API key (each key has its own queue).
 /// FNV-1a, so every build and every process computes the same number.
@@ -131,6 +140,7 @@ async fn acquire(
     let mut conn: Option<PgConnection> = None;
     let mut connect_failures = 0u32;
     loop {
+        let mut wait = RETRY;
         if stop.is_cancelled() {
             return Ok(None);
         }
@@ -141,11 +151,14 @@ async fn acquire(
                     connect_failures = 0;
                 }
                 Err(e) => {
-                    connect_failures += 1;
-                    tracing::warn!(error = %e, "cannot connect to PostgreSQL for the leader lock; retrying");
-                    if connect_failures >= 30 {
-                        return Err(anyhow::Error::new(e).context("cannot connect to PostgreSQL for the leader lock"));
-                    }
+                    connect_failures = connect_failures.saturating_add(1);
+                    wait = reconnect_wait(connect_failures);
+                    tracing::warn!(
+                        error = %e,
+                        attempt = connect_failures,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "cannot connect to PostgreSQL for the leader lock; retrying"
+                    );
                 }
             }
         }
@@ -173,7 +186,7 @@ async fn acquire(
         }
         tokio::select! {
             _ = stop.cancelled() => return Ok(None),
-            _ = tokio::time::sleep(RETRY) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
@@ -238,6 +251,14 @@ pub async fn lock_file(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reconnecting_backs_off_to_a_cap_and_never_gives_up() {
+        use std::time::Duration;
+        let waits: Vec<Duration> = [1, 2, 3, 4, 5, 30, u32::MAX].into_iter().map(super::reconnect_wait).collect();
+        let secs = |s| Duration::from_secs(s);
+        assert_eq!(waits, [secs(1), secs(2), secs(4), secs(8), secs(10), secs(10), secs(10)]);
+    }
+
     #[test]
     fn lock_key_is_stable() {
         assert_eq!(super::lock_key("wc_ak_test_a"), super::lock_key("wc_ak_test_a"));

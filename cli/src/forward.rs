@@ -64,8 +64,8 @@ impl Forwarder {
                 .post(self.to.clone())
                 .header("content-type", "application/json")
                 .header("user-agent", concat!("smartai-events-forward/", env!("CARGO_PKG_VERSION")))
-                .header("x-smartai-event-id", event.event_id())
-                .header("x-smartai-event-type", event.event_type());
+                .header("x-smartai-event-id", header_text(event.event_id()).as_ref())
+                .header("x-smartai-event-type", header_text(event.event_type()).as_ref());
             if let Some(secret) = &self.secret {
                 let t = chrono::Utc::now().timestamp_millis();
                 request = request.header(SIGNATURE_HEADER, signature(secret, t, &body));
@@ -89,6 +89,27 @@ impl Forwarder {
             }
         }
     }
+}
+
+/// An event ID or type as a header value. A header can carry only visible ASCII, and an
+/// event whose ID held, say, a newline would fail every send and block the queue behind
+/// it; so every byte of the UTF-8 text outside `!`..`~`, and `%` itself, is written as
+/// `%XX` (percent-encoding, as in URLs). Ordinary IDs such as `evt_01J9XYZ` are unchanged;
+/// the body always carries the exact values.
+pub fn header_text(value: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |b: u8| b.is_ascii_graphic() && b != b'%';
+    if value.bytes().all(plain) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for b in value.bytes() {
+        if plain(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// reqwest's errors quote the URL, which may carry credentials; keep the kind only.
@@ -194,6 +215,16 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn header_text_percent_encodes_what_a_header_cannot_carry() {
+        assert_eq!(super::header_text("evt_01J9XYZ-abc.1"), "evt_01J9XYZ-abc.1");
+        assert_eq!(super::header_text("evt_a\nb"), "evt_a%0Ab");
+        assert_eq!(super::header_text("a b%c\u{7f}é"), "a%20b%25c%7F%C3%A9");
+        for text in ["evt_a\r\nb", "\0", "x\ty"] {
+            assert!(reqwest::header::HeaderValue::from_str(&super::header_text(text)).is_ok(), "{text:?}");
+        }
+    }
+
     #[test]
     fn signature_format() {
         let s = super::signature("whsec", 1_717_200_000_000, "{}");

@@ -18,8 +18,12 @@ const ONCE_STANDBY_LIMIT: Duration = Duration::from_secs(10);
 pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
     let db = DbUrl::parse(&args.db)?;
     let client = client::build(&args.client)?;
+    if !args.once {
+        // Now, not when this process becomes the leader: a standby with a bad --interval
+        // would otherwise wait quietly and fail only when it is needed.
+        client.validate_run_options(&run_options(&args))?;
+    }
     let stop = signals::stop_token()?;
-    let store = Store::open(&db).await?;
     let mode = if args.once { "once" } else { "poll" };
     out.status(
         None,
@@ -34,7 +38,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
         },
         json!({"type": "start", "db": db.display(), "mode": mode, "pid": std::process::id()}),
     );
-    let result = match &db {
+    match &db {
         DbUrl::Sqlite(_) => {
             let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
             // One poller per file: a second `sync` on the same file stands by.
@@ -49,17 +53,25 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
                 },
                 None => None,
             };
+            // Opened (and migrated) only once the lock is ours: two first runs on one file
+            // would otherwise race in the migrations, and SQLite has no migration lock.
+            let store = Store::open(&db).await?;
             let result = work(&client, &store, &args, &out, stop.clone()).await;
+            store.close().await;
             drop(lock);
             result
         }
         DbUrl::Postgres(url) => {
             let options = crate::store::postgres_options(url)?;
+            // sqlx serialises concurrent PostgreSQL migrations with an advisory lock.
+            let store = Store::open(&db).await?;
             // clap resolved --api-key / ASSESSMENT_API_KEY into this field, as the client did.
             let key = fleet::lock_key(args.client.api_key.as_deref().unwrap_or_default());
             let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
-            match fleet::lead(options, key, &stop, &out, give_up, |leading| work(&client, &store, &args, &out, leading))
-                .await
+            let result = match fleet::lead(options, key, &stop, &out, give_up, |leading| {
+                work(&client, &store, &args, &out, leading)
+            })
+            .await
             {
                 Ok(Ended::Done(())) => Ok(()),
                 Ok(Ended::OtherLeader) => {
@@ -67,11 +79,11 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(e) => Err(e),
-            }
+            };
+            store.close().await;
+            result
         }
-    };
-    store.close().await;
-    result
+    }
 }
 
 fn skipped(out: &Output) {
@@ -146,13 +158,21 @@ async fn poll(
         }
     };
     let bar = out.spinner(!args.no_progress);
-    let options = RunOptions::new()
-        .interval(args.interval)
-        .max_attempts(args.max_attempts)
-        .drain_options(DrainOptions::new().limit(args.limit))
-        .dead_letter(dead_letter)
-        .on_cycle(status::cycle_hook(client.clone(), out.clone(), bar.clone(), "stored"));
+    let options = run_options(args).dead_letter(dead_letter).on_cycle(status::cycle_hook(
+        client.clone(),
+        out.clone(),
+        bar.clone(),
+        "stored",
+    ));
     let result = client.run(handler, options, stop.cancelled_owned()).await;
     bar.finish_and_clear();
     Ok(result?)
+}
+
+/// The poller's options from the flags.
+fn run_options(args: &SyncArgs) -> RunOptions {
+    RunOptions::new()
+        .interval(args.interval)
+        .max_attempts(args.max_attempts)
+        .drain_options(DrainOptions::new().limit(args.limit))
 }

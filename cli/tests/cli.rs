@@ -16,6 +16,9 @@ async fn bad_flags_exit_2_and_name_the_value() {
         (vec!["sync", "--max-attempts", "0"], "0"),
         (vec!["sync", "--bogus"], "--bogus"),
         (vec!["nonsense"], "nonsense"),
+        (vec!["forward", "--to", "http://127.0.0.1:9/hook", "--timeout", "0"], "'0' for '--timeout"),
+        (vec!["emulator", "--burst", "0"], "--burst must be at least 1"),
+        (vec!["emulator", "--rate", "0"], "--rate must be a number of requests per second above 0, got 0"),
     ] {
         let mut cmd = bare();
         cmd.args(&args).env("ASSESSMENT_API_KEY", "wc_ak_test_x").env("ASSESSMENT_SECRET_KEY", "s");
@@ -32,6 +35,9 @@ async fn bad_database_urls_exit_2_without_the_password() {
         ("postgres://app:hunter2@localhost:notaport/app", "postgres://app:***@localhost:notaport/app"),
         ("events.db", "events.db"),
         ("sqlite://", "sqlite://"),
+        // In RAM, acknowledged events would vanish with the process.
+        ("sqlite::memory:", "sqlite::memory:"),
+        ("sqlite:///tmp/smartai-test.db?mode=memory", "sqlite:///tmp/smartai-test.db?mode=memory"),
     ] {
         let mut cmd = bare();
         cmd.args(["sync", "--once", "--db", url])

@@ -173,3 +173,87 @@ async fn sync_once_into_postgres_keeps_the_whole_json() {
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 301);
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keeps_numbers_exactly_as_received() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    // Through the admin API as text: a serde_json Value would round the number itself.
+    let big = "12345678901234567890123";
+    let body = format!(r#"[{{"eventId":"evt_big","event":"assessment.reviewed","score":{big},"ratio":1.10}}]"#);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_emulator/events", emu.url()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
+    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{out}\n{err}");
+    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let (score, ratio): (String, String) =
+        sqlx::query_as("SELECT payload->>'score', payload->>'ratio' FROM webhook_events WHERE event_id = 'evt_big'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    conn.close().await.ok();
+    assert_eq!(score, big, "the integer was rounded");
+    assert_eq!(ratio, "1.10");
+    db.drop_db().await;
+}
+
+/// Refuses (or allows again) new connections to the test database, and with `false` also
+/// cuts the open ones: to its clients, a database outage.
+async fn set_db_reachable(db: &TestDb, reachable: bool) {
+    let mut conn = PgConnection::connect(&db.admin).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("ALTER DATABASE {} ALLOW_CONNECTIONS {reachable}", db.name)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    if !reachable {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&db.name)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_outlives_a_database_outage_of_40_seconds() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(50).await;
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", &db.url]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(60), "the first 50 stored", || async {
+        emu.stats().pending == 0 && db.count("SELECT COUNT(*) FROM webhook_events").await == 50
+    })
+    .await;
+
+    set_db_reachable(&db, false).await;
+    eventually(Duration::from_secs(30), "the leader noticed the outage", || {
+        let ok = p.has_line(r#""type":"lost-leadership""#);
+        async move { ok }
+    })
+    .await;
+    // Longer than the 30 attempts after which it used to give up and exit 1.
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    assert!(p.child.try_wait().unwrap().is_none(), "it gave up during the outage:\n{}", p.stderr());
+    assert!(p.stderr().contains("cannot connect to PostgreSQL for the leader lock"), "{}", p.stderr());
+    set_db_reachable(&db, true).await;
+
+    emu.generate(50);
+    eventually(Duration::from_secs(60), "leading again, the next 50 stored", || async {
+        emu.stats().pending == 0 && db.count("SELECT COUNT(*) FROM webhook_events").await == 100
+    })
+    .await;
+    p.signal("TERM");
+    let status = p.wait(Duration::from_secs(15)).await;
+    assert!(status.success(), "{status:?}\n{}", p.stderr());
+    db.drop_db().await;
+}

@@ -108,3 +108,41 @@ async fn forward_once_unsigned_then_exits() {
     assert_eq!(first_seen_order(&r.ok), order);
     assert!(r.ok.iter().all(|(_, sig, _)| sig.is_none()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_refuses_a_timeout_below_one_millisecond() {
+    let emu = emulator(3).await;
+    let (url, received) = receiver().await;
+    for timeout in ["0", "0ms"] {
+        let mut cmd = command(&emu);
+        cmd.args(["forward", "--once", "--to", &url, "--timeout", timeout]).args(FAST);
+        // Without the check every delivery timed out and was retried for ever.
+        let (status, out, err) = run(cmd, Duration::from_secs(30)).await;
+        assert_eq!(status.code(), Some(2), "{timeout}\n{out}\n{err}");
+        assert!(err.contains(&format!("'{timeout}'")) && err.contains("--timeout"), "{timeout}: {err}");
+    }
+    assert_eq!(emu.stats().pending, 3);
+    assert!(received.lock().unwrap().ok.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_delivers_events_whose_id_or_type_holds_a_control_character() {
+    let emu = emulator(0).await;
+    emu.enqueue(vec![
+        serde_json::json!({"eventId": "evt_a\nb", "event": "assessment.completed", "score": 1}),
+        serde_json::json!({"eventId": "evt_c", "event": "odd\r\ntype", "score": 2}),
+        serde_json::json!({"eventId": "evt_after", "event": "assessment.sent"}),
+    ]);
+    let (url, received) = receiver().await;
+    let mut cmd = command(&emu);
+    cmd.args(["forward", "--once", "--to", &url]).args(FAST);
+    // Without the encoding the first event failed every send and blocked the queue for ever.
+    let (status, out, err) = run(cmd, Duration::from_secs(60)).await;
+    assert!(status.success(), "{out}\n{err}");
+    assert_eq!(emu.stats().pending, 0);
+    let r = received.lock().unwrap();
+    assert_eq!(first_seen_order(&r.ok), ["evt_a%0Ab", "evt_c", "evt_after"]);
+    let bodies: Vec<serde_json::Value> = r.ok.iter().map(|(_, _, b)| serde_json::from_str(b).unwrap()).collect();
+    assert!(bodies.iter().any(|b| b["eventId"] == "evt_a\nb"), "the body keeps the exact ID");
+    assert!(bodies.iter().any(|b| b["event"] == "odd\r\ntype"));
+}

@@ -185,3 +185,45 @@ async fn the_long_running_poller_under_faults_stores_everything_and_keeps_going(
     assert_eq!(rows, 2_500);
     assert_eq!(ids, emu.acknowledged_ids().into_iter().collect::<HashSet<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_runs_started_together_on_a_new_file_all_succeed() {
+    let emu = emulator(20).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Each round a new file, and four first runs at once: they used to race in the migrations.
+    for round in 0..5 {
+        let db = sqlite_url(dir.path(), &format!("race-{round}.db"));
+        let mut procs: Vec<Proc> = (0..4)
+            .map(|_| {
+                let mut cmd = command(&emu);
+                cmd.args(["sync", "--once", "--db", &db]).args(FAST);
+                Proc::spawn(cmd)
+            })
+            .collect();
+        for p in &mut procs {
+            let status = p.wait(Duration::from_secs(60)).await;
+            assert!(status.success(), "round {round}: {status:?}\n{}", p.stderr());
+        }
+        emu.generate(20);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_with_a_bad_interval_exits_2_at_start_not_at_takeover() {
+    let emu = emulator(10).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let mut leader = command(&emu);
+    leader.args(["sync", "--json", "--db", &db]).args(FAST);
+    let mut leader = Proc::spawn(leader);
+    eventually(Duration::from_secs(30), "the leader drains", || async { emu.stats().pending == 0 }).await;
+    // The lock is held, so this process would stand by; its flags are refused first.
+    let mut standby = command(&emu);
+    standby.args(["sync", "--json", "--db", &db, "--interval", "2s"]);
+    let (status, stdout, stderr) = run(standby, Duration::from_secs(20)).await;
+    assert_eq!(status.code(), Some(2), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(format!("{stdout}{stderr}").contains("interval must be at least 5 s"), "{stdout}{stderr}");
+    assert!(!stdout.contains(r#""type":"standby""#), "{stdout}");
+    leader.signal("TERM");
+    assert!(leader.wait(Duration::from_secs(15)).await.success());
+}

@@ -218,7 +218,7 @@ impl AssessmentClient {
         mut options: RunOptions<E>,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Result<RunSummary> {
-        self.check_run_options(&options)?;
+        self.validate_run_options(&options)?;
         if self.is_closed() {
             return Err(Error::Cancelled);
         }
@@ -290,7 +290,22 @@ impl AssessmentClient {
         Ok(summary)
     }
 
-    fn check_run_options<E: QueueEvent>(&self, options: &RunOptions<E>) -> Result<()> {
+    /// The checks [`AssessmentClient::run`] makes of its options, without running: for a
+    /// process that should refuse bad options at start-up, before it waits for its turn.
+    ///
+    /// ```
+    /// use smartai_events::{AssessmentClient, RunOptions};
+    /// use std::time::Duration;
+    /// let client = AssessmentClient::builder()
+    ///     .api_key("wc_ak_test_0123456789")
+    ///     .secret_key("wc_sk_test_secret")
+    ///     .build()
+    ///     .unwrap();
+    /// let err = client.validate_run_options(&RunOptions::new().interval(Duration::from_secs(2))).unwrap_err();
+    /// assert!(err.to_string().starts_with("interval must be at least 5 s"));
+    /// assert!(client.validate_run_options(&RunOptions::new()).is_ok());
+    /// ```
+    pub fn validate_run_options<E: QueueEvent>(&self, options: &RunOptions<E>) -> Result<()> {
         options.drain.validate()?;
         let floor = MIN_INTERVAL.min(self.config().min_poll_interval);
         if options.interval < floor {

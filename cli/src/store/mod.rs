@@ -29,9 +29,9 @@ pub enum DbUrl {
 }
 
 impl DbUrl {
-    /// Accepts `sqlite://PATH`, `sqlite:PATH`, `sqlite::memory:`, `postgres://...` and
-    /// `postgresql://...`. Anything else is a usage error that names the value (with any
-    /// password masked).
+    /// Accepts `sqlite://PATH`, `sqlite:PATH`, `postgres://...` and `postgresql://...`.
+    /// Anything else, an in-memory SQLite database included, is a usage error that names the
+    /// value (with any password masked).
     pub fn parse(raw: &str) -> anyhow::Result<DbUrl> {
         let trimmed = raw.trim();
         let lower = trimmed.to_ascii_lowercase();
@@ -56,7 +56,7 @@ impl DbUrl {
     }
 
     /// The file behind a `sqlite:` URL, as the user would type it for `sqlite3`; `None`
-    /// for PostgreSQL and in-memory SQLite.
+    /// for PostgreSQL.
     pub fn sqlite_file(&self) -> Option<String> {
         let DbUrl::Sqlite(url) = self else { return None };
         let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
@@ -189,7 +189,20 @@ mod tests {
     #[test]
     fn parse_and_redact() {
         assert!(matches!(DbUrl::parse("sqlite://x.db").unwrap(), DbUrl::Sqlite(_)));
-        assert!(matches!(DbUrl::parse("sqlite::memory:").unwrap(), DbUrl::Sqlite(_)));
+        // A database that vanishes with the process would lose acknowledged events.
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://events.db?mode=memory",
+            "sqlite:events.db?vfs=memdb",
+            "sqlite:?mode=rwc",
+        ] {
+            let err = DbUrl::parse(url).unwrap_err();
+            assert_eq!(crate::exit::code_of(&err), crate::exit::USAGE, "{url}");
+            let err = err.to_string();
+            assert!(err.contains(&format!("{url:?}")) && err.contains("in-memory"), "{url}: {err}");
+        }
+        assert!(matches!(DbUrl::parse("sqlite://events.db?mode=rwc").unwrap(), DbUrl::Sqlite(_)));
         assert!(matches!(DbUrl::parse("postgres://u@localhost/db").unwrap(), DbUrl::Postgres(_)));
         let err = DbUrl::parse("mysql://root:hunter2@localhost/x").unwrap_err().to_string();
         assert!(err.contains("mysql://root:***@localhost/x"), "{err}");
@@ -202,6 +215,5 @@ mod tests {
         let file = |u: &str| DbUrl::parse(u).unwrap().sqlite_file();
         assert_eq!(file("sqlite://demo.db").as_deref(), Some("demo.db"));
         assert_eq!(file("sqlite:///tmp/x.db?mode=rwc").as_deref(), Some("/tmp/x.db"));
-        assert_eq!(file("sqlite::memory:"), None);
     }
 }

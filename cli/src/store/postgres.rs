@@ -6,13 +6,12 @@ use crate::exit::usage;
 use anyhow::Context;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::types::Json;
 use sqlx::{ConnectOptions, Connection, SqlSafeStr};
 use std::str::FromStr;
 use std::time::Duration;
 
 const UPSERT: &str = "INSERT INTO webhook_events (event_id, event_type, stored_at, payload, received_at, attempts) \
-     VALUES ($1, $2, $3, $4, now(), 1) \
+     VALUES ($1, $2, $3, $4::jsonb, now(), 1) \
      ON CONFLICT (event_id) DO UPDATE SET \
          event_type = EXCLUDED.event_type, stored_at = EXCLUDED.stored_at, payload = EXCLUDED.payload, \
          attempts = webhook_events.attempts + 1";
@@ -77,7 +76,9 @@ impl PgStore {
                 .bind(row.event_id)
                 .bind(row.event_type)
                 .bind(row.stored_at)
-                .bind(Json(row.payload))
+                // The text as received, cast by PostgreSQL: jsonb keeps every number's
+                // precision, where a serde_json::Value would round big ones to an f64.
+                .bind(&row.payload_text)
                 .execute(&mut *tx)
                 .await
                 .with_context(|| format!("cannot store event {}", row.event_id))?;

@@ -33,9 +33,30 @@ fn migrator() -> Migrator {
     m
 }
 
+/// Parses a `sqlite:` URL and refuses a database that does not outlive the process: `sync`
+/// acknowledges what it stored, and an acknowledged event exists nowhere else.
 pub(super) fn check_url(url: &str) -> anyhow::Result<SqliteConnectOptions> {
-    SqliteConnectOptions::from_str(url)
-        .map_err(|e| usage(format!("invalid database URL {url:?}: {e}; use e.g. sqlite://smartai-events.db")))
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| usage(format!("invalid database URL {url:?}: {e}; use e.g. sqlite://smartai-events.db")))?;
+    // sqlx keeps its `in_memory` flag private: read the URL the way it does (`sqlite::memory:`,
+    // `sqlite://:memory:`, `?mode=memory`), and SQLite's own in-memory VFS.
+    let (database, params) = split_url(url);
+    let in_memory = database == ":memory:"
+        || url::form_urlencoded::parse(params.as_bytes())
+            .any(|(key, value)| (key == "mode" && value == "memory") || (key == "vfs" && value == "memdb"));
+    if in_memory || options.get_filename().as_os_str().is_empty() {
+        return Err(usage(format!(
+            "invalid database URL {url:?}: an in-memory or temporary SQLite database is lost when the process \
+             exits, and acknowledged events exist nowhere else; use a file, e.g. sqlite://smartai-events.db"
+        )));
+    }
+    Ok(options)
+}
+
+/// The database and the query of a `sqlite:` URL, split as sqlx splits them.
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    rest.split_once('?').unwrap_or((rest, ""))
 }
 
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
