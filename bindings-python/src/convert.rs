@@ -8,9 +8,21 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 use smartai_events::{Error, EventKind, RawEvent, WebhookEventBatch};
 
+/// How deeply lists and dicts may nest in an argument: serde_json's own recursion limit.
+/// It also stops a value that contains itself, which would otherwise recurse until the
+/// stack overflows.
+pub const MAX_DEPTH: usize = 128;
+
 /// Converts a Python argument to JSON: `None`, `bool`, `int`, `float` (finite), `str`,
-/// `list`/`tuple` and `dict` with string keys. `name` is the argument's name for messages.
+/// `list`/`tuple` and `dict` with string keys, nested at most `MAX_DEPTH` deep. `name` is
+/// the argument's name for messages.
 pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
+    to_json(obj, name, name, 0)
+}
+
+/// `root`: the argument (or its top-level field) named by the depth error, where the
+/// innermost `name` would be a key deep down; `depth`: the lists and dicts `obj` is inside.
+fn to_json(obj: &Bound<'_, PyAny>, name: &str, root: &str, depth: usize) -> Result<Value, Error> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -38,6 +50,12 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
             s.to_str().map_err(|_| invalid_argument(format!("{name} is not valid text")))?.into(),
         ));
     }
+    let nests = obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>();
+    if nests && depth >= MAX_DEPTH {
+        return Err(invalid_argument(format!(
+            "{root} is nested more than {MAX_DEPTH} levels deep (or contains itself)"
+        )));
+    }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
@@ -45,7 +63,9 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
                 .cast::<PyString>()
                 .map_err(|_| invalid_argument(format!("{name} keys must be strings, got {}", type_name(&k))))?
                 .to_string();
-            let value = py_to_json(&v, &key)?;
+            // The request's fields are what the caller passed: name them, not the request.
+            let root = if depth == 0 { key.as_str() } else { root };
+            let value = to_json(&v, &key, root, depth + 1)?;
             map.insert(key, value);
         }
         return Ok(Value::Object(map));
@@ -54,7 +74,7 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
         let mut items = Vec::new();
         for (i, item) in obj.try_iter().map_err(|e| invalid_argument(e.to_string()))?.enumerate() {
             let item = item.map_err(|e| invalid_argument(e.to_string()))?;
-            items.push(py_to_json(&item, &format!("{name}[{i}]"))?);
+            items.push(to_json(&item, &format!("{name}[{i}]"), root, depth + 1)?);
         }
         return Ok(Value::Array(items));
     }

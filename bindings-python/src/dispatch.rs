@@ -5,10 +5,10 @@
 
 use crate::convert::events_to_py;
 use crate::errors::{PyHandlerError, to_pyerr};
-use crate::loop_pump::{Job, LoopPump, LoopSender};
+use crate::loop_pump::{IS_AWAITABLE, IS_COROUTINE, Job, LoopPump, LoopSender, cached};
 use crate::runtime;
 use crate::runtime::{LocalCell, LocalRuntime};
-use pyo3::exceptions::{PyException, PyRuntimeError};
+use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
 use std::future::Future;
@@ -202,6 +202,8 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
         fut.await
     };
     let mut fut = std::pin::pin!(fut);
+    // A stop event already set stops a `run` before its first fetch, as in the async client.
+    check_stop(py, stop)?;
     loop {
         let step = py.detach(|| {
             local.get().block_on(async {
@@ -218,11 +220,11 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
             Step::Call(Call { callable, events, reason, reply }) => {
                 let result = (|| -> PyResult<()> {
                     let list = events_to_py(py, events)?;
-                    match reason {
-                        None => callable.bind(py).call1((list,))?,
-                        Some(r) => callable.bind(py).call1((list, r))?,
+                    let (what, returned) = match reason {
+                        None => ("handler", callable.bind(py).call1((list,))?),
+                        Some(r) => ("dead_letter", callable.bind(py).call1((list, r))?),
                     };
-                    Ok(())
+                    refuse_awaitable(py, what, &returned)
                 })();
                 match result {
                     Ok(()) => {
@@ -239,11 +241,38 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
             Step::Tick => {}
         }
         py.check_signals()?;
-        if let Some((Some(event), token)) = stop
-            && !token.is_cancelled()
-            && event.call_method0(py, "is_set")?.is_truthy(py)?
-        {
-            token.cancel();
-        }
+        check_stop(py, stop)?;
     }
+}
+
+/// Cancels the stop token once the stop event is set.
+fn check_stop(py: Python<'_>, stop: Option<&(Option<Py<PyAny>>, CancellationToken)>) -> PyResult<()> {
+    if let Some((Some(event), token)) = stop
+        && !token.is_cancelled()
+        && event.call_method0(py, "is_set")?.is_truthy(py)?
+    {
+        token.cancel();
+    }
+    Ok(())
+}
+
+/// Nothing awaits what a blocking client's handler returns, so an awaitable (a plain
+/// function or lambda returning a coroutine) means the handler did not run: that is the
+/// handler failing, and nothing of its batch may be acknowledged. A coroutine is closed so
+/// that it does not warn "never awaited" later.
+fn refuse_awaitable(py: Python<'_>, what: &str, returned: &Bound<'_, PyAny>) -> PyResult<()> {
+    if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((returned,))?.is_truthy()? {
+        return Ok(());
+    }
+    let returned_what = if cached(py, &IS_COROUTINE, "inspect", "iscoroutine")?.call1((returned,))?.is_truthy()? {
+        returned.call_method0("close")?;
+        "a coroutine".to_string()
+    } else {
+        let type_name = returned.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+        format!("an awaitable ({type_name})")
+    };
+    Err(PyTypeError::new_err(format!(
+        "{what} returned {returned_what}, which nothing awaits: the blocking AssessmentClient takes plain \
+         functions (use AsyncAssessmentClient for async handlers)"
+    )))
 }

@@ -18,6 +18,7 @@ use crate::errors::PyHandlerError;
 use pyo3::exceptions::{PyException, PyNotImplementedError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,9 +39,12 @@ enum Wake {
     /// A datagram to a socket whose other end the loop watches.
     #[cfg(unix)]
     Socket(std::os::unix::net::UnixDatagram),
-    /// `loop.call_soon_threadsafe(pump)`; the pump is dropped when the pump closes, which
-    /// breaks the cycle pump → queue → pump.
-    Threadsafe { event_loop: Py<PyAny>, pump: Mutex<Option<Py<PyAny>>> },
+    /// `loop.call_soon_threadsafe(pump, context=context)`; the pump is dropped when the
+    /// pump closes, which breaks the cycle pump → queue → pump. `context` is a copy of the
+    /// caller's, taken when the call started: without it the pump (and the handlers) would
+    /// run in the context of the runtime's thread. (A reader callback keeps the context of
+    /// the `add_reader` call by itself.)
+    Threadsafe { event_loop: Py<PyAny>, pump: Mutex<Option<Py<PyAny>>>, context: Py<PyAny> },
 }
 
 struct Queue {
@@ -99,14 +103,14 @@ impl LoopSender {
                 // The pump's end is gone: nobody will ever run the jobs.
                 Err(_) => drop(self.0.close()),
             },
-            Wake::Threadsafe { event_loop, pump } => {
+            Wake::Threadsafe { event_loop, pump, context } => {
                 let woken = Python::try_attach(|py| {
                     crate::thread_state::keep(py);
                     let pump = pump.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|p| p.clone_ref(py));
-                    match pump {
-                        Some(pump) => event_loop.call_method1(py, "call_soon_threadsafe", (pump,)).is_ok(),
-                        None => false,
-                    }
+                    let Some(pump) = pump else { return false };
+                    let kwargs = PyDict::new(py);
+                    kwargs.set_item("context", context).is_ok()
+                        && event_loop.call_method(py, "call_soon_threadsafe", (pump,), Some(&kwargs)).is_ok()
                 });
                 if woken != Some(true) {
                     // The loop is closed (or the interpreter is going away).
@@ -123,6 +127,10 @@ pub struct LoopPump {
     queue: Arc<Queue>,
     event_loop: Py<PyAny>,
     future: Py<PyAny>,
+    /// The tasks awaiting what handlers returned, while they may still run: cancelled when
+    /// the call is, so that cancellation reaches the handler instead of leaving it running
+    /// detached.
+    tasks: Mutex<Vec<Py<PyAny>>>,
     /// The socket the loop watches, until the pump closes (`None` for a loop woken through
     /// `call_soon_threadsafe`).
     #[cfg(unix)]
@@ -130,10 +138,18 @@ pub struct LoopPump {
 }
 
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static IS_AWAITABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+pub(crate) static IS_AWAITABLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+pub(crate) static IS_COROUTINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static COPY_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static AWAIT_HANDLER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn cached<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+/// `module.name`, imported once.
+pub(crate) fn cached<'py>(
+    py: Python<'py>,
+    cell: &PyOnceLock<Py<PyAny>>,
+    module: &str,
+    name: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(cell
         .get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import(module)?.getattr(name)?.unbind()) })?
         .bind(py)
@@ -159,7 +175,8 @@ impl LoopPump {
                 Err(e) => return Err(e),
             }
         }
-        let wake = Wake::Threadsafe { event_loop: event_loop.clone_ref(py), pump: Mutex::new(None) };
+        let context = cached(py, &COPY_CONTEXT, "contextvars", "copy_context")?.call0()?.unbind();
+        let wake = Wake::Threadsafe { event_loop: event_loop.clone_ref(py), pump: Mutex::new(None), context };
         let (pump, sender) = Self::build(py, &event_loop, &future, wake, None)?;
         if let Wake::Threadsafe { pump: slot, .. } = &sender.0.wake {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pump.clone_ref(py).into_any());
@@ -180,21 +197,27 @@ impl LoopPump {
             queue: queue.clone(),
             event_loop: event_loop.clone_ref(py),
             future: future.clone_ref(py),
+            tasks: Mutex::new(Vec::new()),
             #[cfg(unix)]
             reader: Mutex::new(reader),
         };
         Ok((Py::new(py, pump)?, LoopSender(queue)))
     }
 
-    /// Stops listening and drops what is still queued (on the loop's thread).
+    /// Stops listening, drops what is still queued and cancels the handler tasks still
+    /// running (on the loop's thread).
     pub fn close(&self, py: Python<'_>) {
         #[cfg(unix)]
         if let Some(reader) = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take() {
             // Fails only if the loop is already closed, and then it listens to nothing.
             let _ = self.event_loop.call_method1(py, "remove_reader", (std::os::fd::AsRawFd::as_raw_fd(&reader),));
         }
-        let _ = py;
         drop(self.queue.close());
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            // A task that is done ignores it.
+            let _ = task.call_method0(py, "cancel");
+        }
     }
 
     fn run_call(&self, py: Python<'_>, call: Call) -> PyResult<()> {
@@ -227,8 +250,14 @@ impl LoopPump {
         let awaiting = cached(py, &AWAIT_HANDLER, "smartai_events._async", "_await_handler")?
             .call1((returned, completer.clone_ref(py)))
             .and_then(|coroutine| self.event_loop.bind(py).call_method1("create_task", (coroutine,)));
-        if let Err(e) = awaiting {
-            completer.get().complete(Err(Box::new(PyHandlerError::new(py, e))));
+        match awaiting {
+            Ok(task) => {
+                let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+                // Forget the ones that ended, so that a long `run` does not pile them up.
+                tasks.retain(|t| !t.call_method0(py, "done").and_then(|d| d.is_truthy(py)).unwrap_or(true));
+                tasks.push(task.unbind());
+            }
+            Err(e) => completer.get().complete(Err(Box::new(PyHandlerError::new(py, e)))),
         }
         Ok(())
     }

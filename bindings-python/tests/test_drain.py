@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import warnings
 from collections import Counter
 
 import pytest
@@ -94,6 +96,40 @@ async def test_failing_async_handler(emu: Emulator, aclient: se.AsyncAssessmentC
     with pytest.raises(se.HandlerError) as info:
         await aclient.drain(handler)
     assert isinstance(info.value.__cause__, RuntimeError)
+    assert len(emu.pending_ids()) == 5
+
+
+def test_a_blocking_handler_returning_a_coroutine_fails_its_batch(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(se.HandlerError) as info:
+            client.drain(lambda events: asyncio.sleep(0))
+        gc.collect()
+    assert isinstance(info.value.__cause__, TypeError)
+    message = str(info.value)
+    assert "returned a coroutine" in message and "AsyncAssessmentClient" in message, message
+    # The coroutine was closed, not left to be collected unawaited.
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+    assert len(emu.pending_ids()) == 5
+
+
+async def test_cancelling_a_drain_cancels_its_handler(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
+    emu.generate(5)
+    outcome: list[str] = []
+
+    async def slow(events: list[se.WebhookEvent]) -> None:
+        try:
+            await asyncio.sleep(1.0)
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+        outcome.append("finished")
+
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(aclient.drain(slow), 0.3)
+    await asyncio.sleep(1.2)  # long enough for a detached handler to finish
+    assert outcome == ["cancelled"]
     assert len(emu.pending_ids()) == 5
 
 

@@ -74,9 +74,12 @@ def test_a_loop_without_add_reader_is_woken_through_call_soon_threadsafe(emu: Em
     assert emu.pending_ids() == []
 
 
+@pytest.mark.parametrize("loop_kind", ["default", "no_reader"])
 @pytest.mark.parametrize("flavour", ["plain", "async"])
-async def test_handlers_run_in_the_callers_context(emu: Emulator, aclient: se.AsyncAssessmentClient, flavour: str) -> None:
+def test_handlers_run_in_the_callers_context(emu: Emulator, flavour: str, loop_kind: str) -> None:
     emu.generate(12)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    loop = asyncio.new_event_loop() if loop_kind == "default" else NoReaderLoop()
     seen: list[str] = []
 
     def plain(events: list[se.WebhookEvent]) -> None:
@@ -86,8 +89,14 @@ async def test_handlers_run_in_the_callers_context(emu: Emulator, aclient: se.As
         await asyncio.sleep(0)
         seen.append(REQUEST_ID.get())
 
-    REQUEST_ID.set("req-42")
-    summary = await aclient.drain(plain if flavour == "plain" else coroutine, limit=5)
+    async def main() -> se.DrainSummary:
+        REQUEST_ID.set("req-42")
+        return await client.drain(plain if flavour == "plain" else coroutine, limit=5)
+
+    try:
+        summary = loop.run_until_complete(main())
+    finally:
+        loop.close()
     assert summary.batches == 3
     assert seen == ["req-42"] * 3
 

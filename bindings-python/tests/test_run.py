@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
+import warnings
+from typing import Any
 
 import pytest
 
@@ -110,3 +113,44 @@ def test_run_fatal_error_ends(emu: Emulator) -> None:
     client = se.AssessmentClient(**emu.client_kwargs())
     with pytest.raises(se.AuthenticationError):
         client.run(lambda e: None, interval=0.1)
+
+
+def test_a_dead_letter_hook_returning_a_coroutine_acknowledges_nothing(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(3)
+    stop = threading.Event()
+    hooks: list[int] = []
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        raise ValueError("cannot save")
+
+    def dead_letter(events: list[se.WebhookEvent], reason: str) -> Any:
+        hooks.append(len(events))
+        if len(hooks) == 2:
+            stop.set()
+        return asyncio.sleep(0)
+
+    backstop = threading.Timer(10, stop.set)  # without the fix the hook runs only once
+    backstop.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = client.run(handler, interval=0.05, stop=stop, max_attempts=1, dead_letter=dead_letter)
+        gc.collect()
+    backstop.cancel()
+    assert len(hooks) == 2 and summary.errors >= 2
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+    assert len(emu.pending_ids()) == 3  # the hook failed: nothing was acknowledged
+    health = client.health()
+    assert health.events_dead_lettered == 0
+    assert health.last_error is not None and "returned a coroutine" in health.last_error
+
+
+def test_run_with_a_stop_event_already_set_fetches_nothing(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(5)
+    emu.clear_request_log()
+    stop = threading.Event()
+    stop.set()
+    seen: list[int] = []
+    summary = client.run(lambda events: seen.append(len(events)), interval=0.1, stop=stop)
+    assert seen == [] and summary.events == 0
+    assert emu.request_log() == []
+    assert len(emu.pending_ids()) == 5

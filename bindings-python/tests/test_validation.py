@@ -77,6 +77,21 @@ def test_session_validation(client: se.AssessmentClient) -> None:
         client.create_session([{"name": "A"}], recruiter_id="r")
 
 
+def test_session_refuses_a_value_that_contains_itself(client: se.AssessmentClient) -> None:
+    user: dict[str, Any] = {"name": "A", "email": "a@b.com"}
+    user["self"] = user
+    with pytest.raises(se.InvalidArgumentError, match="users is nested more than 128 levels deep"):
+        client.create_session([user], recruiter_id="r")
+
+
+async def test_session_refuses_a_value_nested_too_deep(aclient: se.AsyncAssessmentClient) -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(se.InvalidArgumentError, match="users is nested more than 128 levels deep"):
+        await aclient.create_session([{"name": "A", "email": "a@b.com", "tags": deep}], recruiter_id="r")
+
+
 def test_bad_base_url() -> None:
     for url in ["ftp://x", "not a url", "https://h/?q=1"]:
         with pytest.raises(se.ConfigurationError) as info:

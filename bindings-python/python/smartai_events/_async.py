@@ -62,7 +62,7 @@ async def _await_handler(awaitable: Awaitable[Any], done: Callable[[Optional[Bas
 
 async def _call(start: Callable[[asyncio.AbstractEventLoop, asyncio.Future[Any]], Any]) -> Any:
     """Starts a native operation on the core's runtime and awaits it; cancelling the
-    awaiting task aborts the operation."""
+    awaiting task aborts the operation and cancels its handler task, if one is running."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     pending = start(loop, future)
@@ -204,6 +204,9 @@ class AsyncAssessmentClient(ClientBase):
         :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
         events come back on a later poll (at-least-once: make your save idempotent on
         ``event_id``). Within one drain an event is never handed out twice.
+
+        Cancelling the awaiting task aborts the drain and cancels the handler in progress
+        (it sees :class:`asyncio.CancelledError`); nothing of its batch is acknowledged.
         """
         check_callable(handler, "handler")
         native = self._client()
@@ -247,7 +250,8 @@ class AsyncAssessmentClient(ClientBase):
         On stop (``stop.set()``): a wait or fetch in progress is abandoned at once; a handler
         in progress finishes, its batch is acknowledged, and ``run`` returns its summary. On
         cancellation of the awaiting task the same graceful stop happens, then
-        ``asyncio.CancelledError`` propagates (cancel a second time to abort at once).
+        ``asyncio.CancelledError`` propagates (cancel a second time to abort at once, which
+        cancels the handler in progress too; nothing of its batch is acknowledged).
         """
         check_callable(handler, "handler")
         if dead_letter is not None:

@@ -163,6 +163,10 @@ class AssessmentClient(ClientBase):
         :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
         events come back on a later poll (at-least-once: make your save idempotent on
         ``event_id``). Within one drain an event is never handed out twice.
+
+        The handler must be a plain function: one that returns an awaitable (a coroutine)
+        has failed in the same way, with a :class:`TypeError` as ``__cause__``; the
+        coroutine is closed and nothing of that batch is acknowledged.
         """
         _check_sync(handler, "handler")
         d = self._client().drain(handler, drain_options(limit, since, max_events, max_batches))
@@ -201,9 +205,12 @@ class AssessmentClient(ClientBase):
         authentication, configuration and not-found errors end the run. A handler error
         leaves its batch unacknowledged for the next cycle; an event that failed
         ``max_attempts`` times goes to ``dead_letter(events, reason)`` and is acknowledged
-        once that hook returns. ``stop`` (a ``threading.Event``, or anything with
-        ``is_set()``) is checked every 100 ms: a wait or fetch in progress is abandoned at
-        once; a handler in progress finishes, its batch is acknowledged, and ``run`` returns.
+        once that hook returns. A handler or hook that returns an awaitable has failed (the
+        coroutine is closed, nothing is acknowledged). ``stop`` (a ``threading.Event``, or
+        anything with ``is_set()``) is checked before the first fetch, so one already set
+        makes ``run`` return at once, and then every 100 ms: a wait or fetch in progress is
+        abandoned at once; a handler in progress finishes, its batch is acknowledged, and
+        ``run`` returns.
         Ctrl-C interrupts at once (the batch in hand comes back later).
         """
         _check_sync(handler, "handler")
@@ -252,6 +259,8 @@ def _event_ids(ids: Any) -> Any:
 
 
 def _check_sync(fn: Any, what: str) -> None:
+    """Refuses an ``async def`` up front. A plain function that returns an awaitable is
+    caught when it returns (the native dispatcher fails its batch)."""
     check_callable(fn, what)
     if is_async_callable(fn):
         raise InvalidArgumentError(
