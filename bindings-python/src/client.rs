@@ -34,22 +34,8 @@ pub struct NativeClient {
     /// The options as given; they may hold the secret key, so they are never shown.
     options: Value,
     client: Mutex<(u32, AssessmentClient)>,
-    /// Cancelled by `close()`: calls in flight end with `CancelledError`, a `run` stops.
-    closed: CancellationToken,
     /// The runtime of the blocking calls (see `LocalRuntime`); async calls use the shared one.
     local: Arc<LocalCell>,
-}
-
-/// Ends `fut` with `Error::Cancelled` as soon as `closed` fires.
-async fn until_closed<T>(
-    closed: CancellationToken,
-    fut: impl std::future::Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    tokio::select! {
-        biased;
-        _ = closed.cancelled() => Err(Error::Cancelled),
-        r = fut => r,
-    }
 }
 
 impl NativeClient {
@@ -91,14 +77,13 @@ impl NativeClient {
         Ok(NativeClient {
             options,
             client: Mutex::new((std::process::id(), client)),
-            closed: CancellationToken::new(),
             local: Arc::default(),
         })
     }
 
-    /// Cancels the calls in flight (they raise `CancelledError`) and stops any `run`.
+    /// Closes the core client: calls in flight raise `CancelledError`, a `run` stops.
     fn close(&self) {
-        self.closed.cancel();
+        self.client.lock().unwrap_or_else(|p| p.into_inner()).1.close();
     }
 
     /// `"test"` or `"live"`.
@@ -146,13 +131,7 @@ impl NativeClient {
         let client = self.begin(py)?;
         let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        let closed = self.closed.clone();
-        ctx.finish(
-            py,
-            until_closed(closed, async move { client.get_webhook_events_as::<RawEvent>(opts).await }),
-            batch_to_py,
-            None,
-        )
+        ctx.finish(py, async move { client.get_webhook_events_as::<RawEvent>(opts).await }, batch_to_py, None)
     }
 
     #[pyo3(signature = (event_ids, event_loop=None, future=None))]
@@ -169,7 +148,7 @@ impl NativeClient {
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
-            until_closed(self.closed.clone(), async move { client.acknowledge_webhook_events(&ids).await }),
+            async move { client.acknowledge_webhook_events(&ids).await },
             |py, r| Ok(r.acknowledged.into_pyobject(py)?.into_any().unbind()),
             None,
         )
@@ -188,7 +167,7 @@ impl NativeClient {
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
-            until_closed(self.closed.clone(), async move { client.create_session(req).await }),
+            async move { client.create_session(req).await },
             |py, t| Ok((t.token, t.expires_at).into_pyobject(py)?.into_any().unbind()),
             None,
         )
@@ -208,8 +187,7 @@ impl NativeClient {
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let handler = PyCallback::new(handler, ctx.target());
-        let closed = self.closed.clone();
-        ctx.finish(py, until_closed(closed, async move { client.drain_as(handler, opts).await }), summary_to_py, None)
+        ctx.finish(py, async move { client.drain_as(handler, opts).await }, summary_to_py, None)
     }
 
     /// `stop_event` (blocking only): an object with `is_set()`, checked every 100 ms.
@@ -235,8 +213,8 @@ impl NativeClient {
             opts = opts.dead_letter(PyCallback::new(hook, ctx.target()));
         }
         let handler = PyCallback::new(handler, ctx.target());
-        // Closing the client stops the run gracefully, like the stop event.
-        let token = self.closed.child_token();
+        // Set by the stop event; closing the client stops the run in the core.
+        let token = CancellationToken::new();
         let stop = token.clone().cancelled_owned();
         let stop_event = stop_event.filter(|ev| !ev.is_none(py));
         let fut = async move { client.run_as(handler, opts, stop).await };
@@ -258,7 +236,6 @@ impl NativeClient {
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(opts))),
-            closed: self.closed.clone(),
             local: self.local.clone(),
         })
     }
@@ -268,7 +245,6 @@ impl NativeClient {
 #[pyclass(frozen, module = "smartai_events._native")]
 pub struct NativeBatches {
     inner: Arc<tokio::sync::Mutex<Batches<RawEvent>>>,
-    closed: CancellationToken,
     local: Arc<LocalCell>,
 }
 
@@ -282,7 +258,7 @@ impl NativeBatches {
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
-            until_closed(self.closed.clone(), async move { inner.lock().await.next_batch().await }),
+            async move { inner.lock().await.next_batch().await },
             |py, b| match b {
                 Some(batch) => batch_to_py(py, batch),
                 None => Ok(py.None()),
@@ -296,13 +272,7 @@ impl NativeBatches {
     fn commit(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        let closed = self.closed.clone();
-        ctx.finish(
-            py,
-            until_closed(closed, async move { inner.lock().await.commit().await }),
-            |py, ()| Ok(py.None()),
-            None,
-        )
+        ctx.finish(py, async move { inner.lock().await.commit().await }, |py, ()| Ok(py.None()), None)
     }
 
     /// Forgets the batch handed out last without acknowledging it.
