@@ -74,11 +74,7 @@ impl NativeClient {
         logging::refresh(py);
         let options = json_arg(py, options, "options")?;
         let client = core(py, build(&options))?;
-        Ok(NativeClient {
-            options,
-            client: Mutex::new((std::process::id(), client)),
-            local: Arc::default(),
-        })
+        Ok(NativeClient { options, client: Mutex::new((std::process::id(), client)), local: Arc::default() })
     }
 
     /// Closes the core client: calls in flight raise `CancelledError`, a `run` stops.
@@ -236,6 +232,7 @@ impl NativeClient {
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(opts))),
+            in_flight: Arc::default(),
             local: self.local.clone(),
         })
     }
@@ -245,7 +242,18 @@ impl NativeClient {
 #[pyclass(frozen, module = "smartai_events._native")]
 pub struct NativeBatches {
     inner: Arc<tokio::sync::Mutex<Batches<RawEvent>>>,
+    /// The IDs of the batch fetched last, until the facade says it reached its caller
+    /// (`received`). One that did not (the awaiting task was cancelled while the batch was
+    /// on its way) is put back before the next step, so that it is handed out again rather
+    /// than acknowledged unseen.
+    in_flight: Arc<Mutex<Vec<String>>>,
     local: Arc<LocalCell>,
+}
+
+/// Puts back the batch that never reached its caller, if any.
+fn put_back_undelivered(batches: &mut Batches<RawEvent>, in_flight: &Mutex<Vec<String>>) {
+    let ids = std::mem::take(&mut *in_flight.lock().unwrap_or_else(|p| p.into_inner()));
+    batches.put_back(&ids);
 }
 
 #[pymethods]
@@ -254,11 +262,20 @@ impl NativeBatches {
     #[pyo3(signature = (event_loop=None, future=None))]
     fn next(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
         logging::refresh(py);
-        let inner = self.inner.clone();
+        let (inner, in_flight) = (self.inner.clone(), self.in_flight.clone());
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
-            async move { inner.lock().await.next_batch().await },
+            async move {
+                let mut batches = inner.lock().await;
+                put_back_undelivered(&mut batches, &in_flight);
+                let batch = batches.next_batch().await?;
+                if let Some(batch) = &batch {
+                    *in_flight.lock().unwrap_or_else(|p| p.into_inner()) =
+                        batch.events.iter().map(|e| e.event_id().to_string()).collect();
+                }
+                Ok(batch)
+            },
             |py, b| match b {
                 Some(batch) => batch_to_py(py, batch),
                 None => Ok(py.None()),
@@ -270,15 +287,26 @@ impl NativeBatches {
     /// Acknowledges the batch handed out last, if any.
     #[pyo3(signature = (event_loop=None, future=None))]
     fn commit(&self, py: Python<'_>, event_loop: Option<Py<PyAny>>, future: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
-        let inner = self.inner.clone();
+        let (inner, in_flight) = (self.inner.clone(), self.in_flight.clone());
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        ctx.finish(py, async move { inner.lock().await.commit().await }, |py, ()| Ok(py.None()), None)
+        let fut = async move {
+            let mut batches = inner.lock().await;
+            put_back_undelivered(&mut batches, &in_flight);
+            batches.commit().await
+        };
+        ctx.finish(py, fut, |py, ()| Ok(py.None()), None)
+    }
+
+    /// The batch `next` returned reached the caller.
+    fn received(&self) {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Forgets the batch handed out last without acknowledging it.
     fn abandon(&self, py: Python<'_>) -> PyResult<()> {
         match self.inner.try_lock() {
             Ok(mut b) => {
+                put_back_undelivered(&mut b, &self.in_flight);
                 b.abandon();
                 Ok(())
             }
@@ -288,12 +316,21 @@ impl NativeBatches {
 
     /// How many event IDs the next advance will acknowledge.
     fn owed(&self) -> usize {
-        self.inner.try_lock().map(|b| b.owed().len()).unwrap_or(0)
+        self.inner
+            .try_lock()
+            .map(|mut b| {
+                put_back_undelivered(&mut b, &self.in_flight);
+                b.owed().len()
+            })
+            .unwrap_or(0)
     }
 
     fn summary(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         match self.inner.try_lock() {
-            Ok(b) => summary_to_py(py, b.summary()),
+            Ok(mut b) => {
+                put_back_undelivered(&mut b, &self.in_flight);
+                summary_to_py(py, b.summary())
+            }
             Err(_) => Err(to_pyerr(py, invalid_argument("another call on these batches is still running"))),
         }
     }

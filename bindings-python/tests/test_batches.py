@@ -98,3 +98,30 @@ async def test_async_cancel_inside_batches(emu: Emulator) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 10)
+
+
+async def test_a_batch_cancelled_on_its_way_is_handed_out_again_not_acknowledged(emu: Emulator) -> None:
+    import asyncio
+    import time
+
+    emu.generate(5)
+    expected = sorted(emu.pending_ids())
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    batches = client.batches(limit=10)
+    task = asyncio.ensure_future(batches.__anext__())
+    await asyncio.sleep(0)  # the native call starts
+    # The loop is blocked while the fetch completes, so its batch waits for the loop; then
+    # the awaiting task is cancelled before it could receive it.
+    time.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(emu.pending_ids()) == expected
+    # The next step hands the same events out instead of acknowledging them unseen.
+    batch = await batches.__anext__()
+    assert sorted(e.event_id for e in batch) == expected
+    assert sorted(emu.pending_ids()) == expected
+    await batches.commit()
+    assert emu.pending_ids() == []
+    assert batches.summary.events == 5 and batches.summary.acknowledged == 5
+    await client.aclose()

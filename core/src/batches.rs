@@ -262,6 +262,36 @@ impl<E: QueueEvent> Batches<E> {
         self.owed.retain(|id| !ids.contains(id));
     }
 
+    /// Takes back the events of a batch that [`Batches::next_batch`] returned but that never
+    /// reached the code meant to handle it: a binding whose caller was cancelled while the
+    /// batch was on its way. They are not acknowledged, and this drain hands them out again
+    /// when the server returns them (it does, since they are not acknowledged).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// let mut batches = client.batches(Default::default());
+    /// if let Some(batch) = batches.next_batch().await? {
+    ///     let ids: Vec<String> = batch.events.iter().map(|e| e.event_id().to_string()).collect();
+    ///     batches.put_back(&ids); // say the batch could not be passed on
+    /// }
+    /// let again = batches.next_batch().await?; // the same events, none acknowledged
+    /// # Ok(()) }
+    /// ```
+    pub fn put_back(&mut self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let back: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let before = self.owed.len();
+        self.owed.retain(|id| !back.contains(id.as_str()));
+        for id in &back {
+            self.recent.remove(id);
+        }
+        self.summary.events = self.summary.events.saturating_sub((before - self.owed.len()) as u64);
+        // The fetch that brought them may have found the queue otherwise empty.
+        self.done = false;
+    }
+
     /// The IDs that the next advance will acknowledge.
     pub fn owed(&self) -> &[String] {
         &self.owed
@@ -348,6 +378,18 @@ impl<S: std::hash::BuildHasher> RecentIds<S> {
         self.next += 1;
         true
     }
+
+    /// Forgets the ID, so that it counts as new again. Its text stays in the ring until the
+    /// ring comes round to it, where nothing points at it any more.
+    fn remove(&mut self, id: &str) {
+        let hash = self.hasher.hash_one(id);
+        let window = self.window as u64;
+        let ring = &self.ring;
+        if let Ok(entry) = self.table.find_entry(hash, |&(h, seq)| h == hash && *ring[(seq % window) as usize].1 == *id)
+        {
+            entry.remove();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -377,6 +419,18 @@ mod tests {
         assert_eq!(ids(&mut recent, &["d", "b", "c", "d", "a"]), [true, false, false, false, true]);
         // "a" came back in and pushed "b" out, so "b" is new again (and pushes "c" out).
         assert_eq!(ids(&mut recent, &["b", "d"]), [true, false]);
+        assert_eq!(recent.table.len(), 3);
+    }
+
+    #[test]
+    fn a_removed_id_counts_as_new_and_eviction_still_finds_the_rest() {
+        let mut recent = RecentIds::with_window(3, foldhash::fast::RandomState::default());
+        assert_eq!(ids(&mut recent, &["a", "b", "c"]), [true, true, true]);
+        recent.remove("b");
+        recent.remove("zzz");
+        assert_eq!(ids(&mut recent, &["a", "c", "b"]), [false, false, true]);
+        // "b" took the slot of "a", the oldest; "c" and "b" remain.
+        assert_eq!(ids(&mut recent, &["a", "c", "b"]), [true, false, false]);
         assert_eq!(recent.table.len(), 3);
     }
 

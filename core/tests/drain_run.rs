@@ -611,3 +611,39 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Cancelled);
 }
+
+#[tokio::test]
+async fn a_batch_put_back_is_not_acknowledged_and_is_handed_out_again() {
+    let emu = emulator().await;
+    emu.generate(15);
+    let client = client(&emu);
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new().limit(10));
+    let first = batches.next_batch().await.unwrap().unwrap();
+    let first_ids: Vec<String> = first.events.iter().map(|e| e.event_id().to_string()).collect();
+    batches.put_back(&first_ids);
+    assert!(batches.owed().is_empty());
+    assert_eq!(batches.summary().events, 0);
+
+    // Nothing was acknowledged, and the same events come again, not skipped as seen.
+    let again = batches.next_batch().await.unwrap().unwrap();
+    let again_ids: Vec<String> = again.events.iter().map(|e| e.event_id().to_string()).collect();
+    assert_eq!(again_ids, first_ids);
+    assert_eq!(emu.pending_ids().len(), 15);
+    let mut seen = again_ids;
+    while let Some(batch) = batches.next_batch().await.unwrap() {
+        seen.extend(batch.events.iter().map(|e| e.event_id().to_string()));
+    }
+    assert_eq!(seen.len(), 15);
+    assert!(emu.pending_ids().is_empty());
+    assert_eq!((batches.summary().events, batches.summary().acknowledged), (15, 15));
+
+    // Put back after the last fetch, which found nothing more: the drain goes on for them.
+    emu.generate(3);
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new());
+    let last = batches.next_batch().await.unwrap().unwrap();
+    let ids: Vec<String> = last.events.iter().map(|e| e.event_id().to_string()).collect();
+    batches.put_back(&ids);
+    assert_eq!(batches.next_batch().await.unwrap().unwrap().events.len(), 3);
+    assert!(batches.next_batch().await.unwrap().is_none());
+    assert!(emu.pending_ids().is_empty());
+}

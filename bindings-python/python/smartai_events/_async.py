@@ -102,6 +102,9 @@ class AsyncBatches:
         batch: Optional[WebhookEventBatch] = await _call(lambda loop, fut: self._native.next(loop, fut))
         if batch is None:
             raise StopAsyncIteration
+        # Only now is it the caller's: a batch whose awaiting task was cancelled on the way
+        # is put back by the native side and handed out again, not acknowledged unseen.
+        self._native.received()
         return batch
 
     async def commit(self) -> None:

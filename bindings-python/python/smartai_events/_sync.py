@@ -61,6 +61,7 @@ class Batches:
         batch: Optional[WebhookEventBatch] = self._native.next()
         if batch is None:
             raise StopIteration
+        self._native.received()
         return batch
 
     def commit(self) -> None:
