@@ -89,6 +89,29 @@ def test_run_dead_letters_after_max_attempts(emu: Emulator, client: se.Assessmen
     assert client.health().events_dead_lettered == 3
 
 
+def test_an_ordered_run_retries_whole_batches_and_dead_letters_nothing(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(3)
+    stop = threading.Event()
+    sizes: list[int] = []
+    dead: list[list[str]] = []
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        sizes.append(len(events))
+        if len(sizes) == 4:
+            stop.set()
+        raise ValueError("cannot save")
+
+    summary = client.run(
+        handler, interval=0.05, stop=stop, max_attempts=1, ordered=True, dead_letter=lambda events, _: dead.append(events)
+    )
+    # Whole batches every time: without ordered, the second cycle hands them out one by one
+    # and the third dead-letters them.
+    assert sizes == [3, 3, 3, 3]
+    assert dead == []
+    assert summary.errors == 4
+    assert len(emu.pending_ids()) == 3
+
+
 async def test_run_async_dead_letter(emu: Emulator, aclient: se.AsyncAssessmentClient) -> None:
     emu.generate(2)
     stop = asyncio.Event()

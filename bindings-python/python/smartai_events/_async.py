@@ -240,6 +240,7 @@ class AsyncAssessmentClient(ClientBase):
         since: Since = None,
         max_events: Optional[int] = None,
         max_batches: Optional[int] = None,
+        ordered: bool = False,
     ) -> RunSummary:
         """Polls until ``stop`` is set or the task is cancelled: drains, waits ``interval``
         seconds (at least 5 unless ``min_poll_interval`` was lowered), repeats.
@@ -248,7 +249,10 @@ class AsyncAssessmentClient(ClientBase):
         authentication, configuration and not-found errors end the run. A handler error
         leaves its batch unacknowledged for the next cycle; an event that failed
         ``max_attempts`` times goes to ``dead_letter(events, reason)`` (plain or async) and
-        is acknowledged once that hook returns.
+        is acknowledged once that hook returns. Events that failed before are retried one at
+        a time, so that one poison event cannot hold back the others; ``ordered=True`` keeps
+        queue order strictly instead: every batch is handled whole, and nothing is
+        dead-lettered.
 
         On stop (``stop.set()``): a wait or fetch in progress is abandoned at once; a handler
         in progress finishes, its batch is acknowledged, and ``run`` returns its summary. On
@@ -264,7 +268,7 @@ class AsyncAssessmentClient(ClientBase):
         if stop is not None and not inspect.iscoroutinefunction(getattr(stop, "wait", None)):
             raise InvalidArgumentError(f"stop must be an asyncio.Event, got {type_name(stop)}")
         native = self._client()
-        opts = run_options(interval, max_attempts, limit, since, max_events, max_batches)
+        opts = run_options(interval, max_attempts, limit, since, max_events, max_batches, ordered)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         pending = native.run(handler, opts, dead_letter, None, loop, future)

@@ -44,11 +44,12 @@ def drain_options(limit: Any, since: Any, max_events: Any, max_batches: Any) -> 
 
 
 def run_options(
-    interval: Any, max_attempts: Any, limit: Any, since: Any, max_events: Any, max_batches: Any
+    interval: Any, max_attempts: Any, limit: Any, since: Any, max_events: Any, max_batches: Any, ordered: Any
 ) -> dict[str, Any]:
     opts = drain_options(limit, since, max_events, max_batches)
     opts["interval"] = interval
     opts["max_attempts"] = max_attempts
+    opts["ordered"] = ordered
     return opts
 
 

@@ -198,6 +198,7 @@ class AssessmentClient(ClientBase):
         since: Since = None,
         max_events: Optional[int] = None,
         max_batches: Optional[int] = None,
+        ordered: bool = False,
     ) -> RunSummary:
         """Polls until ``stop`` is set: drains, waits ``interval`` seconds (at least 5 unless
         ``min_poll_interval`` was lowered), repeats.
@@ -206,7 +207,9 @@ class AssessmentClient(ClientBase):
         authentication, configuration and not-found errors end the run. A handler error
         leaves its batch unacknowledged for the next cycle; an event that failed
         ``max_attempts`` times goes to ``dead_letter(events, reason)`` and is acknowledged
-        once that hook returns. A handler or hook that returns an awaitable has failed (the
+        once that hook returns. Events that failed before are retried one at a time, so that
+        one poison event cannot hold back the others; ``ordered=True`` keeps queue order
+        strictly instead: every batch is handled whole, and nothing is dead-lettered. A handler or hook that returns an awaitable has failed (the
         coroutine is closed, nothing is acknowledged). ``stop`` (a ``threading.Event``, or
         anything with ``is_set()``) is checked before the first fetch, so one already set
         makes ``run`` return at once, and then every 100 ms: a wait or fetch in progress is
@@ -221,7 +224,7 @@ class AssessmentClient(ClientBase):
             raise InvalidArgumentError(f"stop must be a threading.Event (or have is_set()), got {type_name(stop)}")
         d = self._client().run(
             handler,
-            run_options(interval, max_attempts, limit, since, max_events, max_batches),
+            run_options(interval, max_attempts, limit, since, max_events, max_batches, ordered),
             dead_letter,
             stop,
         )
