@@ -97,8 +97,8 @@ proptest! {
 /// escaped like any other (only reading it back as a `Value` fails, in serde_json).
 #[test]
 fn a_key_serde_json_reserves_is_written_like_any_other() {
-    let value: Value = serde_json::from_str(r#"{"b":{"z":1,"a":[true]},"$serde_json::private::RawValue":"s\u0001"}"#)
-        .unwrap();
+    let value: Value =
+        serde_json::from_str(r#"{"b":{"z":1,"a":[true]},"$serde_json::private::RawValue":"s\u0001"}"#).unwrap();
     assert_eq!(canonical::to_string(&value), r#"{"$serde_json::private::RawValue":"s\u0001","b":{"a":[true],"z":1}}"#);
     properties::check_canonical(&value).unwrap();
 }
