@@ -520,6 +520,19 @@ async fn a_raw_run_dead_letters_a_poison_event_and_acknowledges_the_rest() {
     assert!(emu.pending_ids().is_empty());
 }
 
+/// A function for a handler to call with its batch's size, and what the first call sent:
+/// so that a test can act while the handler works.
+fn first_call() -> (impl Fn(usize) + Clone + Send + Sync + 'static, tokio::sync::oneshot::Receiver<usize>) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let signal = move |size: usize| {
+        if let Some(tx) = tx.lock().unwrap().take() {
+            let _ = tx.send(size);
+        }
+    };
+    (signal, rx)
+}
+
 #[tokio::test]
 async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_acknowledges() {
     let emu = emulator().await;
@@ -545,19 +558,15 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
 
     // A drain closed while its handler works: the batch in hand is not acknowledged.
     let drained = client(&emu);
-    let (entered, entered_rx) = tokio::sync::oneshot::channel::<()>();
-    let entered = Arc::new(Mutex::new(Some(entered)));
+    let (entered, entered_rx) = first_call();
     let drain = tokio::spawn({
         let drained = drained.clone();
         async move {
             drained
                 .drain(
-                    move |_events: Vec<WebhookEvent>| {
-                        let entered = entered.clone();
+                    move |events: Vec<WebhookEvent>| {
+                        entered(events.len());
                         async move {
-                            if let Some(tx) = entered.lock().unwrap().take() {
-                                let _ = tx.send(());
-                            }
                             tokio::time::sleep(Duration::from_secs(30)).await;
                             Ok::<(), Boom>(())
                         }
@@ -567,7 +576,7 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
                 .await
         }
     });
-    within("the drain's handler", entered_rx).await.unwrap();
+    assert_eq!(within("the drain's handler", entered_rx).await.unwrap(), 10);
     drained.close();
     let err = within("a drain after close", drain).await.unwrap().unwrap_err();
     assert_eq!(err.code(), ErrorCode::Cancelled);
@@ -576,21 +585,16 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
     // A run closed while its handler works: the handler finishes, its batch is acknowledged,
     // and the run returns instead of waiting out its interval.
     let running = client(&emu);
-    let (entered, entered_rx) = tokio::sync::oneshot::channel::<()>();
-    let entered = Arc::new(Mutex::new(Some(entered)));
+    let (entered, entered_rx) = first_call();
     let run = tokio::spawn({
         let running = running.clone();
         async move {
             running
                 .run(
                     move |events: Vec<WebhookEvent>| {
-                        let entered = entered.clone();
+                        entered(events.len());
                         async move {
-                            if let Some(tx) = entered.lock().unwrap().take() {
-                                let _ = tx.send(());
-                            }
                             tokio::time::sleep(Duration::from_millis(200)).await;
-                            assert_eq!(events.len(), 10);
                             Ok::<(), Boom>(())
                         }
                     },
@@ -600,7 +604,7 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
                 .await
         }
     });
-    within("the run's handler", entered_rx).await.unwrap();
+    assert_eq!(within("the run's handler", entered_rx).await.unwrap(), 10);
     running.close();
     let summary = within("a run after close", run).await.unwrap().unwrap();
     assert_eq!((summary.events, summary.acknowledged), (10, 10));
