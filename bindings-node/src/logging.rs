@@ -11,10 +11,10 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
 use napi_derive::napi;
 use smartai_events::ErrorCode;
+use smartai_events::log_bridge::{LogBridge, LogSink};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing::{Level, Metadata};
 use tracing_subscriber::prelude::*;
 
 /// One record, which JavaScript receives as one array `[level, text]`, level one of `error`,
@@ -56,45 +56,30 @@ pub fn set_log_sink(sink: Option<Function<(String, String), ()>>, level: String)
 
 /// Installs the bridge as the global subscriber, unless the process has one already.
 pub fn install() {
-    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(JsLogLayer));
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LogBridge(JsLog)));
 }
 
-struct JsLogLayer;
+struct JsLog;
 
 /// The package's own records (core, binding, emulator), not those of the HTTP stack.
-fn ours(meta: &Metadata<'_>) -> bool {
-    meta.target().starts_with("smartai_")
+fn ours(target: &str) -> bool {
+    target.starts_with("smartai_")
 }
 
-fn enabled(meta: &Metadata<'_>) -> bool {
-    meta.is_event() && ours(meta) && rank(meta.level()) <= THRESHOLD.load(Ordering::Relaxed)
-}
-
-impl<S: Subscriber> Layer<S> for JsLogLayer {
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        if meta.is_event() && ours(meta) {
-            // The level can change at any time from JavaScript: ask every time.
-            tracing::subscriber::Interest::sometimes()
-        } else {
-            // Spans and the HTTP stack's records: never, so they cost nothing at all.
-            tracing::subscriber::Interest::never()
-        }
+impl LogSink for JsLog {
+    fn may_want(&self, meta: &Metadata<'_>) -> bool {
+        ours(meta.target())
     }
 
-    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        enabled(meta)
+    fn wants(&self, level: &Level, target: &str) -> bool {
+        ours(target) && rank(level) <= THRESHOLD.load(Ordering::Relaxed)
     }
 
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let meta = event.metadata();
-        if !enabled(meta) {
-            return;
-        }
+    fn emit(&self, level: &Level, target: &str, mut text: String) {
         let Some(sink) = SINK.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
         // `trace` goes to the logger's `debug`: `console.trace` would print a stack.
-        let level = LEVELS[rank(meta.level()).min(4) as usize];
-        let mut text = smartai_events::log_text::event_text(event);
-        if meta.target().starts_with("smartai_emulator") {
+        let level = LEVELS[rank(level).min(4) as usize];
+        if target.starts_with("smartai_emulator") {
             text.insert_str(0, "emulator: ");
         }
         // Non-blocking: a full queue or a closing Node drops the record rather than

@@ -5,9 +5,9 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use smartai_events::log_bridge::{LogBridge, LogSink};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
+use tracing::Level;
 use tracing_subscriber::prelude::*;
 
 /// The Python level below which records are dropped (`logging.WARNING` until refreshed).
@@ -60,36 +60,18 @@ pub fn stop() {
 
 /// Installs the bridge as the global subscriber, unless the process has one already.
 pub fn install() {
-    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(PyLogLayer));
+    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LogBridge(PyLog)));
 }
 
-struct PyLogLayer;
+struct PyLog;
 
-fn enabled(meta: &Metadata<'_>) -> bool {
-    // Spans carry no message; skipping them keeps the hot path free of span bookkeeping.
-    meta.is_event()
-        && !STOPPED.load(Ordering::Relaxed)
-        && python_level(meta.level()) >= THRESHOLD.load(Ordering::Relaxed)
-}
-
-impl<S: Subscriber> Layer<S> for PyLogLayer {
-    fn register_callsite(&self, _meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        // The level can change at any time on the Python side: ask every time.
-        tracing::subscriber::Interest::sometimes()
+impl LogSink for PyLog {
+    fn wants(&self, level: &Level, _target: &str) -> bool {
+        !STOPPED.load(Ordering::Relaxed) && python_level(level) >= THRESHOLD.load(Ordering::Relaxed)
     }
 
-    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        enabled(meta)
-    }
-
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let meta = event.metadata();
-        if !enabled(meta) {
-            return;
-        }
-        let text = smartai_events::log_text::event_text(event);
-        let level = python_level(meta.level());
-        let target = meta.target();
+    fn emit(&self, level: &Level, target: &str, text: String) {
+        let level = python_level(level);
         let _ = Python::try_attach(|py| {
             crate::thread_state::keep(py);
             let logger = if target.starts_with("smartai_emulator") {

@@ -57,7 +57,8 @@ mod gate;
 mod handler;
 mod health;
 mod json_text;
-pub mod log_text;
+#[cfg(feature = "log-bridge")]
+pub mod log_bridge;
 mod options;
 mod question_answer;
 mod queue_event;
