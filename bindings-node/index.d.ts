@@ -503,7 +503,13 @@ declare class AssessmentClient {
     request: AssessmentClient.CreateSessionOptions,
     options?: AssessmentClient.CallOptions,
   ): Promise<AssessmentClient.SessionToken>
-  drain(handler: AssessmentClient.Handler, options?: AssessmentClient.DrainOptions): Promise<AssessmentClient.DrainSummary>
+  drain(
+    handler: AssessmentClient.Handler,
+    options?: AssessmentClient.DrainOptions & {
+      /** Abandons the drain: it rejects with a `CancelledError`, and the batch in hand is not acknowledged. */
+      signal?: AssessmentClient.AbortSignalLike
+    },
+  ): Promise<AssessmentClient.DrainSummary>
   batches(options?: AssessmentClient.DrainOptions): AssessmentClient.BatchIterator
   run(handler: AssessmentClient.Handler, options?: AssessmentClient.RunOptions): Promise<AssessmentClient.RunSummary>
   health(): Promise<AssessmentClient.Health>

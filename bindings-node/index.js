@@ -200,10 +200,18 @@ async function withSignal(signal, call, decode) {
   try {
     return decode(await call(stop))
   } catch (err) {
-    throw translate(err)
+    throw withReason(translate(err), signal)
   } finally {
     release()
   }
+}
+
+/** A `CancelledError` caused by an aborted signal carries the signal's reason as `cause`. */
+function withReason(err, signal) {
+  if (err instanceof errors.CancelledError && signal != null && signal.aborted && err.cause === undefined) {
+    Object.defineProperty(err, 'cause', { value: signal.reason, writable: true, configurable: true })
+  }
+  return err
 }
 
 function isObject(value) {
@@ -329,10 +337,16 @@ class AssessmentClient {
    */
   async drain(handler, options) {
     const slot = { failed: false, error: undefined }
+    let rest = options
+    let signal
+    if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    const { stop, release } = stopToken(signal)
     try {
-      return JSON.parse(await this[kNative].drain(bridge(handler, slot, false), options))
+      return JSON.parse(await this[kNative].drain(bridge(handler, slot, false), rest, stop))
     } catch (err) {
-      throw translate(err, slot)
+      throw withReason(translate(err, slot), signal)
+    } finally {
+      release()
     }
   }
 

@@ -346,12 +346,20 @@ impl NativeClient {
         to_json(&camel)
     }
 
-    /// Drains with a JS handler; resolves to the summary as JSON text.
+    /// Drains with a JS handler; resolves to the summary as JSON text. `stop` (from an
+    /// `AbortSignal`) abandons the drain with a `CANCELLED` error: the batch in hand is not
+    /// acknowledged.
     #[napi(catch_unwind, ts_return_type = "Promise<string>")]
-    pub fn drain<'env>(&self, env: &'env Env, handler: Unknown, options: Loose) -> Result<PromiseRaw<'env, String>> {
+    pub fn drain<'env>(
+        &self,
+        env: &'env Env,
+        handler: Unknown,
+        options: Loose,
+        stop: Option<&StopToken>,
+    ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
         let handler = JsHandler(callback(&handler, "handler")?);
-        env.spawn_future(guard(async move {
+        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
             let options = DrainOptions::from_json_strict(&options.0).napi()?;
             let summary = client.drain_as(handler, options).await.napi()?;
             to_json(&summary)

@@ -153,3 +153,31 @@ test('an empty queue gives an empty summary', async () => {
   assert.deepEqual(seen, [])
   assert.deepEqual(summary, { batches: 1, events: 0, acknowledged: 0, pendingCount: 0 })
 })
+
+test('an AbortSignal abandons a drain: CancelledError with the reason as cause, the batch in hand not acknowledged', async () => {
+  emu.enqueue(events(30, 'abort'))
+  const client = clientFor(emu)
+  const controller = new AbortController()
+  const reason = new Error('shutting down')
+  let calls = 0
+  const drained = client.drain(async () => {
+    calls += 1
+    controller.abort(reason)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }, { limit: 10, signal: controller.signal })
+  await assert.rejects(withinMs(drained, 10_000, 'the aborted drain'), (err) => {
+    assert.ok(err instanceof AssessmentClient.CancelledError, `${err && err.name}: ${err && err.message}`)
+    assert.equal(err.code, 'CANCELLED')
+    assert.equal(err.cause, reason)
+    return true
+  })
+  assert.equal(calls, 1)
+  assert.equal(emu.pendingIds().length, 30)
+
+  // An already aborted signal sends nothing at all.
+  const before = emu.requestLog().length
+  await assert.rejects(client.drain(() => assert.fail('not expected'), { signal: AbortSignal.abort() }), AssessmentClient.CancelledError)
+  assert.equal(emu.requestLog().length, before)
+  // Anything else that is not a drain option is still refused.
+  await assert.rejects(client.drain(() => {}, { signl: 1 }), /unknown drain option "signl"/)
+})

@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   // @ts-expect-error: a duration in seconds is not an option; durations are in milliseconds
   new AssessmentClient({ apiKey: 'wc_ak_test_0123456789', secretKey: 's', timeout: 30 })
   await client.run(() => {}, { ordered: true, signal: AbortSignal.abort() })
+  await client.drain(() => {}, { limit: 10, signal: AbortSignal.timeout(1000) })
 
   const summary: DrainSummary = await client.drain(async (batch) => {
     for (const e of batch) console.log(e.eventId)
