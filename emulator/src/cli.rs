@@ -158,7 +158,8 @@ where
     W: Write,
     F: Future<Output = ()>,
 {
-    args.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // Both binaries check the flags first (exit 2, naming the flag); `Emulator::start`
+    // refuses a bucket that locks everyone out for any other caller.
     let emulator = Emulator::start(args.to_config()).await?;
     if args.fault_rate > 0.0 {
         emulator.set_faults(realistic_mix(args.fault_rate));
