@@ -375,6 +375,8 @@ declare namespace AssessmentClient {
     retention_ms?: number
     timestamp_window_ms?: number
     clock_offset_ms?: number
+    /** How many of the latest acknowledged IDs `acknowledgedIds()` lists (default 100,000). */
+    acknowledged_history?: number
   }
 
   /** `null` turns a limit off; a missing field takes its default. */
@@ -454,6 +456,7 @@ declare namespace AssessmentClient {
     faults(): FaultRule[]
     stats(): QueueStats
     pendingIds(): string[]
+    /** The latest acknowledged IDs, oldest first (at most `acknowledged_history`). */
     acknowledgedIds(): string[]
     requestLog(): RequestLogEntry[]
     clearRequestLog(): void

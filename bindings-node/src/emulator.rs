@@ -35,7 +35,7 @@ fn rules(value: Value) -> Result<Vec<FaultRule>> {
 
 /// Starts an emulator. `config` is the emulator's `EmulatorConfig` JSON (snake_case keys:
 /// `initial_events`, `seed`, `rate_limit`, `keys`, `retention_ms`, `timestamp_window_ms`,
-/// `clock_offset_ms`, `host`, `port`); `null` means the defaults.
+/// `clock_offset_ms`, `acknowledged_history`, `host`, `port`); `null` means the defaults.
 #[napi(catch_unwind)]
 pub async fn start_emulator(config: Loose) -> Result<NativeEmulator> {
     guard(async move {

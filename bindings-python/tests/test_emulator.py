@@ -46,6 +46,14 @@ def test_emulator_helpers() -> None:
     emu.close()  # idempotent
 
 
+def test_acknowledged_history_bounds_the_listed_ids() -> None:
+    with Emulator(initial_events=5, rate_limit=False, config={"acknowledged_history": 2}) as emu:
+        expected = emu.pending_ids()[-2:]
+        se.AssessmentClient(**emu.client_kwargs()).drain(lambda e: None)
+        assert emu.acknowledged_ids() == expected
+        assert emu.stats()["acknowledged_total"] == 5
+
+
 async def test_emulator_async_context() -> None:
     async with Emulator(initial_events=3, rate_limit=False) as emu:
         async with se.AsyncAssessmentClient(**emu.client_kwargs()) as client:

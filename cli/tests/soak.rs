@@ -12,6 +12,7 @@ mod common;
 
 use common::*;
 use smartai_emulator::faults::realistic_mix;
+use smartai_emulator::{Emulator, EmulatorConfig};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,13 @@ fn soak_size() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_under_a_30_percent_fault_mix_stores_every_event_once() {
     let n = soak_size();
-    let emu = emulator(n).await;
+    // Remember every acknowledged ID, however large the soak, to compare them below.
+    let config = EmulatorConfig::default()
+        .with_initial_events(n)
+        .without_rate_limit()
+        .with_seed(rand::random())
+        .with_acknowledged_history(n);
+    let emu = Emulator::start(config).await.expect("emulator starts");
     let expected: HashSet<String> = emu.pending_ids().into_iter().collect();
     assert_eq!(expected.len(), n, "the emulator generated {n} distinct events");
     emu.set_faults(realistic_mix(FAULT_RATE));

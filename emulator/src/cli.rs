@@ -3,7 +3,7 @@
 //! The project's CLI reuses [`Args`] and [`run_cli`] for its `emulator` subcommand.
 
 use crate::Emulator;
-use crate::config::{ApiKey, EmulatorConfig, RateLimitConfig, TokenBucket};
+use crate::config::{ApiKey, DEFAULT_ACKNOWLEDGED_HISTORY, EmulatorConfig, RateLimitConfig, TokenBucket};
 use crate::faults::realistic_mix;
 use clap::Parser;
 use std::future::Future;
@@ -74,6 +74,11 @@ pub struct Args {
     /// client clock-skew handling.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_name = "MS")]
     pub clock_offset_ms: i64,
+
+    /// How many of the latest acknowledged event IDs each queue remembers for
+    /// GET /_emulator/events (the stats count all of them).
+    #[arg(long, default_value_t = DEFAULT_ACKNOWLEDGED_HISTORY, value_name = "N")]
+    pub acknowledged_history: usize,
 }
 
 impl Args {
@@ -107,6 +112,7 @@ impl Args {
             retention: self.retention,
             timestamp_window: self.window,
             clock_offset_ms: self.clock_offset_ms,
+            acknowledged_history: self.acknowledged_history,
         }
     }
 }
@@ -233,6 +239,8 @@ mod tests {
             "10s",
             "--clock-offset-ms",
             "-60000",
+            "--acknowledged-history",
+            "7",
         ])
         .unwrap();
         let c = args.to_config();
@@ -241,6 +249,9 @@ mod tests {
         assert_eq!(c.rate_limit, RateLimitConfig::disabled());
         assert_eq!(c.retention, Duration::from_secs(10));
         assert_eq!(c.clock_offset_ms, -60_000);
+        assert_eq!(c.acknowledged_history, 7);
+        assert_eq!(Args::try_parse_from(["x"]).unwrap().to_config().acknowledged_history, 100_000);
+        assert!(Args::try_parse_from(["x", "--acknowledged-history", "-1"]).is_err());
         assert!(Args::try_parse_from(["x", "--fault-rate", "1.5"]).is_err());
         assert!(Args::try_parse_from(["x", "--keys", "0"]).is_err());
     }

@@ -162,7 +162,15 @@ pub struct EmulatorConfig {
     pub timestamp_window: Duration,
     /// The emulator's clock is the real clock plus this, for clock-skew tests. Default 0.
     pub clock_offset_ms: i64,
+    /// How many of the latest acknowledged event IDs each queue remembers for
+    /// `GET /_emulator/events` and [`Emulator::acknowledged_ids`](crate::Emulator::acknowledged_ids).
+    /// The statistics count every acknowledge regardless. Bounded so that a soak of
+    /// millions of events keeps the emulator's memory flat. Default 100,000.
+    pub acknowledged_history: usize,
 }
+
+/// The default of [`EmulatorConfig::acknowledged_history`].
+pub const DEFAULT_ACKNOWLEDGED_HISTORY: usize = 100_000;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -176,6 +184,7 @@ impl Default for EmulatorConfig {
             retention: Duration::from_secs(72 * 3600),
             timestamp_window: Duration::from_secs(5 * 60),
             clock_offset_ms: 0,
+            acknowledged_history: DEFAULT_ACKNOWLEDGED_HISTORY,
         }
     }
 }
@@ -243,6 +252,18 @@ impl EmulatorConfig {
     /// Sets the accepted timestamp window.
     pub fn with_timestamp_window(mut self, window: Duration) -> Self {
         self.timestamp_window = window;
+        self
+    }
+
+    /// Remembers the last `n` acknowledged IDs per queue (0: none).
+    ///
+    /// ```
+    /// use smartai_emulator::EmulatorConfig;
+    /// let config = EmulatorConfig::default().with_acknowledged_history(1_000_000);
+    /// assert_eq!(config.acknowledged_history, 1_000_000);
+    /// ```
+    pub fn with_acknowledged_history(mut self, n: usize) -> Self {
+        self.acknowledged_history = n;
         self
     }
 

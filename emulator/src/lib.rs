@@ -52,7 +52,7 @@ mod requestlog;
 mod server;
 mod state;
 
-pub use config::{ApiKey, EmulatorConfig, RateLimitConfig, TokenBucket};
+pub use config::{ApiKey, DEFAULT_ACKNOWLEDGED_HISTORY, EmulatorConfig, RateLimitConfig, TokenBucket};
 pub use faults::{FaultKind, FaultRule};
 pub use requestlog::{Endpoint, RequestLogEntry};
 pub use state::QueueStats;
@@ -233,7 +233,8 @@ impl Emulator {
         self.shared().pending_ids_for(self.api_key())
     }
 
-    /// The first key's acknowledged event IDs, in acknowledge order.
+    /// The first key's latest acknowledged event IDs, in acknowledge order (at most
+    /// [`EmulatorConfig::acknowledged_history`]; [`Emulator::stats`] counts them all).
     pub fn acknowledged_ids(&self) -> Vec<String> {
         self.shared().acknowledged_ids_for(self.api_key())
     }

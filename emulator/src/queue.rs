@@ -3,9 +3,10 @@
 //! Events are kept as their serialised JSON text, ordered by `(storedAt ms, insertion
 //! sequence)` in a B-tree, with a hash index from event ID to tree key. A fetch without
 //! `since` walks the first `limit` entries and an acknowledge does one lookup per ID, so
-//! both cost O(batch · log n) however long the queue is.
+//! both cost O(batch · log n) however long the queue is. The IDs it has acknowledged are
+//! remembered only up to a bound, so a soak of millions of events does not grow without end.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -22,18 +23,33 @@ pub(crate) struct FetchOutcome {
     pub pending: usize,
 }
 
-#[derive(Default)]
 pub(crate) struct Queue {
     entries: BTreeMap<Slot, Stored>,
     index: HashMap<Arc<str>, Slot>,
     next_seq: u64,
-    acknowledged: Vec<Arc<str>>,
+    /// The latest acknowledged IDs, oldest first, at most `history` of them.
+    acknowledged: VecDeque<Arc<str>>,
+    history: usize,
     pub enqueued_total: u64,
     pub acknowledged_total: u64,
     pub expired_total: u64,
 }
 
 impl Queue {
+    /// An empty queue that remembers the last `history` acknowledged IDs.
+    pub fn new(history: usize) -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            index: HashMap::new(),
+            next_seq: 0,
+            acknowledged: VecDeque::new(),
+            history,
+            enqueued_total: 0,
+            acknowledged_total: 0,
+            expired_total: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -110,7 +126,12 @@ impl Queue {
         for id in ids {
             if let Some((key, slot)) = self.index.remove_entry(id) {
                 self.entries.remove(&slot);
-                self.acknowledged.push(key);
+                if self.history > 0 {
+                    if self.acknowledged.len() == self.history {
+                        self.acknowledged.pop_front();
+                    }
+                    self.acknowledged.push_back(key);
+                }
                 n += 1;
             }
         }
@@ -122,6 +143,7 @@ impl Queue {
         self.entries.values().map(|s| s.id.to_string()).collect()
     }
 
+    /// The remembered acknowledged IDs, in the order they were acknowledged.
     pub fn acknowledged_ids(&self) -> Vec<String> {
         self.acknowledged.iter().map(|id| id.to_string()).collect()
     }
@@ -136,7 +158,7 @@ mod tests {
     use super::*;
 
     fn queue(stamps: &[(&str, i64)]) -> Queue {
-        let mut q = Queue::default();
+        let mut q = Queue::new(100);
         for (id, at) in stamps {
             assert!(q.push(id, *at, format!("{{\"eventId\":\"{id}\"}}")));
         }
@@ -177,6 +199,25 @@ mod tests {
         assert_eq!(q.acknowledged_ids(), ["a"]);
         assert!(!q.push("b", 3, "{}".into()));
         assert!(q.push("a", 3, "{}".into()));
+    }
+
+    #[test]
+    fn acknowledged_history_keeps_the_latest_ids_and_counts_all() {
+        let mut q = Queue::new(2);
+        for (i, id) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            assert!(q.push(id, i as i64, "{}".into()));
+        }
+        assert_eq!(q.acknowledge(["a", "b", "c"]), 3);
+        assert_eq!(q.acknowledged_ids(), ["b", "c"]);
+        assert_eq!(q.acknowledge(["d"]), 1);
+        assert_eq!(q.acknowledged_ids(), ["c", "d"]);
+        assert_eq!(q.acknowledged_total, 4);
+
+        let mut none = Queue::new(0);
+        assert!(none.push("a", 1, "{}".into()));
+        assert_eq!(none.acknowledge(["a"]), 1);
+        assert!(none.acknowledged_ids().is_empty());
+        assert_eq!(none.acknowledged_total, 1);
     }
 
     #[test]

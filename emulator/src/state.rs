@@ -81,11 +81,11 @@ pub(crate) struct KeyState {
 }
 
 impl KeyState {
-    fn new(key: ApiKey, rate_limit: RateLimitConfig) -> Self {
+    fn new(key: ApiKey, rate_limit: RateLimitConfig, history: usize) -> Self {
         Self {
             key,
             data: Mutex::new(KeyData {
-                queue: Queue::default(),
+                queue: Queue::new(history),
                 limiter: Limiter::new(rate_limit),
                 counters: Counters::default(),
             }),
@@ -105,6 +105,7 @@ pub(crate) struct Shared {
     pub seed: u64,
     pub retention: Duration,
     pub timestamp_window: Duration,
+    acknowledged_history: usize,
     clock_offset_ms: AtomicI64,
     faults: Mutex<FaultTable>,
     pub log: Arc<RequestLog>,
@@ -124,8 +125,10 @@ impl Shared {
         if keys.is_empty() {
             keys.push(ApiKey::default());
         }
-        let states: Vec<Arc<KeyState>> =
-            keys.iter().map(|k| Arc::new(KeyState::new(k.clone(), config.rate_limit))).collect();
+        let states: Vec<Arc<KeyState>> = keys
+            .iter()
+            .map(|k| Arc::new(KeyState::new(k.clone(), config.rate_limit, config.acknowledged_history)))
+            .collect();
         let by_key = states.iter().map(|s| (s.key.api_key.clone(), s.clone())).collect();
         Self {
             keys,
@@ -134,6 +137,7 @@ impl Shared {
             seed: config.seed,
             retention: config.retention,
             timestamp_window: config.timestamp_window,
+            acknowledged_history: config.acknowledged_history,
             clock_offset_ms: AtomicI64::new(config.clock_offset_ms),
             faults: Mutex::new(FaultTable::new(config.seed)),
             log: Arc::new(RequestLog::default()),
@@ -410,7 +414,11 @@ impl Shared {
         for state in &self.states {
             let mut data = lock(&state.data);
             let config = data.limiter.config();
-            *data = KeyData { queue: Queue::default(), limiter: Limiter::new(config), counters: Counters::default() };
+            *data = KeyData {
+                queue: Queue::new(self.acknowledged_history),
+                limiter: Limiter::new(config),
+                counters: Counters::default(),
+            };
         }
         self.faults().set(Vec::new());
         self.log.clear();

@@ -254,6 +254,25 @@ async fn fetch_keeps_and_acknowledge_removes() {
 }
 
 #[tokio::test]
+async fn only_the_latest_acknowledged_ids_are_remembered_and_all_are_counted() {
+    let emu = start(EmulatorConfig::default().without_rate_limit().with_acknowledged_history(2)).await;
+    let now = now_ms();
+    emu.enqueue(vec![event("e1", now - 4), event("e2", now - 3), event("e3", now - 2), event("e4", now - 1)]);
+    let c = Caller::new(&emu);
+    assert_eq!(c.ack(&["e1", "e2", "e3"]).await.json(), json!({ "acknowledged": 3 }));
+    let listed = c.admin("GET", "/_emulator/events", None).await.json();
+    assert_eq!(listed, json!({ "pending": ["e4"], "acknowledged": ["e2", "e3"] }));
+    assert_eq!(c.ack(&["e4", "e1"]).await.json(), json!({ "acknowledged": 1 }));
+    assert_eq!(emu.acknowledged_ids(), ["e3", "e4"]);
+    assert_eq!(emu.stats().acknowledged_total, 4);
+    // A reset keeps the configured bound.
+    emu.reset();
+    emu.enqueue(vec![event("f1", now - 2), event("f2", now - 1), event("f3", now)]);
+    assert_eq!(c.ack(&["f1", "f2", "f3"]).await.json(), json!({ "acknowledged": 3 }));
+    assert_eq!(emu.acknowledged_ids(), ["f2", "f3"]);
+}
+
+#[tokio::test]
 async fn each_key_has_its_own_queue() {
     let emu = start(EmulatorConfig::default().without_rate_limit().with_key_count(2)).await;
     let second = emu.keys()[1].clone();

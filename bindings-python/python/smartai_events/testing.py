@@ -62,7 +62,8 @@ class Emulator:
         rate_limit: ``True`` for the platform's limits (default), ``False`` to turn both
             off, or a dict such as ``{"idle_poll_interval_ms": 5000, "bucket": None}``.
         config: any other ``EmulatorConfig`` field (``keys``, ``retention_ms``,
-            ``timestamp_window_ms``, ``clock_offset_ms``, ``port``...).
+            ``timestamp_window_ms``, ``clock_offset_ms``, ``acknowledged_history``,
+            ``port``...).
     """
 
     def __init__(
@@ -142,6 +143,8 @@ class Emulator:
         return list(self._native.pending_ids())
 
     def acknowledged_ids(self) -> list[str]:
+        """The latest acknowledged event IDs, oldest first (at most the config's
+        ``acknowledged_history``, 100,000 by default; :meth:`stats` counts them all)."""
         return list(self._native.acknowledged_ids())
 
     def request_log(self) -> list[dict[str, Any]]:
