@@ -282,8 +282,12 @@ declare namespace AssessmentClient {
 
   export class SmartAIError extends Error {
     constructor(message: string, details?: SmartAIErrorDetails)
-    /** The stable code, the same in Rust, Python and Node. */
-    readonly code: ErrorCode
+    /**
+     * The stable code, the same in Rust, Python and Node. Every error the SDK throws has
+     * one of {@link ErrorCode}; `'UNKNOWN'` is only on a `SmartAIError` your own code
+     * constructs without a `code` (as in Python).
+     */
+    readonly code: ErrorCode | 'UNKNOWN'
     /** The HTTP status, when a response came. */
     readonly status?: number
     /** The `x-request-id` of the call (the same across its retries). */

@@ -187,6 +187,8 @@ test('errors can be constructed and matched by users', () => {
   assert.equal(err.retryAfterMs, 5)
   assert.ok(err instanceof E.SmartAIError)
   assert.equal(new E.SmartAIError('x', { code: 'SERVER' }).code, 'SERVER')
+  // Only a user's own bare SmartAIError has no code of the set; the d.ts says so.
+  assert.equal(new E.SmartAIError('x').code, 'UNKNOWN')
 })
 
 test('an AbortSignal cancels a fetch while it waits out a Retry-After; nothing more is sent', async () => {

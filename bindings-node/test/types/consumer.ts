@@ -98,8 +98,16 @@ async function main(): Promise<void> {
     } else if (err instanceof HandlerError) {
       console.log(err.cause)
     } else if (err instanceof SmartAIError) {
-      const code: AssessmentClient.ErrorCode = err.code
+      const code: AssessmentClient.ErrorCode | 'UNKNOWN' = err.code
       console.log(code, err.status, err.requestId)
+    }
+  }
+  try {
+    await client.drain(() => {})
+  } catch (err) {
+    if (err instanceof AssessmentClient.TimeoutError) {
+      const code: 'TIMEOUT' = err.code
+      console.log(code)
     }
   }
 
