@@ -486,7 +486,8 @@ declare namespace AssessmentClient {
 
   /**
    * Where the package's log records go (retries, failed polls, failing handlers): `console`
-   * from `'warn'` up until this is called. `null` turns logging off.
+   * from `'warn'` up until this is called. `null` turns logging off. It applies to the
+   * calling thread: each `Worker` has its own logger, and gets the records of its own calls.
    *
    * ```js
    * setLogger(pino(), { level: 'info' })

@@ -5,6 +5,7 @@
 
 use crate::convert::Loose;
 use crate::error::{IntoNapi, JsCallbackError, coded, guard};
+use crate::logging;
 use napi::bindgen_prelude::{Function, Promise, PromiseRaw, Unknown};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result, Status, ValueType};
@@ -294,11 +295,11 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
+        env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let options = FetchOptions::from_json(&options.0).napi()?;
             let batch = client.get_webhook_events_as::<RawEvent>(options).await.napi()?;
             events_json(&batch.events, Some(batch.pending_count), None)
-        }))
+        })))
     }
 
     /// `{ acknowledged }` as JSON text.
@@ -310,11 +311,11 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
+        env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let ids = validate::event_ids_value(&event_ids.0).napi()?;
             let result = client.acknowledge_webhook_events(&ids).await.napi()?;
             to_json(&result)
-        }))
+        })))
     }
 
     /// `{ token, expiresAt }` as JSON text.
@@ -326,11 +327,11 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
+        env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let request = SessionRequest::from_json(&request.0).napi()?;
             let token = client.create_session(request).await.napi()?;
             to_json(&token)
-        }))
+        })))
     }
 
     /// A health snapshot as JSON text: the core's `Health` with camelCase keys (timestamps
@@ -359,11 +360,11 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
         let handler = JsHandler(callback(&handler, "handler")?);
-        env.spawn_future(cancellable(stop.map(|s| s.token.clone()), async move {
+        env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let options = DrainOptions::from_json_strict(&options.0).napi()?;
             let summary = client.drain_as(handler, options).await.napi()?;
             to_json(&summary)
-        }))
+        })))
     }
 
     /// Runs the poller until `stop` is cancelled; resolves to the run summary as JSON text.
@@ -385,14 +386,14 @@ impl NativeClient {
             _ => None,
         };
         let token = stop.token.clone();
-        env.spawn_future(guard(async move {
+        env.spawn_future(logging::scoped(guard(async move {
             let mut options = RunOptions::<RawEvent>::from_json_spelled(&options.0, Spelling::CamelCase).napi()?;
             if let Some(hook) = dead_letter {
                 options = options.dead_letter(hook);
             }
             let summary = client.run_as(handler, options, token.cancelled_owned()).await.napi()?;
             to_json(&summary)
-        }))
+        })))
     }
 
     /// A pull-based drain for `for await`. Options are validated here, synchronously.
@@ -400,7 +401,10 @@ impl NativeClient {
     pub fn batches(&self, options: Loose) -> Result<NativeBatches> {
         let client = self.client()?;
         let options = DrainOptions::from_json_strict(&options.0).napi()?;
-        Ok(NativeBatches { inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(options))) })
+        Ok(NativeBatches {
+            inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(options))),
+            origin: logging::origin(),
+        })
     }
 }
 
@@ -408,6 +412,8 @@ impl NativeClient {
 #[napi]
 pub struct NativeBatches {
     inner: Arc<tokio::sync::Mutex<smartai_events::Batches<RawEvent>>>,
+    /// The environment that made it, whose logger gets its records.
+    origin: u64,
 }
 
 #[napi]
@@ -417,13 +423,16 @@ impl NativeBatches {
     #[napi(catch_unwind)]
     pub async fn next(&self) -> Result<Option<String>> {
         let inner = self.inner.clone();
-        guard(async move {
-            let mut batches = inner.lock().await;
-            match batches.next_batch().await.napi()? {
-                Some(batch) => Ok(Some(events_json(&batch.events, Some(batch.pending_count), None)?)),
-                None => Ok(None),
-            }
-        })
+        logging::scoped_in(
+            self.origin,
+            guard(async move {
+                let mut batches = inner.lock().await;
+                match batches.next_batch().await.napi()? {
+                    Some(batch) => Ok(Some(events_json(&batch.events, Some(batch.pending_count), None)?)),
+                    None => Ok(None),
+                }
+            }),
+        )
         .await
     }
 
@@ -431,17 +440,20 @@ impl NativeBatches {
     #[napi(catch_unwind)]
     pub async fn commit(&self) -> Result<()> {
         let inner = self.inner.clone();
-        guard(async move { inner.lock().await.commit().await.napi() }).await
+        logging::scoped_in(self.origin, guard(async move { inner.lock().await.commit().await.napi() })).await
     }
 
     /// Forgets the batch handed out last without acknowledging it.
     #[napi(catch_unwind)]
     pub async fn abandon(&self) -> Result<()> {
         let inner = self.inner.clone();
-        guard(async move {
-            inner.lock().await.abandon();
-            Ok(())
-        })
+        logging::scoped_in(
+            self.origin,
+            guard(async move {
+                inner.lock().await.abandon();
+                Ok(())
+            }),
+        )
         .await
     }
 
@@ -449,7 +461,7 @@ impl NativeBatches {
     #[napi(catch_unwind)]
     pub async fn summary(&self) -> Result<String> {
         let inner = self.inner.clone();
-        guard(async move { to_json(&inner.lock().await.summary()) }).await
+        logging::scoped_in(self.origin, guard(async move { to_json(&inner.lock().await.summary()) })).await
     }
 }
 
