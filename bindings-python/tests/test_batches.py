@@ -125,3 +125,40 @@ async def test_a_batch_cancelled_on_its_way_is_handed_out_again_not_acknowledged
     assert emu.pending_ids() == []
     assert batches.summary.events == 5 and batches.summary.acknowledged == 5
     await client.aclose()
+
+
+def test_an_abandoned_batch_is_handed_out_again_and_only_then_acknowledged(
+    emu: Emulator, client: se.AssessmentClient
+) -> None:
+    emu.generate(30)
+    handed: list[str] = []
+    failed: list[str] = []
+    batches = client.batches(limit=10)
+    for batch in batches:
+        ids = [e.event_id for e in batch]
+        handed.extend(ids)
+        if not failed:  # saving the first batch fails
+            failed = ids
+            batches.abandon()
+            assert set(failed) <= set(emu.pending_ids())
+    assert handed.count(failed[0]) == 2, "the abandoned batch came back"
+    assert sorted(set(handed)) == sorted(handed[10:]), "after it, every event once"
+    assert emu.pending_ids() == []
+    assert batches.summary.acknowledged == 30
+
+
+async def test_an_async_step_cancelled_during_its_acknowledge_sends_it_again(emu: Emulator) -> None:
+    import asyncio
+
+    emu.generate(10)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    async with client.batches(limit=5) as batches:
+        await batches.__anext__()
+        emu.add_fault("latency", ms=1_000, endpoint="acknowledge", times=1)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(batches.__anext__(), 0.2)  # cancelled while acknowledging
+        rest = [batch async for batch in batches]
+    assert sum(len(b) for b in rest) == 5
+    assert emu.pending_ids() == [], "the first batch's acknowledge was sent again"
+    assert batches.summary.acknowledged == 10
+    await client.aclose()

@@ -111,7 +111,8 @@ impl DrainOptions {
 pub struct DrainSummary {
     /// Batches fetched.
     pub batches: u64,
-    /// Events handed out (each at most once per drain).
+    /// Events handed out. Each once per drain, unless its batch was abandoned: then it is
+    /// handed out, and counted, again.
     pub events: u64,
     /// Events the server confirmed as removed.
     pub acknowledged: u64,
@@ -142,6 +143,10 @@ pub struct Batches<E = WebhookEvent> {
     client: AssessmentClient,
     options: DrainOptions,
     owed: Vec<String>,
+    /// The owed IDs that were not handed out with the batch in hand (the server returned
+    /// them again after an earlier batch): abandoning the batch must not hand them out again.
+    /// Almost always empty.
+    repeated: Vec<String>,
     recent: RecentIds,
     summary: DrainSummary,
     done: bool,
@@ -154,6 +159,7 @@ impl<E: QueueEvent> Batches<E> {
             client,
             options,
             owed: Vec::new(),
+            repeated: Vec::new(),
             recent: RecentIds::default(),
             summary: DrainSummary::default(),
             done: false,
@@ -211,15 +217,25 @@ impl<E: QueueEvent> Batches<E> {
         let received = batch.events.len();
         batch.events.retain(|e| {
             let id = e.event_id();
-            if !id.is_empty() {
-                self.owed.push(id.to_string());
+            if id.is_empty() {
+                return true;
             }
-            id.is_empty() || self.recent.insert(id)
+            self.owed.push(id.to_string());
+            let new = self.recent.insert(id);
+            if !new {
+                self.repeated.push(id.to_string());
+            }
+            new
         });
         if batch.events.is_empty() {
             // An empty queue, or a batch whose every event was handed out already in this
-            // drain: nothing to hand out (the duplicates are still acknowledged).
-            tracing::debug!(received, "nothing new in this batch");
+            // drain (the duplicates are still acknowledged). A server that returns the same
+            // events again and again, saying more are pending, would otherwise be polled in
+            // a tight loop: the drain ends here, and the next one picks up.
+            if received > 0 {
+                tracing::info!(received, "a fetch brought only events this drain handled already; ending the drain");
+            }
+            self.done = true;
             return Ok(None);
         }
         self.summary.events += batch.events.len() as u64;
@@ -235,26 +251,51 @@ impl<E: QueueEvent> Batches<E> {
 
     /// [`Batches::commit`] as a drive uses it: a `run` stopped by closing still sends the
     /// acknowledgement it owes.
+    ///
+    /// The IDs stay owed until the server confirms them, so that an acknowledgement dropped
+    /// half way (its caller cancelled) is sent again by the next call.
     pub(crate) async fn settle(&mut self) -> Result<()> {
         if self.owed.is_empty() {
             return Ok(());
         }
-        let ids = std::mem::take(&mut self.owed);
-        match self.client.acknowledge_validated(&ids).await {
-            Ok(result) => {
-                self.summary.acknowledged += result.acknowledged;
-                Ok(())
-            }
-            Err(e) => {
-                self.owed = ids;
-                Err(e)
-            }
-        }
+        let result = self.client.acknowledge_validated(&self.owed).await?;
+        self.summary.acknowledged += result.acknowledged;
+        self.owed.clear();
+        self.repeated.clear();
+        Ok(())
     }
 
-    /// Forgets the batch handed out last without acknowledging it; the platform delivers it again.
+    /// Forgets the batch handed out last without acknowledging it; the platform delivers it
+    /// again, and so does this drain if it goes on.
+    ///
+    /// ```no_run
+    /// # async fn save(_: &[smartai_events::WebhookEvent]) -> Result<(), std::io::Error> { Ok(()) }
+    /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
+    /// let mut batches = client.batches(Default::default());
+    /// while let Some(batch) = batches.next_batch().await? {
+    ///     if save(&batch.events).await.is_err() {
+    ///         batches.abandon(); // not acknowledged; handed out again when the server returns it
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn abandon(&mut self) {
+        let handed: Vec<String> = self.owed.iter().filter(|id| !self.repeated.contains(id)).cloned().collect();
+        self.forget_handed(&handed);
         self.owed.clear();
+        self.repeated.clear();
+    }
+
+    /// Takes IDs handed out with the batch in hand back out of it: not acknowledged, and new
+    /// again to this drain. Returns how many it took out.
+    fn forget_handed(&mut self, ids: &[String]) -> usize {
+        let back: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let before = self.owed.len();
+        self.owed.retain(|id| !back.contains(id.as_str()));
+        for id in &back {
+            self.recent.remove(id);
+        }
+        before - self.owed.len()
     }
 
     /// Takes these IDs out of the batch in hand, so that they are not acknowledged.
@@ -281,13 +322,9 @@ impl<E: QueueEvent> Batches<E> {
         if ids.is_empty() {
             return;
         }
-        let back: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let before = self.owed.len();
-        self.owed.retain(|id| !back.contains(id.as_str()));
-        for id in &back {
-            self.recent.remove(id);
-        }
-        self.summary.events = self.summary.events.saturating_sub((before - self.owed.len()) as u64);
+        // Never handed to the code meant to handle them: not counted as handed out.
+        let taken = self.forget_handed(ids);
+        self.summary.events = self.summary.events.saturating_sub(taken as u64);
         // The fetch that brought them may have found the queue otherwise empty.
         self.done = false;
     }

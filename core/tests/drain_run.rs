@@ -651,3 +651,112 @@ async fn a_batch_put_back_is_not_acknowledged_and_is_handed_out_again() {
     assert!(batches.next_batch().await.unwrap().is_none());
     assert!(emu.pending_ids().is_empty());
 }
+
+#[tokio::test]
+async fn an_abandoned_batch_is_handed_out_again_before_it_is_acknowledged() {
+    let emu = emulator().await;
+    emu.generate(30);
+    let client = client(&emu);
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new().limit(10));
+    let first = batches.next_batch().await.unwrap().unwrap();
+    let first_ids: Vec<String> = first.events.iter().map(|e| e.event_id().to_string()).collect();
+    batches.abandon(); // say saving it failed
+
+    // The server returns the abandoned events first: this drain hands them out again, and
+    // only the next step acknowledges them.
+    let again = batches.next_batch().await.unwrap().unwrap();
+    let again_ids: Vec<String> = again.events.iter().map(|e| e.event_id().to_string()).collect();
+    assert_eq!(again_ids, first_ids);
+    assert_eq!(emu.pending_ids().len(), 30, "nothing acknowledged yet");
+    let mut handed = again_ids;
+    while let Some(batch) = batches.next_batch().await.unwrap() {
+        handed.extend(batch.events.iter().map(|e| e.event_id().to_string()));
+    }
+    assert_eq!(handed.len(), 30, "every event handed out once after the abandon");
+    assert!(emu.pending_ids().is_empty());
+    assert_eq!((batches.summary().events, batches.summary().acknowledged), (40, 30));
+}
+
+#[tokio::test]
+async fn abandoning_a_batch_with_repeated_events_hands_out_only_its_own_again() {
+    let emu = emulator().await;
+    emu.generate(4);
+    let client = client(&emu);
+    let ids = |batch: &smartai_events::WebhookEventBatch<RawEvent>| -> Vec<String> {
+        batch.events.iter().map(|e| e.event_id().to_string()).collect()
+    };
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new().limit(2));
+    let first = batches.next_batch().await.unwrap().unwrap();
+    let handled = first.events[0].event_id().to_string();
+    let raw = serde_json::from_str::<serde_json::Value>(first.events[0].raw_json()).unwrap();
+    let mut handed = ids(&first);
+    // The first batch is acknowledged; the server then returns one of its events again (it
+    // sorts first, by its storedAt), next to a new one, and that batch is abandoned.
+    batches.commit().await.unwrap();
+    assert_eq!(emu.enqueue(vec![raw]), 1);
+    let second = batches.next_batch().await.unwrap().unwrap();
+    assert_eq!(second.events.len(), 1, "the repeated event is not handed out");
+    let abandoned = second.events[0].event_id().to_string();
+    handed.extend(ids(&second));
+    batches.abandon();
+    while let Some(batch) = batches.next_batch().await.unwrap() {
+        handed.extend(ids(&batch));
+    }
+    let count = |id: &str| handed.iter().filter(|h| *h == id).count();
+    assert_eq!(count(&handled), 1, "the event handled before is not handed out again: {handed:?}");
+    assert_eq!(count(&abandoned), 2, "the abandoned event is handed out again: {handed:?}");
+    assert_eq!(handed.len(), 5, "four events, one of them twice: {handed:?}");
+    assert!(emu.pending_ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_keeps_returning_handled_events_ends_the_drain_instead_of_spinning() {
+    let emu = emulator().await;
+    emu.generate(1);
+    let client = client(&emu);
+    let page = client.get_webhook_events(smartai_events::FetchOptions::new()).await.unwrap();
+    let body = serde_json::json!({ "events": [page.events[0].raw()], "pendingCount": 5 }).to_string();
+    emu.clear_request_log();
+    emu.set_faults(vec![FaultRule {
+        endpoint: Some(Endpoint::Fetch),
+        probability: 1.0,
+        remaining: None,
+        kind: FaultKind::Status { status: 200, retry_after: None, body: Some(body) },
+    }]);
+    let calls = Arc::new(Mutex::new(0));
+    let calls2 = calls.clone();
+    let summary = within(
+        "drain",
+        client.drain(
+            move |_: Vec<WebhookEvent>| {
+                *calls2.lock().unwrap() += 1;
+                async { Ok::<(), Boom>(()) }
+            },
+            DrainOptions::new(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*calls.lock().unwrap(), 1, "the event is handed out once");
+    assert_eq!(requests(&emu, Endpoint::Fetch).len(), 2, "one fetch that brought nothing new ends it");
+    assert_eq!(requests(&emu, Endpoint::Acknowledge).len(), 2, "the repeat is acknowledged again");
+    assert_eq!((summary.batches, summary.events, summary.pending_count), (2, 1, 5));
+}
+
+#[tokio::test]
+async fn an_acknowledge_dropped_half_way_is_sent_again_by_the_next_step() {
+    let emu = emulator().await;
+    emu.generate(10);
+    let client = client(&emu);
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new().limit(5));
+    batches.next_batch().await.unwrap().unwrap();
+    emu.add_fault(fault(Endpoint::Acknowledge, 1, FaultKind::Latency { ms: 2_000 }));
+    // The caller gives up while the acknowledge is on its way (a cancelled task).
+    let step = tokio::time::timeout(Duration::from_millis(200), batches.next_batch()).await;
+    assert!(step.is_err(), "the step was dropped during the slow acknowledge");
+    assert_eq!(batches.owed().len(), 5, "the batch is still owed");
+    let second = batches.next_batch().await.unwrap().unwrap();
+    assert_eq!(second.events.len(), 5);
+    assert!(batches.next_batch().await.unwrap().is_none());
+    assert!(emu.pending_ids().is_empty(), "both batches acknowledged");
+}

@@ -112,7 +112,8 @@ class AsyncBatches:
         await _call(lambda loop, fut: self._native.commit(loop, fut))
 
     def abandon(self) -> None:
-        """Forgets the batch handed out last without acknowledging it (it will come back)."""
+        """Forgets the batch handed out last without acknowledging it. The platform delivers
+        it again, and so does this loop if it goes on."""
         self._native.abandon()
 
     @property

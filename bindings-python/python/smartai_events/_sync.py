@@ -69,7 +69,8 @@ class Batches:
         self._native.commit()
 
     def abandon(self) -> None:
-        """Forgets the batch handed out last without acknowledging it (it will come back)."""
+        """Forgets the batch handed out last without acknowledging it. The platform delivers
+        it again, and so does this loop if it goes on."""
         self._native.abandon()
 
     @property
