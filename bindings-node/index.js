@@ -122,14 +122,34 @@ function parse(text) {
   return text == null ? text : JSON.parse(text)
 }
 
-/** A message for the Rust side; the error object itself stays in `slot`. */
+/**
+ * A message for the Rust side; the error object itself stays in `slot`. Never empty: the
+ * native side reads no message as success.
+ */
 function describe(err) {
+  let text
   try {
-    if (err instanceof Error) return err.message || err.name
-    return String(err)
+    if (err instanceof Error) {
+      text = [err.message, err.name].find((v) => typeof v === 'string' && v !== '')
+    } else {
+      text = String(err)
+    }
   } catch {
-    return 'the handler failed'
+    text = undefined
   }
+  return typeof text === 'string' && text !== '' ? text : 'the handler failed'
+}
+
+/** A generator's body runs only as it is iterated: calling a handler with `yield` ran none of it. */
+function isGenerator(value) {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof value.next === 'function' &&
+    typeof value.throw === 'function' &&
+    (Symbol.iterator in value || Symbol.asyncIterator in value) &&
+    typeof value.then !== 'function'
+  )
 }
 
 function fail(slot, err) {
@@ -146,12 +166,23 @@ function fail(slot, err) {
  */
 function bridge(fn, slot, withReason) {
   if (typeof fn !== 'function') return fn
+  const what = withReason ? 'deadLetter' : 'handler'
+  const kind = Object.prototype.toString.call(fn).slice(8, -1)
+  if (kind === 'GeneratorFunction' || kind === 'AsyncGeneratorFunction') {
+    throw new errors.InvalidArgumentError(
+      `${what} is a generator function: it contains \`yield\`, so calling it would not run its body; a ${what} must not yield`,
+    )
+  }
   return (text) => {
     let result
     try {
       const payload = unpack(text)
       result = withReason ? fn(payload.events, payload.reason) : fn(payload.events)
     } catch (err) {
+      return Promise.resolve(fail(slot, err))
+    }
+    if (isGenerator(result)) {
+      const err = new TypeError(`${what} returned a generator: it contains \`yield\`, so calling it did not run its body; a ${what} must not yield`)
       return Promise.resolve(fail(slot, err))
     }
     return Promise.resolve(result).then(
@@ -340,9 +371,10 @@ class AssessmentClient {
     let rest = options
     let signal
     if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    const bridged = bridge(handler, slot, false)
     const { stop, release } = stopToken(signal)
     try {
-      return JSON.parse(await this[kNative].drain(bridge(handler, slot, false), rest, stop))
+      return JSON.parse(await this[kNative].drain(bridged, rest, stop))
     } catch (err) {
       throw withReason(translate(err, slot), signal)
     } finally {
@@ -372,15 +404,12 @@ class AssessmentClient {
     if (isObject(options)) {
       ;({ signal, deadLetter, ...rest } = options)
     }
+    const bridged = bridge(handler, slot, false)
+    const bridgedDeadLetter = bridge(deadLetter, slot, true)
     const { stop, release } = stopToken(signal ?? undefined)
     const token = stop ?? new native.StopToken()
     try {
-      const text = await this[kNative].run(
-        bridge(handler, slot, false),
-        rest,
-        token,
-        bridge(deadLetter, slot, true),
-      )
+      const text = await this[kNative].run(bridged, rest, token, bridgedDeadLetter)
       return JSON.parse(text)
     } catch (err) {
       throw translate(err, slot)

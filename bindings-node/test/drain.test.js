@@ -125,6 +125,58 @@ test('a synchronous throw, and a rejection with a non-Error, are handler errors 
   assert.equal(emu.stats().pending, 3)
 })
 
+test('an error without a message or name, or with a message that is not a string, is a handler error too', async () => {
+  emu.enqueue(events(3, 'nameless'))
+  const client = clientFor(emu)
+  const nameless = new Error('')
+  nameless.name = undefined
+  await assert.rejects(client.drain(async () => {
+    throw nameless
+  }), (err) => err instanceof AssessmentClient.HandlerError && err.cause === nameless && /the handler failed/.test(err.message))
+  const numeric = new Error('x')
+  numeric.message = 42
+  await assert.rejects(client.drain(() => {
+    throw numeric
+  }), (err) => {
+    assert.ok(err instanceof AssessmentClient.HandlerError)
+    assert.equal(err.cause, numeric)
+    assert.doesNotMatch(err.message, /convert|rust/i)
+    return true
+  })
+  await assert.rejects(client.drain(() => Promise.reject('')), (err) => err instanceof AssessmentClient.HandlerError && err.cause === '')
+  assert.equal(emu.stats().pending, 3, 'nothing acknowledged')
+})
+
+test('a handler with yield is refused: a generator function up front, a returned generator as a failure', async () => {
+  emu.enqueue(events(3, 'gen'))
+  const client = clientFor(emu)
+  await assert.rejects(client.drain(async function* (batch) {
+    yield batch
+  }), (err) => err instanceof AssessmentClient.InvalidArgumentError && /handler is a generator function/.test(err.message))
+  await assert.rejects(client.drain(function* (batch) {
+    yield batch
+  }), (err) => err instanceof AssessmentClient.InvalidArgumentError && /generator function/.test(err.message))
+  await assert.rejects(
+    client.run(() => {}, { intervalMs: 60_000, signal: AbortSignal.abort(), async *deadLetter() {} }),
+    (err) => err instanceof AssessmentClient.InvalidArgumentError && /deadLetter is a generator function/.test(err.message),
+  )
+  assert.equal(emu.requestLog().length, 0, 'nothing was fetched')
+
+  let ran = false
+  const stream = async function* (batch) {
+    ran = true
+    yield batch
+  }
+  await assert.rejects(client.drain((batch) => stream(batch)), (err) => {
+    assert.ok(err instanceof AssessmentClient.HandlerError)
+    assert.ok(err.cause instanceof TypeError)
+    assert.match(err.cause.message, /handler returned a generator/)
+    return true
+  })
+  assert.equal(ran, false)
+  assert.equal(emu.stats().pending, 3, 'nothing acknowledged')
+})
+
 test('maxEvents and maxBatches bound one drain', async () => {
   emu.enqueue(events(10, 'max'))
   const client = clientFor(emu)

@@ -5,10 +5,11 @@
 
 use crate::convert::events_to_py;
 use crate::errors::{PyHandlerError, to_pyerr};
-use crate::loop_pump::{IS_AWAITABLE, IS_COROUTINE, Job, LoopPump, LoopSender, cached};
+use crate::loop_pump::{Job, LoopPump, LoopSender};
+use crate::returned::{refuse_awaitable, refuse_generator};
 use crate::runtime;
 use crate::runtime::{LocalCell, LocalRuntime};
-use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
 use std::future::Future;
@@ -224,6 +225,7 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
                         None => ("handler", callable.bind(py).call1((list,))?),
                         Some(r) => ("dead_letter", callable.bind(py).call1((list, r))?),
                     };
+                    refuse_generator(py, what, &returned)?;
                     refuse_awaitable(py, what, &returned)
                 })();
                 match result {
@@ -254,25 +256,4 @@ fn check_stop(py: Python<'_>, stop: Option<&(Option<Py<PyAny>>, CancellationToke
         token.cancel();
     }
     Ok(())
-}
-
-/// Nothing awaits what a blocking client's handler returns, so an awaitable (a plain
-/// function or lambda returning a coroutine) means the handler did not run: that is the
-/// handler failing, and nothing of its batch may be acknowledged. A coroutine is closed so
-/// that it does not warn "never awaited" later.
-fn refuse_awaitable(py: Python<'_>, what: &str, returned: &Bound<'_, PyAny>) -> PyResult<()> {
-    if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((returned,))?.is_truthy()? {
-        return Ok(());
-    }
-    let returned_what = if cached(py, &IS_COROUTINE, "inspect", "iscoroutine")?.call1((returned,))?.is_truthy()? {
-        returned.call_method0("close")?;
-        "a coroutine".to_string()
-    } else {
-        let type_name = returned.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-        format!("an awaitable ({type_name})")
-    };
-    Err(PyTypeError::new_err(format!(
-        "{what} returned {returned_what}, which nothing awaits: the blocking AssessmentClient takes plain \
-         functions (use AsyncAssessmentClient for async handlers)"
-    )))
 }

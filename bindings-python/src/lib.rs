@@ -11,6 +11,7 @@ mod emulator;
 mod errors;
 mod logging;
 mod loop_pump;
+mod returned;
 mod runtime;
 mod thread_state;
 

@@ -222,6 +222,7 @@ impl LoopPump {
 
     fn run_call(&self, py: Python<'_>, call: Call) -> PyResult<()> {
         let Call { callable, events, reason, reply } = call;
+        let what = if reason.is_some() { "dead_letter" } else { "handler" };
         let started = (|| -> PyResult<Bound<'_, PyAny>> {
             let list = events_to_py(py, events)?;
             match reason {
@@ -242,6 +243,10 @@ impl LoopPump {
                 return Ok(());
             }
         };
+        if let Err(e) = crate::returned::refuse_generator(py, what, &returned) {
+            let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
+            return Ok(());
+        }
         if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((&returned,))?.is_truthy()? {
             let _ = reply.send(Ok(()));
             return Ok(());

@@ -7,6 +7,7 @@ import gc
 import time
 import warnings
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -111,6 +112,40 @@ def test_a_blocking_handler_returning_a_coroutine_fails_its_batch(emu: Emulator,
     assert "returned a coroutine" in message and "AsyncAssessmentClient" in message, message
     # The coroutine was closed, not left to be collected unawaited.
     assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+    assert len(emu.pending_ids()) == 5
+
+
+async def test_a_handler_with_yield_is_refused_and_acknowledges_nothing(
+    emu: Emulator, client: se.AssessmentClient, aclient: se.AsyncAssessmentClient
+) -> None:
+    emu.generate(5)
+
+    def gen(events: list[se.WebhookEvent]) -> Iterator[se.WebhookEvent]:
+        yield from events
+
+    async def agen(events: list[se.WebhookEvent]) -> AsyncIterator[se.WebhookEvent]:
+        for e in events:
+            yield e
+
+    # A generator function is refused up front, before anything is fetched.
+    for handler in (gen, agen):
+        with pytest.raises(se.InvalidArgumentError, match="handler is a generator function"):
+            client.drain(handler)  # type: ignore[arg-type]
+        with pytest.raises(se.InvalidArgumentError, match="handler is a generator function"):
+            await aclient.drain(handler)  # type: ignore[arg-type]
+    with pytest.raises(se.InvalidArgumentError, match="dead_letter is a generator function"):
+        await aclient.run(lambda events: None, dead_letter=agen, stop=asyncio.Event())  # type: ignore[arg-type]
+    assert emu.request_log() == []
+
+    # One that only returns a generator ran none of its body: its batch failed.
+    with pytest.raises(se.HandlerError) as info:
+        client.drain(lambda events: gen(events))
+    assert isinstance(info.value.__cause__, TypeError)
+    assert "handler returned a generator" in str(info.value)
+    with pytest.raises(se.HandlerError) as info:
+        await aclient.drain(lambda events: agen(events))
+    assert isinstance(info.value.__cause__, TypeError)
+    assert "handler returned an async generator" in str(info.value)
     assert len(emu.pending_ids()) == 5
 
 

@@ -73,8 +73,18 @@ def type_name(value: Any) -> str:
 
 
 def check_callable(fn: Any, what: str) -> None:
+    """Refuses what cannot be a handler or hook: not callable, or a generator function, whose
+    call would only make a generator and run none of its body."""
     if not callable(fn):
         raise InvalidArgumentError(f"{what} must be callable, got {type(fn).__name__}")
+    import inspect  # not at import time: it costs more than the whole package
+
+    for f in (fn, getattr(fn, "__call__", None)):
+        if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f):
+            raise InvalidArgumentError(
+                f"{what} is a generator function: it contains `yield`, so calling it would not "
+                f"run its body; a {what} must not yield"
+            )
 
 
 def is_async_callable(fn: Any) -> bool:
