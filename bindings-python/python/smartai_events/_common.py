@@ -3,7 +3,7 @@ which takes the options under their Python names and names them so in its messag
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from . import _native
@@ -32,9 +32,10 @@ def since_ms(since: Any) -> Any:
 
 
 def event_ids(ids: Any) -> Any:
-    """Accepts IDs or events (their ``event_id`` is used), in any iterable. A string, or
-    anything that is not iterable, goes to the core as is, which refuses it."""
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+    """Accepts IDs or events (their ``event_id`` is used), in any iterable. A string, a
+    mapping (iterating one gives its keys, not IDs), or anything that is not iterable, goes
+    to the core as is, which refuses it."""
+    if isinstance(ids, (str, bytes, Mapping)) or not isinstance(ids, Iterable):
         return ids
     return [i.event_id if isinstance(i, WebhookEvent) else i for i in ids]
 
