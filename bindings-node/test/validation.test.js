@@ -121,7 +121,7 @@ test('drain, batches and run options are validated by the core', async () => {
   await rejectsWith(client.run(async () => {}, { intervalMs: 1000, deadLetter: 5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /deadLetter must be a function/)
   // The platform's 5 s floor applies unless the client's minPollIntervalMs was lowered.
   const strict = new AssessmentClient({ apiKey: emu.apiKey, secretKey: emu.secretKey, baseUrl: emu.url })
-  await rejectsWith(strict.run(async () => {}, { intervalMs: 1000 }), InvalidArgumentError, 'INVALID_ARGUMENT', /interval must be at least 5 s/)
+  await rejectsWith(strict.run(async () => {}, { intervalMs: 1000 }), InvalidArgumentError, 'INVALID_ARGUMENT', /intervalMs must be at least 5000 ms \(5 s; .*\), got 1000 ms$/)
 })
 
 test('configuration: missing keys, bad and insecure base URLs, unknown options', () => {

@@ -210,7 +210,7 @@ CASES = [
         "run", lambda e: None, interval=5.0, stop=threading.Event() if c.flavour == "async" else True),
         IA, ("stop must be", "got ")),
     Case("run stop a string", run_with(interval=5.0, stop="now"), IA, ("stop must be", "got str")),
-    Case("run max_attempts 0", run_with(interval=5.0, max_attempts=0), IA, (">= 1, got 0",)),
+    Case("run max_attempts 0", run_with(interval=5.0, max_attempts=0), IA, ("max_attempts must be an integer >= 1, got 0",)),
     Case("drain handler not callable", lambda c: c.call("drain", 42), IA, ("handler must be callable", "int")),
     Case("drain max_events 0", lambda c: c.call("drain", lambda e: None, max_events=0), IA, (">= 1, got 0",)),
     # client options

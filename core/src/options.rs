@@ -254,6 +254,7 @@ impl<E: QueueEvent> RunOptions<E> {
         }
         let drain = DrainOptions::from_json_spelled(&Value::Object(drain_obj), spelling)?;
         let mut opts = Self::for_events().drain_options(drain);
+        opts.spelling = Some(spelling);
         if let (_, Some(v)) = duration(obj, "interval", spelling)? {
             opts = opts.interval(v);
         }

@@ -38,6 +38,9 @@ pub struct RunOptions<E: QueueEvent = WebhookEvent> {
     ordered: bool,
     dead_letter: Option<Box<dyn DeadLetterHook<E>>>,
     on_cycle: Option<CycleHook>,
+    /// How the options were spelled when read from a binding's JSON, so that an error names
+    /// them as the caller wrote them; `None` for options built in Rust.
+    pub(crate) spelling: Option<crate::Spelling>,
 }
 
 type CycleHook = Box<dyn FnMut(&CycleReport) + Send>;
@@ -96,6 +99,7 @@ impl<E: QueueEvent> RunOptions<E> {
             ordered: false,
             dead_letter: None,
             on_cycle: None,
+            spelling: None,
         }
     }
 
@@ -309,17 +313,24 @@ impl AssessmentClient {
         options.drain.validate()?;
         let floor = MIN_INTERVAL.min(self.config().min_poll_interval);
         if options.interval < floor {
-            return Err(Error::invalid_argument(format!(
-                // Both units: Python passes `interval` in seconds, Node `intervalMs`.
-                "interval must be at least {} s ({} ms; the platform rate-limits faster polling), got {:.3} s ({} ms)",
-                floor.as_secs_f64(),
-                floor.as_millis(),
-                options.interval.as_secs_f64(),
-                options.interval.as_millis()
-            )));
+            let why = "the platform rate-limits faster polling";
+            let (floor_s, floor_ms) = (floor.as_secs_f64(), floor.as_millis());
+            let (got_s, got_ms) = (options.interval.as_secs_f64(), options.interval.as_millis());
+            return Err(Error::invalid_argument(match options.spelling {
+                Some(crate::Spelling::CamelCase) => {
+                    format!("intervalMs must be at least {floor_ms} ms ({floor_s} s; {why}), got {got_ms} ms")
+                }
+                Some(crate::Spelling::SnakeCase) => {
+                    format!("interval must be at least {floor_s} s ({why}), got {got_s:.3} s")
+                }
+                None => format!(
+                    "interval must be at least {floor_s} s ({floor_ms} ms; {why}), got {got_s:.3} s ({got_ms} ms)"
+                ),
+            }));
         }
         if options.max_attempts == 0 {
-            return Err(Error::invalid_argument("max_attempts must be >= 1, got 0"));
+            let name = options.spelling.map_or_else(|| "max_attempts".to_string(), |s| s.name("maxAttempts"));
+            return Err(Error::invalid_argument(format!("{name} must be >= 1, got 0")));
         }
         Ok(())
     }
