@@ -97,6 +97,7 @@ const SENT: u8 = 2;
 const UNKNOWN: u8 = 3;
 
 static EVENTS_FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static BATCH_FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
@@ -112,7 +113,7 @@ enum Conversion {
     Text,
     /// Dicts built through the C API, eagerly.
     CApi,
-    /// Dicts built through the C API on first access, per event.
+    /// Dicts built by `json.loads` from the event's text on first access, per event.
     Lazy,
 }
 
@@ -135,10 +136,13 @@ pub struct RawEvents {
 
 #[pymethods]
 impl RawEvents {
-    /// The `index`-th event's JSON as Python objects (a new dict each call).
+    /// The `index`-th event's JSON as Python objects (a new dict each call), read from the
+    /// text the server sent by `json.loads`, so that every integer stays exact, however large.
     fn get(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
         match self.events.get(index) {
-            Some(event) => Ok(value_to_py(py, event.raw())?.unbind()),
+            Some(event) => {
+                Ok(crate::loop_pump::cached(py, &JSON_LOADS, "json", "loads")?.call1((event.raw_json(),))?.unbind())
+            }
             None => Err(pyo3::exceptions::PyIndexError::new_err(index)),
         }
     }
@@ -215,9 +219,10 @@ fn value_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny
     Ok(match value {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => i.into_pyobject(py)?.into_any(),
-            None => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
         },
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(items) => {

@@ -72,10 +72,11 @@ impl NativeEmulator {
     }
 
     /// Enqueues a JSON array of events; returns how many were added.
+    /// Keeps each event's text as given, so that the queue serves it exactly (Python ints
+    /// of any size included).
     fn enqueue(&self, py: Python<'_>, events_json: &str) -> PyResult<usize> {
-        let events: Vec<serde_json::Value> = parse(events_json, "events")?;
         let emu = self.get()?;
-        Ok(py.detach(|| emu.enqueue(events)))
+        py.detach(|| emu.enqueue_json(events_json)).map_err(|e| PyValueError::new_err(format!("invalid events: {e}")))
     }
 
     fn generate(&self, py: Python<'_>, n: usize) -> PyResult<usize> {

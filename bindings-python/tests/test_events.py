@@ -57,6 +57,15 @@ def test_dict_access(events: list[se.WebhookEvent]) -> None:
     assert json.loads(json.dumps(first.to_dict())) == SEED_EVENT
 
 
+def test_integers_of_any_size_stay_exact(emu: Emulator, client: se.AssessmentClient) -> None:
+    numbers = {"i64": -(2**63), "u64": 2**63 + 5, "beyond": 2**70 + 1, "float": 0.1, "exp": 1e300}
+    emu.enqueue([{"eventId": "n", "event": "x.y", "storedAt": "2026-06-09T10:31:00.000Z", **numbers}])
+    event = client.get_webhook_events().events[0]
+    for key, value in numbers.items():
+        assert event[key] == value and type(event[key]) is type(value), (key, event[key])
+    assert {k: event.to_dict()[k] for k in numbers} == numbers
+
+
 def test_results_are_typed(events: list[se.WebhookEvent]) -> None:
     s = se.DrainSummary(batches=1, events=2, acknowledged=2, pending_count=0)
     assert pickle.loads(pickle.dumps(s)) == s

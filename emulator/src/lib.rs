@@ -172,6 +172,25 @@ impl Emulator {
         self.enqueue_for(&key, events)
     }
 
+    /// [`enqueue`](Self::enqueue) from the JSON text of an array of events. Each event is
+    /// served exactly as written (a number beyond an f64's precision included), with only a
+    /// missing `eventId` or `storedAt` appended.
+    ///
+    /// ```no_run
+    /// # async fn demo(emu: smartai_emulator::Emulator) {
+    /// let added = emu.enqueue_json(r#"[{"eventId":"e1","event":"x.y","big":18446744073709551621}]"#).unwrap();
+    /// assert_eq!(added, 1);
+    /// # }
+    /// ```
+    pub fn enqueue_json(&self, text: &str) -> Result<usize, serde_json::Error> {
+        let texts: Vec<&serde_json::value::RawValue> = serde_json::from_str(text)?;
+        let events = texts
+            .into_iter()
+            .map(|t| Ok((serde_json::from_str::<Value>(t.get())?, Some(t.get().to_string()))))
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        Ok(self.shared().enqueue_given_for(self.api_key(), events))
+    }
+
     /// Like [`enqueue`](Self::enqueue), for another key's queue (0 for an unknown key).
     pub fn enqueue_for(&self, api_key: &str, events: Vec<Value>) -> usize {
         self.shared().enqueue_for(api_key, events)

@@ -254,6 +254,17 @@ async fn fetch_keeps_and_acknowledge_removes() {
 }
 
 #[tokio::test]
+async fn events_enqueued_as_text_are_served_exactly_as_written() {
+    let emu = start_plain().await;
+    let text = r#"[{"eventId":"big","event":"x.y","n":1180591620717411303425}]"#;
+    assert_eq!(emu.enqueue_json(text).unwrap(), 1);
+    let body = Caller::new(&emu).fetch("").await.text;
+    assert!(body.contains(r#"{"eventId":"big","event":"x.y","n":1180591620717411303425,"storedAt":"#), "{body}");
+    assert!(emu.enqueue_json(r#"{"eventId":"not an array"}"#).is_err());
+    assert!(emu.enqueue_json("[{").is_err());
+}
+
+#[tokio::test]
 async fn only_the_latest_acknowledged_ids_are_remembered_and_all_are_counted() {
     let emu = start(EmulatorConfig::default().without_rate_limit().with_acknowledged_history(2)).await;
     let now = now_ms();
