@@ -140,6 +140,10 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
     let client = client::build(&args.client)?;
     let stop = signals::stop_token()?;
     let http = reqwest::Client::builder()
+        // A redirect is not a delivery: following one would turn the POST into a GET of
+        // another page (301-303) or send the event and its signature elsewhere (307, 308),
+        // and its 2xx would get the event acknowledged. A 3xx is retried like any non-2xx.
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(args.timeout)
         .connect_timeout(args.timeout.min(Duration::from_secs(10)))
         .build()

@@ -110,6 +110,48 @@ async fn forward_once_unsigned_then_exits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_not_a_delivery_and_nothing_is_acknowledged() {
+    let emu = emulator(3).await;
+    // The endpoint moved: every POST gets a redirect to a page that answers 200 to anything.
+    let landed = Arc::new(Mutex::new(0usize));
+    let count = landed.clone();
+    let app = Router::new()
+        .route("/hook", post(|| async { (StatusCode::FOUND, [("location", "/login")]) }))
+        .route("/hook307", post(|| async { (StatusCode::TEMPORARY_REDIRECT, [("location", "/login")]) }))
+        .route(
+            "/login",
+            axum::routing::any(move || {
+                let count = count.clone();
+                async move {
+                    *count.lock().unwrap() += 1;
+                    StatusCode::OK
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for path in ["/hook", "/hook307"] {
+        let mut cmd = command(&emu);
+        cmd.args(["forward", "--once", "--to", &format!("{base}{path}")]).args(FAST);
+        let mut p = Proc::spawn(cmd);
+        // Retried for as long as it runs: wait for a few failed attempts, then stop it.
+        eventually(Duration::from_secs(30), "failed deliveries", || {
+            let err = p.stderr();
+            async move { err.matches("delivery failed").count() >= 2 }
+        })
+        .await;
+        p.signal("TERM");
+        let status = p.wait(Duration::from_secs(30)).await;
+        let err = p.stderr();
+        assert!(status.success(), "{path}: a stop during retries exits 0\n{err}");
+        assert!(err.contains("HTTP 302") || err.contains("HTTP 307"), "{path}: {err}");
+    }
+    assert_eq!(*landed.lock().unwrap(), 0, "no redirect was followed");
+    assert_eq!(emu.stats().pending, 3, "nothing acknowledged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forward_refuses_a_timeout_below_one_millisecond() {
     let emu = emulator(3).await;
     let (url, received) = receiver().await;
