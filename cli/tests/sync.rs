@@ -227,3 +227,33 @@ async fn a_standby_with_a_bad_interval_exits_2_at_start_not_at_takeover() {
     leader.signal("TERM");
     assert!(leader.wait(Duration::from_secs(15)).await.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_file_deleted_while_sync_runs_gets_nothing_acknowledged() {
+    let emu = emulator(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", &db, "--max-attempts", "2"]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(30), "the first cycle", || {
+        let started = p.has_line(r#""type":"cycle""#);
+        async move { started }
+    })
+    .await;
+    for name in ["events.db", "events.db-wal", "events.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(name));
+    }
+    emu.generate(20);
+    eventually(Duration::from_secs(60), "the store to notice", || {
+        let noticed = p.stderr().contains("was deleted or replaced") || p.stdout().contains("was deleted or replaced");
+        async move { noticed }
+    })
+    .await;
+    // Several cycles, dead-letter attempts included, and still nothing acknowledged.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    p.signal("TERM");
+    assert!(p.wait(Duration::from_secs(15)).await.success(), "{}\n{}", p.stdout(), p.stderr());
+    assert_eq!(emu.stats().pending, 20, "events stored into the deleted file were not acknowledged");
+    assert!(emu.acknowledged_ids().is_empty());
+}

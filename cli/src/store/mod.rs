@@ -75,16 +75,45 @@ impl DbUrl {
     }
 }
 
-/// Masks the password of `scheme://user:password@host`.
+/// Masks the password of `scheme://user:password@host` (also one with a `/`, `?` or `#`
+/// left unencoded) and of a `password=` query parameter.
 pub fn redact(url: &str) -> Cow<'_, str> {
     let Some(scheme_end) = url.find("://") else { return Cow::Borrowed(url) };
     let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else { return Cow::Borrowed(url) };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else { return Cow::Borrowed(url) };
-    Cow::Owned(format!("{}://{}:***{}", &url[..scheme_end], &userinfo[..colon], &rest[at..]))
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..scheme_end + 3]);
+    // The user info ends at the last `@` before the query; failing that (a password with an
+    // unencoded `?`), at the last `@` of all.
+    let before_query = &rest[..rest.find('?').unwrap_or(rest.len())];
+    let mut tail = rest;
+    if let Some(at) = before_query.rfind('@').or_else(|| rest.rfind('@'))
+        && let Some(colon) = rest[..at].find(':')
+    {
+        out.push_str(&rest[..colon]);
+        out.push_str(":***");
+        tail = &rest[at..];
+    }
+    match tail.split_once('?') {
+        Some((before, query)) => {
+            out.push_str(before);
+            out.push('?');
+            let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+            let params: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+            if let Some(fragment) = fragment {
+                out.push('#');
+                out.push_str(fragment);
+            }
+        }
+        None => out.push_str(tail),
+    }
+    if out == url { Cow::Borrowed(url) } else { Cow::Owned(out) }
 }
 
 /// An open store. Cheap to clone (a connection pool inside).
@@ -196,6 +225,9 @@ mod tests {
             "sqlite://events.db?mode=memory",
             "sqlite:events.db?vfs=memdb",
             "sqlite:?mode=rwc",
+            "sqlite:file::memory:",
+            "sqlite://file::memory:?cache=shared",
+            "sqlite:%3Amemory%3A",
         ] {
             let err = DbUrl::parse(url).unwrap_err();
             assert_eq!(crate::exit::code_of(&err), crate::exit::USAGE, "{url}");
@@ -211,6 +243,16 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
         assert!(err.contains("notaport"), "{err}");
         assert_eq!(redact("postgres://a@h/db"), "postgres://a@h/db");
+        assert_eq!(redact("postgres://u:pa/ss@h/x"), "postgres://u:***@h/x");
+        assert_eq!(redact("postgres://u:p?w#d@h:5432/x?sslmode=require"), "postgres://u:***@h:5432/x?sslmode=require");
+        assert_eq!(
+            redact("postgres://u@h/x?sslmode=require&Password=TOPSECRET#f"),
+            "postgres://u@h/x?sslmode=require&Password=***#f"
+        );
+        assert_eq!(redact("sqlite:///tmp/a@b.db"), "sqlite:///tmp/a@b.db");
+        assert_eq!(redact("postgres://u:pw@h/x?application_name=a@b"), "postgres://u:***@h/x?application_name=a@b");
+        let err = DbUrl::parse("postgres://u@127.0.0.1:notaport/x?password=TOPSECRET").unwrap_err().to_string();
+        assert!(!err.contains("TOPSECRET"), "{err}");
         assert!(DbUrl::parse("sqlite://").is_err());
         let file = |u: &str| DbUrl::parse(u).unwrap().sqlite_file();
         assert_eq!(file("sqlite://demo.db").as_deref(), Some("demo.db"));

@@ -41,16 +41,24 @@ pub(super) fn check_url(url: &str) -> anyhow::Result<SqliteConnectOptions> {
     // sqlx keeps its `in_memory` flag private: read the URL the way it does (`sqlite::memory:`,
     // `sqlite://:memory:`, `?mode=memory`), and SQLite's own in-memory VFS.
     let (database, params) = split_url(url);
-    let in_memory = database == ":memory:"
+    // SQLite reads the name as a URI (`file::memory:`) and percent-decoded (`%3Amemory%3A`).
+    let decoded: String = url::form_urlencoded::parse(format!("d={}", database.replace('+', "%2B")).as_bytes())
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let in_memory = decoded.strip_prefix("file:").unwrap_or(&decoded).starts_with(":memory:")
         || url::form_urlencoded::parse(params.as_bytes())
             .any(|(key, value)| (key == "mode" && value == "memory") || (key == "vfs" && value == "memdb"));
     if in_memory || options.get_filename().as_os_str().is_empty() {
-        return Err(usage(format!(
-            "invalid database URL {url:?}: an in-memory or temporary SQLite database is lost when the process \
-             exits, and acknowledged events exist nowhere else; use a file, e.g. sqlite://smartai-events.db"
-        )));
+        return Err(usage(in_memory_message(url)));
     }
     Ok(options)
+}
+
+fn in_memory_message(url: &str) -> String {
+    format!(
+        "invalid database URL {url:?}: an in-memory or temporary SQLite database is lost when the process \
+         exits, and acknowledged events exist nowhere else; use a file, e.g. sqlite://smartai-events.db"
+    )
 }
 
 /// The database and the query of a `sqlite:` URL, split as sqlx splits them.
@@ -66,6 +74,51 @@ fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    file: DbFile,
+}
+
+/// The database file as opened: its path, and which file that path named then.
+#[derive(Clone)]
+struct DbFile {
+    path: std::path::PathBuf,
+    #[cfg(unix)]
+    id: (u64, u64),
+}
+
+impl DbFile {
+    fn of(path: &str) -> anyhow::Result<Self> {
+        let path = std::path::PathBuf::from(path);
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            (meta.dev(), meta.ino())
+        };
+        Ok(DbFile {
+            path,
+            #[cfg(unix)]
+            id,
+        })
+    }
+
+    /// Fails if the path no longer names the file that was opened (deleted, or replaced by
+    /// another): what was just committed went to a file nobody will read, and acknowledging
+    /// it would lose the events.
+    fn still_there(&self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let now = std::fs::metadata(&self.path).map(|m| (m.dev(), m.ino())).ok();
+            if now != Some(self.id) {
+                anyhow::bail!(
+                    "the SQLite database {} was deleted or replaced while sync ran; what was stored since is \
+                     not acknowledged (restart sync to use the file now at that path)",
+                    self.path.display()
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl SqliteStore {
@@ -81,8 +134,18 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the SQLite database {url}"))?;
+        // The backstop of `check_url`: whatever the URL said, the main database must be a file.
+        let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&pool)
+            .await
+            .with_context(|| format!("cannot read the SQLite database {url}"))?;
+        if file.is_empty() {
+            pool.close().await;
+            return Err(usage(in_memory_message(url)));
+        }
+        let file = DbFile::of(&file)?;
         migrator().run(&pool).await.with_context(|| format!("cannot migrate the SQLite database {url}"))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, file })
     }
 
     pub(super) async fn save(&self, rows: &[Row<'_>]) -> anyhow::Result<()> {
@@ -104,7 +167,7 @@ impl SqliteStore {
                 .with_context(|| format!("cannot store event {}", row.event_id))?;
         }
         tx.commit().await.context("cannot commit the batch")?;
-        Ok(())
+        self.file.still_there()
     }
 
     pub(super) async fn dead_letter(&self, rows: &[Row<'_>], reason: &str) -> anyhow::Result<()> {
@@ -121,7 +184,7 @@ impl SqliteStore {
                 .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
         }
         tx.commit().await.context("cannot commit the dead letters")?;
-        Ok(())
+        self.file.still_there()
     }
 
     pub(super) async fn contents(&self) -> anyhow::Result<Contents> {
