@@ -195,6 +195,22 @@ async fn acquire(
 /// held for the life of the process, so that two `sync` processes on one file do not both
 /// poll. The OS releases it when the process dies. `None` if stopped first, or if
 /// `give_up_after` passed while another process held it.
+/// `path` with every symlink resolved, also when the file does not exist yet (then its
+/// directory is resolved); as given when even that fails.
+fn real_path(path: &std::path::Path) -> std::path::PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
 pub async fn lock_file(
     db_file: &std::path::Path,
     stop: &CancellationToken,
@@ -202,6 +218,9 @@ pub async fn lock_file(
     give_up_after: Option<Duration>,
 ) -> anyhow::Result<Option<std::fs::File>> {
     use anyhow::Context;
+    // Keyed by the file itself, not by how the path was typed: two paths to one file (a
+    // symlink, `./x.db` and `/abs/x.db`) must find the same lock.
+    let db_file = &real_path(db_file);
     let mut name = db_file.as_os_str().to_owned();
     name.push(".lock");
     let path = std::path::PathBuf::from(name);

@@ -257,3 +257,28 @@ async fn a_database_file_deleted_while_sync_runs_gets_nothing_acknowledged() {
     assert_eq!(emu.stats().pending, 20, "events stored into the deleted file were not acknowledged");
     assert!(emu.acknowledged_ids().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_on_a_symlink_to_the_file_stands_by_too() {
+    let emu = emulator(20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let spawn = |url: &str| {
+        let mut cmd = command(&emu);
+        cmd.args(["sync", "--json", "--db", url]).args(FAST);
+        Proc::spawn(cmd)
+    };
+    let mut first = spawn(&db);
+    eventually(Duration::from_secs(30), "the first drains", || async { emu.stats().pending == 0 }).await;
+    std::os::unix::fs::symlink(dir.path().join("events.db"), dir.path().join("link.db")).unwrap();
+    let mut second = spawn(&sqlite_url(dir.path(), "link.db"));
+    eventually(Duration::from_secs(30), "the second stands by", || {
+        let ok = second.has_line(r#""type":"standby""#);
+        async move { ok }
+    })
+    .await;
+    for p in [&mut second, &mut first] {
+        p.signal("TERM");
+        assert!(p.wait(Duration::from_secs(15)).await.success());
+    }
+}
