@@ -218,6 +218,11 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
         let mut first_error = None;
         for group in groups {
             let ids = ids_of(&group);
+            if stop.fired() {
+                // Stopped between two groups: what is not handled yet is not acknowledged.
+                batches.release(&ids);
+                continue;
+            }
             match handler.handle(group).await {
                 Ok(()) => {
                     client.inner.health.handled(ids.len());

@@ -173,7 +173,9 @@ impl AssessmentClient {
     ///   failed `max_attempts` times goes to the dead-letter hook, and is acknowledged once
     ///   the hook succeeds.
     /// - On stop, a fetch or a wait in progress is abandoned at once; a handler in progress
-    ///   is allowed to finish, its batch is acknowledged, and `run` returns.
+    ///   is allowed to finish, its batch is acknowledged, and `run` returns. Events of that
+    ///   batch still waiting for a retry one at a time are not handed out: they stay in the
+    ///   queue for the next run.
     ///
     /// ```no_run
     /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {

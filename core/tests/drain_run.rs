@@ -760,3 +760,38 @@ async fn an_acknowledge_dropped_half_way_is_sent_again_by_the_next_step() {
     assert!(batches.next_batch().await.unwrap().is_none());
     assert!(emu.pending_ids().is_empty(), "both batches acknowledged");
 }
+
+#[tokio::test]
+async fn a_stop_between_events_retried_one_by_one_leaves_the_rest_unhandled_and_unacknowledged() {
+    let emu = emulator().await;
+    emu.generate(10);
+    let client = client(&emu);
+    let token = CancellationToken::new();
+    let calls: Arc<Mutex<Vec<usize>>> = Default::default();
+    let (calls2, stopper) = (calls.clone(), token.clone());
+    within(
+        "run",
+        client.run(
+            move |events: Vec<WebhookEvent>| {
+                let (calls, stopper) = (calls2.clone(), stopper.clone());
+                async move {
+                    let first = calls.lock().unwrap().is_empty();
+                    calls.lock().unwrap().push(events.len());
+                    if first {
+                        // The whole batch fails; the next cycle retries its events one by one.
+                        return Err(Boom("store down"));
+                    }
+                    // The first of those retries succeeds, and a stop comes meanwhile.
+                    stopper.cancel();
+                    Ok(())
+                }
+            },
+            RunOptions::new().interval(Duration::from_millis(10)),
+            token.cancelled_owned(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*calls.lock().unwrap(), [10, 1], "no event handled after the stop");
+    assert_eq!(emu.pending_ids().len(), 9, "the one handled is acknowledged, the rest not");
+}
