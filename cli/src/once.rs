@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 /// Consecutive transient failures (after the client's own retries) before `--once` gives up.
 const MAX_CONSECUTIVE_FAILURES: u32 = 8;
 
+/// How long an acknowledge in progress may still take once a stop was asked for.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[allow(dead_code)] // `stopped` is for callers that care; the status line reports it.
 pub struct Drained {
     pub summary: DrainSummary,
@@ -43,16 +46,42 @@ where
     let mut stopped = false;
     let policy = *client.config().retry();
     loop {
-        // Flush what is owed first, outside the select, so a stop never cuts an acknowledge.
-        if let Err(e) = batches.commit().await {
-            failures += 1;
-            if !e.is_transient() || failures >= MAX_CONSECUTIVE_FAILURES {
-                bar.abandon();
-                return Err(e.into());
+        // Flush what is owed first. A stop does not cut an acknowledge short at once, but gives
+        // it STOP_GRACE, not every retry: against a platform that hangs, the process would
+        // otherwise outlive its stop by minutes. What is not acknowledged comes back later.
+        let flushed = {
+            let commit = batches.commit();
+            tokio::pin!(commit);
+            tokio::select! {
+                biased;
+                result = &mut commit => Some(result),
+                _ = stop.cancelled() => tokio::time::timeout(STOP_GRACE, &mut commit).await.ok(),
             }
-            tracing::warn!(error = %e, "acknowledge failed; trying again");
-            tokio::time::sleep(policy.backoff(failures - 1, e.retry_after())).await;
-            continue;
+        };
+        match flushed {
+            Some(Ok(())) => {}
+            Some(Err(e)) if !stop.is_cancelled() => {
+                failures += 1;
+                if !e.is_transient() || failures >= MAX_CONSECUTIVE_FAILURES {
+                    bar.abandon();
+                    return Err(e.into());
+                }
+                tracing::warn!(error = %e, "acknowledge failed; trying again");
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(policy.backoff(failures - 1, e.retry_after())) => {}
+                }
+                continue;
+            }
+            unfinished => {
+                let error = unfinished.and_then(Result::err).map(|e| e.to_string());
+                tracing::warn!(
+                    error = error.as_deref().unwrap_or("still waiting after the grace period"),
+                    "stopped before the last batch was acknowledged; the platform delivers it again"
+                );
+                stopped = true;
+                break;
+            }
         }
         if stop.is_cancelled() {
             stopped = true;

@@ -282,3 +282,31 @@ async fn a_sync_on_a_symlink_to_the_file_stands_by_too() {
         assert!(p.wait(Duration::from_secs(15)).await.success());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_acknowledges_hang_ends_once_after_a_grace_period_not_the_retries() {
+    let emu = emulator(10).await;
+    emu.set_faults(vec![FaultRule::new(FaultKind::Hang).on(smartai_emulator::Endpoint::Acknowledge)]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let mut cmd = command(&emu);
+    // With these flags (and the 30 s request timeout) the acknowledge would be retried for 20 × 30 s.
+    cmd.args(["sync", "--once", "--json", "--db", &db]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(30), "an acknowledge in flight", || {
+        let acks = requests_to(&emu, "acknowledge");
+        async move { acks > 0 }
+    })
+    .await;
+    p.signal("TERM");
+    // The bound only catches the old behaviour (minutes of retries); the grace is 10 s.
+    let status = p.wait(Duration::from_secs(45)).await;
+    assert!(status.success(), "{}\n{}", p.stdout(), p.stderr());
+    assert!(p.stderr().contains("stopped before the last batch was acknowledged"), "{}", p.stderr());
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await, 10, "stored");
+    assert_eq!(emu.stats().pending, 10, "not acknowledged: delivered again later");
+}
+
+fn requests_to(emu: &smartai_emulator::Emulator, endpoint: &str) -> usize {
+    emu.request_log().iter().filter(|r| format!("{:?}", r.endpoint).eq_ignore_ascii_case(endpoint)).count()
+}
