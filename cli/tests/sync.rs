@@ -310,3 +310,62 @@ async fn a_stop_while_acknowledges_hang_ends_once_after_a_grace_period_not_the_r
 fn requests_to(emu: &smartai_emulator::Emulator, endpoint: &str) -> usize {
     emu.request_log().iter().filter(|r| format!("{:?}", r.endpoint).eq_ignore_ascii_case(endpoint)).count()
 }
+
+/// A small tmpfs, unmounted on drop; `None` where mounting is not allowed (not root).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(dir.to_path_buf()))
+    }
+
+    fn resize(&self, size: &str) {
+        let ok =
+            std::process::Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.0).status();
+        assert!(ok.unwrap().success(), "remount {}", self.0.display());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_does_not_wedge_the_store_once_space_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = Tmpfs::mount(&dir.path().join("disk"), "300k") else {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let emu = emulator(1_000).await;
+    let db = sqlite_url(&disk.0, "events.db");
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--db", &db]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(30), "the disk to fill up", || {
+        let full = p.stderr().contains("database or disk is full");
+        async move { full }
+    })
+    .await;
+    // Some cycles on the full disk: retries of the failed batch's events one by one.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    disk.resize("50M");
+    // A failed COMMIT used to leave its connection holding the write lock: every later
+    // store waited out the busy timeout and failed, and nothing moved again.
+    eventually(Duration::from_secs(60), "the queue to drain once space is back", || async { emu.stats().pending == 0 })
+        .await;
+    p.signal("TERM");
+    assert!(p.wait(Duration::from_secs(15)).await.success(), "{}", p.stderr());
+    let stored = sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await;
+    let dead = sqlite_count(&db, "SELECT COUNT(*) FROM webhook_dead_letters").await;
+    assert_eq!(stored + dead, 1_000, "every acknowledged event is in the database");
+}

@@ -150,40 +150,66 @@ impl SqliteStore {
 
     pub(super) async fn save(&self, rows: &[Row<'_>]) -> anyhow::Result<()> {
         let now = timestamp(chrono::Utc::now());
-        let mut tx = self.pool.begin().await.context("cannot begin a transaction")?;
-        for row in rows {
-            let stored_at = row
-                .stored_at
-                .map(timestamp)
-                .or_else(|| row.payload.get("storedAt").and_then(|v| v.as_str()).map(str::to_string));
-            sqlx::query(UPSERT)
-                .bind(row.event_id)
-                .bind(row.event_type)
-                .bind(stored_at)
-                .bind(&row.payload_text)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("cannot store event {}", row.event_id))?;
-        }
-        tx.commit().await.context("cannot commit the batch")?;
-        self.file.still_there()
+        self.in_transaction("the batch", async |conn| {
+            for row in rows {
+                let stored_at = row
+                    .stored_at
+                    .map(timestamp)
+                    .or_else(|| row.payload.get("storedAt").and_then(|v| v.as_str()).map(str::to_string));
+                sqlx::query(UPSERT)
+                    .bind(row.event_id)
+                    .bind(row.event_type)
+                    .bind(stored_at)
+                    .bind(&row.payload_text)
+                    .bind(&now)
+                    .execute(&mut *conn)
+                    .await
+                    .with_context(|| format!("cannot store event {}", row.event_id))?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     pub(super) async fn dead_letter(&self, rows: &[Row<'_>], reason: &str) -> anyhow::Result<()> {
         let now = timestamp(chrono::Utc::now());
-        let mut tx = self.pool.begin().await?;
-        for row in rows {
-            sqlx::query(DEAD_LETTER)
-                .bind(row.event_id)
-                .bind(&row.payload_text)
-                .bind(reason)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
+        self.in_transaction("the dead letters", async |conn| {
+            for row in rows {
+                sqlx::query(DEAD_LETTER)
+                    .bind(row.event_id)
+                    .bind(&row.payload_text)
+                    .bind(reason)
+                    .bind(&now)
+                    .execute(&mut *conn)
+                    .await
+                    .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `work` in one transaction and commits it, then checks that the file is still the
+    /// one opened. A connection whose transaction failed is closed rather than returned to
+    /// the pool: after a COMMIT that failed (a full disk), it may still hold the write lock,
+    /// and every later write, of this process or another, would wait on it.
+    async fn in_transaction(
+        &self,
+        what: &str,
+        work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        use sqlx::Connection;
+        let mut conn = self.pool.acquire().await.context("cannot reach the SQLite database")?;
+        let result = async {
+            let mut tx = conn.begin().await.context("cannot begin a transaction")?;
+            work(&mut tx).await?;
+            tx.commit().await.with_context(|| format!("cannot commit {what}"))
         }
-        tx.commit().await.context("cannot commit the dead letters")?;
+        .await;
+        if result.is_err() {
+            conn.close_on_drop();
+        }
+        result?;
         self.file.still_there()
     }
 
