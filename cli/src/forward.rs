@@ -135,7 +135,7 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
             usage(format!("invalid --to {:?}: expected an http:// or https:// URL", crate::store::redact(&args.to)))
         })?;
     if args.secret.as_deref() == Some("") {
-        return Err(usage("--secret is empty"));
+        return Err(usage("--secret (or SMARTAI_FORWARD_SECRET) is empty"));
     }
     let client = client::build(&args.client)?;
     let stop = signals::stop_token()?;

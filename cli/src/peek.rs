@@ -38,14 +38,16 @@ pub async fn events(args: EventsArgs, out: Output) -> anyhow::Result<()> {
 
 pub async fn ack(args: AckArgs, out: Output) -> anyhow::Result<()> {
     let client = client::build(&args.client)?;
-    let result = client.acknowledge_webhook_events(&args.ids).await?;
+    // An ID given twice is sent, and counted, once.
+    let ids = smartai_events::validate::event_ids(&args.ids)?;
+    let result = client.acknowledge_webhook_events(&ids).await?;
     out.result(
         format!(
             "acknowledged {} of {} events (unknown or already acknowledged IDs are skipped)",
             result.acknowledged,
-            args.ids.len()
+            ids.len()
         ),
-        json!({"type": "acknowledged", "requested": args.ids.len(), "acknowledged": result.acknowledged}),
+        json!({"type": "acknowledged", "requested": ids.len(), "acknowledged": result.acknowledged}),
     );
     Ok(())
 }

@@ -123,10 +123,10 @@ async fn events_peeks_and_ack_acknowledges() {
     assert!(out.contains(&ids[0]) && out.contains("nothing was acknowledged"), "{out}");
 
     let mut cmd = command(&emu);
-    cmd.args(["ack", &ids[0], &ids[1], "evt_unknown"]);
+    cmd.args(["ack", &ids[0], &ids[1], "evt_unknown", &ids[0]]);
     let (status, out, err) = run(cmd, BOUND).await;
     assert!(status.success(), "{err}");
-    assert!(out.contains("acknowledged 2 of 3"), "{out}");
+    assert!(out.contains("acknowledged 2 of 3"), "an ID given twice counts once: {out}");
     assert_eq!(emu.stats().pending, 5);
 }
 
