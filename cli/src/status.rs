@@ -15,13 +15,19 @@ pub fn cycle_hook(
     let mut before = client.health();
     move |report: &CycleReport| {
         let now = client.health();
-        let handled = report.drain.events;
+        // Handed out is not handled: a batch the store refused was handed out too.
+        let handed_out = report.drain.events;
+        let handled = now.events_handled - before.events_handled;
         let dead = now.events_dead_lettered - before.events_dead_lettered;
-        let mut human = if handled == 0 && dead == 0 {
+        let mut human = if handed_out == 0 && dead == 0 {
             "polled: no new events".to_string()
         } else {
             format!("{verb} {handled} events")
         };
+        let failed = handed_out.saturating_sub(handled + dead);
+        if failed > 0 {
+            human.push_str(&format!(", {failed} failed and stay queued"));
+        }
         if dead > 0 {
             human.push_str(&format!(", {dead} dead-lettered"));
         }
@@ -38,7 +44,8 @@ pub fn cycle_hook(
             json!({
                 "type": "cycle",
                 "cycle": report.cycle,
-                "events": handled,
+                "events": handed_out,
+                "handled": handled,
                 "batches": report.drain.batches,
                 "acknowledged": report.drain.acknowledged,
                 "pendingCount": report.drain.pending_count,

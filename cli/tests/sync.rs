@@ -116,6 +116,8 @@ async fn events_the_store_keeps_refusing_go_to_dead_letters() {
     .await;
     p.signal("TERM");
     assert!(p.wait(Duration::from_secs(15)).await.success());
+    // The cycle lines count the refused event as failed, not as stored.
+    assert!(p.stderr().contains("stored 0 events, 1 failed and stay queued"), "{}", p.stderr());
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await, 10);
     assert_eq!(
         sqlite_count(
