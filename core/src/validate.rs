@@ -44,9 +44,15 @@ pub fn since(value: i64) -> Result<i64> {
         )));
     }
     if value < MIN_SINCE_MS {
+        // Also reached by a date before March 1973 (a Date or datetime arrives as ms): the
+        // date it would be says which case it is.
+        let as_date = chrono::DateTime::from_timestamp_millis(value)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default();
         return Err(Error::invalid_argument(format!(
             "since must be a Unix timestamp in milliseconds, got {value}, which looks like seconds; \
-             multiply by 1000"
+             multiply by 1000 (as milliseconds it is {as_date}; for a date that early, leave since out: \
+             no event is older)"
         )));
     }
     Ok(value)
