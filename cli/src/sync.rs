@@ -65,8 +65,9 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             let options = crate::store::postgres_options(url)?;
             // sqlx serialises concurrent PostgreSQL migrations with an advisory lock.
             let store = Store::open(&db).await?;
-            // clap resolved --api-key / ASSESSMENT_API_KEY into this field, as the client did.
-            let key = fleet::lock_key(args.client.api_key.as_deref().unwrap_or_default());
+            // The key the client uses, however it was given (an empty --api-key means the
+            // environment's), so that every process polling one queue meets at one lock.
+            let key = fleet::lock_key(client.config().api_key());
             let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
             let result = match fleet::lead(options, key, &stop, &out, give_up, |leading| {
                 work(&client, &store, &args, &out, leading)

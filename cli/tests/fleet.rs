@@ -149,6 +149,34 @@ async fn three_syncs_one_leader_takeover_on_kill_and_on_lost_lock() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_that_give_the_api_key_differently_meet_at_one_lock() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    let mut first = command(&emu);
+    first.args(["sync", "--json", "--db", &db.url]).args(FAST);
+    let mut first = Proc::spawn(first);
+    eventually(Duration::from_secs(60), "the first leads", || {
+        let ok = first.has_line(r#""type":"leader""#) || first.has_line(r#""type":"cycle""#);
+        async move { ok }
+    })
+    .await;
+    // The same key, from the environment behind an empty --api-key.
+    let mut second = command(&emu);
+    second.args(["sync", "--json", "--db", &db.url, "--api-key", ""]).args(FAST);
+    let mut second = Proc::spawn(second);
+    eventually(Duration::from_secs(60), "the second stands by", || {
+        let ok = second.has_line(r#""type":"standby""#);
+        async move { ok }
+    })
+    .await;
+    for p in [&mut second, &mut first] {
+        p.signal("TERM");
+        assert!(p.wait(Duration::from_secs(30)).await.success(), "{}", p.stderr());
+    }
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_once_into_postgres_keeps_the_whole_json() {
     let Some(db) = TestDb::create().await else { return };
     let emu = emulator(300).await;
