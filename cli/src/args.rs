@@ -299,7 +299,13 @@ pub struct DemoArgs {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).map_err(|_| "expected a non-negative duration, e.g. 30s".to_string());
+        return Duration::try_from_secs_f64(secs).map_err(|_| {
+            if secs.is_nan() || secs < 0.0 {
+                "expected a non-negative duration, e.g. 30s".to_string()
+            } else {
+                format!("{t} seconds is too long a duration; expected e.g. 30s, 5m or 1h")
+            }
+        });
     }
     humantime::parse_duration(t).map_err(|e| format!("{e}; expected e.g. 30s, 5m or 250ms"))
 }
@@ -350,7 +356,8 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("-1").unwrap_err().contains("non-negative"));
+        assert!(parse_duration("1e400").unwrap_err().contains("1e400 seconds is too long"));
         assert_eq!(parse_timeout("250ms"), Ok(Duration::from_millis(250)));
         for zero in ["0", "0s", "0ms", "500us"] {
             let err = parse_timeout(zero).unwrap_err();
