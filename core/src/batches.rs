@@ -280,8 +280,9 @@ impl<E: QueueEvent> Batches<E> {
     /// # Ok(()) }
     /// ```
     pub fn abandon(&mut self) {
-        let handed: Vec<String> = self.owed.iter().filter(|id| !self.repeated.contains(id)).cloned().collect();
-        self.forget_handed(&handed);
+        for id in self.owed.iter().filter(|id| !self.repeated.contains(id)) {
+            self.recent.remove(id);
+        }
         self.owed.clear();
         self.repeated.clear();
     }
