@@ -215,18 +215,35 @@ impl<E: QueueEvent> Batches<E> {
             self.done = true;
         }
         let received = batch.events.len();
+        let first_owed = self.owed.len();
+        let mut fresh = 0usize;
         batch.events.retain(|e| {
             let id = e.event_id();
             if id.is_empty() {
+                // Cannot be acknowledged: handed out, and it comes back with later fetches.
                 return true;
             }
-            self.owed.push(id.to_string());
-            let new = self.recent.insert(id);
-            if !new {
-                self.repeated.push(id.to_string());
+            if self.recent.insert(id) {
+                self.owed.push(id.to_string());
+                fresh += 1;
+                return true;
             }
-            new
+            // Twice in this very batch: handed out and owed once. Not a repeat of an earlier
+            // batch, so abandoning this one makes it new again like the rest.
+            if self.owed[first_owed..].iter().any(|owed| owed == id) {
+                return false;
+            }
+            self.owed.push(id.to_string());
+            self.repeated.push(id.to_string());
+            false
         });
+        if fresh == 0 && !batch.events.is_empty() {
+            // Only events without an ID, which no acknowledgement removes: a server that
+            // keeps returning them, saying more are pending, would otherwise be polled (and
+            // the handler called) in a tight loop. They are handed out once; the drain ends.
+            tracing::info!(received, "a fetch brought only events without an eventId; ending the drain after them");
+            self.done = true;
+        }
         if batch.events.is_empty() {
             // An empty queue, or a batch whose every event was handed out already in this
             // drain (the duplicates are still acknowledged). A server that returns the same

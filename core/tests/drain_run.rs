@@ -717,12 +717,7 @@ async fn a_server_that_keeps_returning_handled_events_ends_the_drain_instead_of_
     let page = client.get_webhook_events(smartai_events::FetchOptions::new()).await.unwrap();
     let body = serde_json::json!({ "events": [page.events[0].raw()], "pendingCount": 5 }).to_string();
     emu.clear_request_log();
-    emu.set_faults(vec![FaultRule {
-        endpoint: Some(Endpoint::Fetch),
-        probability: 1.0,
-        remaining: None,
-        kind: FaultKind::Status { status: 200, retry_after: None, body: Some(body) },
-    }]);
+    fetches_answer(&emu, body);
     let calls = Arc::new(Mutex::new(0));
     let calls2 = calls.clone();
     let summary = within(
@@ -741,6 +736,61 @@ async fn a_server_that_keeps_returning_handled_events_ends_the_drain_instead_of_
     assert_eq!(requests(&emu, Endpoint::Fetch).len(), 2, "one fetch that brought nothing new ends it");
     assert_eq!(requests(&emu, Endpoint::Acknowledge).len(), 2, "the repeat is acknowledged again");
     assert_eq!((summary.batches, summary.events, summary.pending_count), (2, 1, 5));
+}
+
+/// Every fetch answers with this body (a 200 the emulator sends without touching its queue).
+fn fetches_answer(emu: &smartai_emulator::Emulator, body: String) {
+    emu.set_faults(vec![FaultRule {
+        endpoint: Some(Endpoint::Fetch),
+        probability: 1.0,
+        remaining: None,
+        kind: FaultKind::Status { status: 200, retry_after: None, body: Some(body) },
+    }]);
+}
+
+#[tokio::test]
+async fn an_event_twice_in_one_abandoned_batch_is_new_again_and_never_acknowledged() {
+    let emu = emulator().await;
+    let event = serde_json::json!({
+        "eventId": "evt_twice", "event": "assessment.reviewed", "storedAt": "2026-06-09T10:31:00.000Z"
+    });
+    fetches_answer(&emu, serde_json::json!({ "events": [event, event], "pendingCount": 1 }).to_string());
+    let client = client(&emu);
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new());
+    let first = batches.next_batch().await.unwrap().unwrap();
+    assert_eq!(first.events.len(), 1, "handed out once");
+    assert_eq!(batches.owed(), ["evt_twice"], "owed once");
+    batches.abandon();
+    let again = within("next batch", batches.next_batch()).await.unwrap();
+    assert_eq!(again.map(|b| b.events.len()), Some(1), "the abandoned event is handed out again");
+    assert!(requests(&emu, Endpoint::Acknowledge).is_empty(), "nothing was acknowledged");
+}
+
+#[tokio::test]
+async fn a_fetch_of_only_events_without_an_id_ends_the_drain_after_handing_them_out() {
+    let emu = emulator().await;
+    let idless = serde_json::json!({ "event": "assessment.reviewed", "storedAt": "2026-06-09T10:31:00.000Z" });
+    fetches_answer(&emu, serde_json::json!({ "events": [idless], "pendingCount": 5 }).to_string());
+    let client = client(&emu);
+    let calls = Arc::new(Mutex::new(0));
+    let calls2 = calls.clone();
+    let summary = within(
+        "drain",
+        client.drain(
+            move |events: Vec<WebhookEvent>| {
+                assert_eq!(events[0].event_id(), "");
+                *calls2.lock().unwrap() += 1;
+                async { Ok::<(), Boom>(()) }
+            },
+            DrainOptions::new().limit(1),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*calls.lock().unwrap(), 1, "handed out once, not in a tight loop");
+    assert_eq!(requests(&emu, Endpoint::Fetch).len(), 1);
+    assert!(requests(&emu, Endpoint::Acknowledge).is_empty(), "nothing that could be acknowledged");
+    assert_eq!((summary.batches, summary.events, summary.pending_count), (1, 1, 5));
 }
 
 #[tokio::test]
