@@ -57,6 +57,10 @@ impl Transport {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(config.user_agent.clone())
+            // A redirect would carry the API key and a replayable signature (custom headers,
+            // which reqwest keeps across origins) to wherever `Location` points, and could
+            // turn https into http. A 3xx is an error that names it instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))?;
         Ok(Transport { http, config, clock: SkewClock::default() })
@@ -241,6 +245,13 @@ pub(crate) fn classify(
             Outcome::Retry { error: Error::Server { message, context: ctx }, retry_after }
         }
         c if (400..500).contains(&c) => Outcome::Fail(Error::InvalidRequest { message, context: ctx }),
+        c if (300..400).contains(&c) => Outcome::Fail(Error::Server {
+            message: format!(
+                "HTTP {code} {message}: the server answered with a redirect, which is not followed \
+                 (it would take the API key and signature elsewhere); check base_url"
+            ),
+            context: ctx,
+        }),
         _ => Outcome::Fail(Error::Server { message, context: ctx }),
     }
 }

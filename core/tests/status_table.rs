@@ -66,6 +66,26 @@ async fn retryable_statuses_use_every_attempt() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed_so_the_key_and_signature_stay_with_base_url() {
+    let elsewhere = emulator().await;
+    for endpoint in [Endpoint::Fetch, Endpoint::Acknowledge] {
+        for code in [301, 302, 307, 308] {
+            let path = match endpoint {
+                Endpoint::Fetch => "/api/v1/webhook/events",
+                _ => "/api/v1/webhook/events/acknowledge",
+            };
+            let location = format!("{}{path}", elsewhere.url());
+            let (err, attempts) = fail_with(endpoint, FaultKind::Redirect { status: code, location }).await;
+            assert_eq!(err.code(), ErrorCode::Server, "{endpoint:?} {code}: {err}");
+            assert_eq!(err.status(), Some(code));
+            assert!(err.to_string().contains("redirect, which is not followed"), "{err}");
+            assert_eq!(attempts, 1, "{endpoint:?} {code} must not be retried");
+        }
+    }
+    assert!(elsewhere.request_log().is_empty(), "the other server saw {:?}", elsewhere.request_log());
+}
+
+#[tokio::test]
 async fn authentication_error_reads_like_the_official_sdk() {
     let (err, _) = fail_with(Endpoint::Fetch, status(401)).await;
     assert!(err.to_string().starts_with("HTTP 401 from SmartAI platform: "), "{err}");

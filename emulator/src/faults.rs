@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 /// What goes wrong with a request.
 ///
 /// In JSON: `{"type":"status","status":503,"retry_after":"2"}`, `{"type":"latency","ms":300}`,
-/// `{"type":"reset"}` and so on.
+/// `{"type":"redirect","status":307,"location":"http://elsewhere/"}`, `{"type":"reset"}` and
+/// so on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FaultKind {
@@ -48,6 +49,15 @@ pub enum FaultKind {
         /// Body length, at most [`MAX_OVERSIZED_BYTES`].
         bytes: u64,
     },
+    /// Answer with a redirect (`status`, 300–399) to `location`; the request is not
+    /// applied. A client must not follow it: the redirect would carry its API key and a
+    /// signature that can be replayed for minutes to wherever `location` points.
+    Redirect {
+        /// A 3xx status, such as 301, 302, 307 or 308.
+        status: u16,
+        /// The `Location` header.
+        location: String,
+    },
 }
 
 /// The largest body an `oversized_body` fault sends: above the 64 MiB a client refuses,
@@ -77,6 +87,7 @@ impl FaultKind {
             FaultKind::AppliedButLost => "applied_but_lost".into(),
             FaultKind::Envelope => "envelope".into(),
             FaultKind::OversizedBody { bytes } => format!("oversized_body:{bytes}"),
+            FaultKind::Redirect { status, .. } => format!("redirect:{status}"),
         }
     }
 }
@@ -153,6 +164,14 @@ impl FaultRule {
                 && axum::http::HeaderValue::from_str(ra).is_err()
             {
                 return Err(format!("retry_after is not a valid header value: {ra:?}"));
+            }
+        }
+        if let FaultKind::Redirect { status, location } = &self.kind {
+            if !(300..=399).contains(status) {
+                return Err(format!("a redirect's status must be between 300 and 399, got {status}"));
+            }
+            if location.is_empty() || axum::http::HeaderValue::from_str(location).is_err() {
+                return Err(format!("location is not a valid header value: {location:?}"));
             }
         }
         if let FaultKind::OversizedBody { bytes } = self.kind

@@ -126,6 +126,7 @@ pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next
             finish(&shared, &mut draft, resp)
         }
         FaultKind::OversizedBody { bytes } => finish(&shared, &mut draft, oversized(bytes)),
+        FaultKind::Redirect { status, location } => finish(&shared, &mut draft, redirect(status, &location)),
     }
 }
 
@@ -178,6 +179,16 @@ fn status_fault(status: u16, retry_after: Option<String>, body: Option<String>) 
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+fn redirect(status: u16, location: &str) -> Response {
+    let status = StatusCode::from_u16(status).ok().filter(StatusCode::is_redirection).unwrap_or(StatusCode::FOUND);
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
     }
     resp
 }

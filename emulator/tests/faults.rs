@@ -146,6 +146,34 @@ async fn oversized_body_is_200_with_exactly_that_many_bytes_and_not_applied() {
 }
 
 #[tokio::test]
+async fn redirect_answers_a_3xx_with_its_location_and_is_not_applied() {
+    let emu = start_plain().await;
+    emu.enqueue(vec![event("r1", now_ms())]);
+    let location = "http://127.0.0.1:9/elsewhere";
+    emu.add_fault(FaultRule::new(FaultKind::Redirect { status: 307, location: location.into() }).times(2));
+    let c = Caller {
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        ..Caller::new(&emu)
+    };
+    for r in [c.fetch("").await, c.ack(&["r1"]).await] {
+        assert_eq!(r.status, 307);
+        assert_eq!(r.headers.get("location").unwrap(), location);
+        assert!(r.text.is_empty(), "{:?}", r.text);
+    }
+    assert_eq!(emu.pending_ids(), ["r1"], "the acknowledge was not applied");
+    let labels: Vec<_> = emu.request_log().iter().map(|e| e.fault.clone()).collect();
+    assert_eq!(labels, vec![Some("redirect:307".to_string()); 2]);
+
+    for (status, location, wrong) in [(200, "http://x/", "between 300 and 399, got 200"), (302, "", "location")] {
+        let rule = FaultRule::new(FaultKind::Redirect { status, location: location.into() });
+        assert!(rule.validate().unwrap_err().contains(wrong), "{status} {location:?}");
+    }
+    let rule: FaultRule =
+        serde_json::from_str(r#"{"kind":{"type":"redirect","status":308,"location":"https://x/"}}"#).unwrap();
+    assert_eq!(rule.kind, FaultKind::Redirect { status: 308, location: "https://x/".into() });
+}
+
+#[tokio::test]
 async fn latency_delays_then_answers() {
     let emu = start_plain().await;
     emu.generate(2);
