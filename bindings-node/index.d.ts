@@ -402,6 +402,8 @@ declare namespace AssessmentClient {
     | { type: 'envelope' }
     /** 200 with exactly `bytes` bytes (at most 256 MiB) that are not JSON; not applied. */
     | { type: 'oversized_body'; bytes: number }
+    /** That 3xx (300–399) to `location`, with an empty body; not applied. Clients do not follow it. */
+    | { type: 'redirect'; status: number; location: string }
 
   export interface FaultRule {
     /** Default: every endpoint. */

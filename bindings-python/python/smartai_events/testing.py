@@ -15,7 +15,8 @@ The emulator verifies every signature, keeps a queue per API key, applies the pl
 rate limits (``rate_limit=False`` turns them off) and injects faults. Fault kinds:
 ``status`` (``status=``, ``retry_after=``, ``body=``), ``latency`` (``ms=``), ``hang``,
 ``reset``, ``truncate``, ``malformed_json``, ``applied_but_lost``, ``envelope``,
-``oversized_body`` (``bytes=``: a 200 body of that many bytes that is not JSON). A rule may
+``oversized_body`` (``bytes=``: a 200 body of that many bytes that is not JSON),
+``redirect`` (``status=`` 300-399, ``location=``; the client does not follow it). A rule may
 be limited to one ``endpoint`` (``fetch``, ``acknowledge``, ``session``), to a number of
 ``times``, and given a ``probability``.
 """
