@@ -27,7 +27,10 @@ impl PollGate {
         }
         let idle_since = *self.idle_since.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(since) = idle_since {
-            let ready = since + self.interval;
+            // An interval too long to add (Duration::MAX) means no further poll, not a panic.
+            let Some(ready) = since.checked_add(self.interval) else {
+                return std::future::pending().await;
+            };
             if ready > Instant::now() {
                 tracing::debug!(wait_ms = (ready - Instant::now()).as_millis() as u64, "idle-poll gate: waiting");
                 tokio::time::sleep_until(ready).await;
@@ -45,6 +48,14 @@ impl PollGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interval_too_long_to_add_waits_rather_than_panics() {
+        let gate = PollGate::new(Duration::MAX);
+        gate.record(0);
+        let waited = tokio::time::timeout(Duration::from_secs(86_400 * 365), gate.wait()).await;
+        assert!(waited.is_err(), "still waiting after a year");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn waits_only_after_an_empty_fetch() {
