@@ -359,18 +359,20 @@ impl AssessmentClient {
             let body = canonical::event_ids_body(chunk);
             let call = Call { method: Method::POST, path: ACK_PATH, query: vec![], body: Some(body) };
             let span = tracing::info_span!("smartai.ack", ids = chunk.len());
-            let result = tracing::Instrument::instrument(self.inner.transport.execute(&call), span).await;
-            let data = match result.and_then(|text| parse_value(&text)) {
-                Ok(data) => data,
+            let result = self.inner.transport.execute(&call, |text| {
+                let data = parse_value(&text)?;
+                data.get("acknowledged").and_then(Value::as_u64).ok_or_else(|| Error::Decode {
+                    message: format!("expected {{\"acknowledged\": <number>}}, got {}", validate::describe(&data)),
+                    context: Default::default(),
+                })
+            });
+            let acknowledged = match tracing::Instrument::instrument(result, span).await {
+                Ok(acknowledged) => acknowledged,
                 Err(e) => {
                     self.inner.health.failed(&e);
                     return Err(e);
                 }
             };
-            let acknowledged = data.get("acknowledged").and_then(Value::as_u64).ok_or_else(|| Error::Decode {
-                message: format!("expected {{\"acknowledged\": <number>}}, got {}", validate::describe(&data)),
-                context: Default::default(),
-            })?;
             self.inner.health.acknowledged(acknowledged);
             total += acknowledged;
         }
@@ -388,11 +390,16 @@ impl AssessmentClient {
         let body = serde_json::to_value(&request).map_err(|e| Error::invalid_argument(e.to_string()))?;
         let call =
             Call { method: Method::POST, path: SESSIONS_PATH, query: vec![], body: Some(canonical::to_string(&body)) };
-        let data = parse_value(&self.inner.transport.execute(&call).await?)?;
-        serde_json::from_value::<SessionToken>(data.clone()).map_err(|e| Error::Decode {
-            message: format!("expected {{\"token\", \"expiresAt\"}} ({e}), got {}", validate::describe(&data)),
-            context: Default::default(),
-        })
+        self.inner
+            .transport
+            .execute(&call, |text| {
+                let data = parse_value(&text)?;
+                serde_json::from_value::<SessionToken>(data.clone()).map_err(|e| Error::Decode {
+                    message: format!("expected {{\"token\", \"expiresAt\"}} ({e}), got {}", validate::describe(&data)),
+                    context: Default::default(),
+                })
+            })
+            .await
     }
 }
 
@@ -490,15 +497,7 @@ fn classify_then_decode<E: QueueEvent>(
     retry_after: Option<std::time::Duration>,
     context: &dyn Fn(Option<String>) -> crate::error::ErrorContext,
 ) -> Outcome<WebhookEventBatch<E>> {
-    match transport::classify(status, bytes, retry_after, context) {
-        Outcome::Success(text) => match decode_batch(text) {
-            Ok(batch) => Outcome::Success(batch),
-            Err(error) => Outcome::Fail(error),
-        },
-        Outcome::Retry { error, retry_after } => Outcome::Retry { error, retry_after },
-        Outcome::AuthFailed(error) => Outcome::AuthFailed(error),
-        Outcome::Fail(error) => Outcome::Fail(error),
-    }
+    transport::classify(status, bytes, retry_after, context).then_read(context, decode_batch)
 }
 
 /// Follows `{"events":[...],"pendingCount":<integer>}`, exactly that shape (JSON whitespace

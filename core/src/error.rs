@@ -127,6 +127,37 @@ fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
 }
 
 impl Error {
+    /// A `DECODE` error given the status and request ID of the response it is about.
+    pub(crate) fn of_response(mut self, response: ErrorContext) -> Self {
+        if let Error::Decode { context, .. } = &mut self {
+            *context = response;
+        }
+        self
+    }
+
+    /// This error for a log line at the default level, for `health()` and for `run`'s cycle
+    /// reports. A `DECODE` error quotes the response it could not read, and a fetch
+    /// response holds candidates' names and emails, so its message is left out (`run` logs
+    /// it at debug level); other errors are their `Display`.
+    ///
+    /// ```
+    /// use smartai_events::Error;
+    /// let error = Error::Configuration { message: "Missing API key".into() };
+    /// assert_eq!(error.for_log(), "Missing API key");
+    /// let error = Error::Decode { message: r#"got {"candidateEmail":"ada@example.com"}"#.into(), context: Default::default() };
+    /// assert!(!error.for_log().contains("ada@example.com"));
+    /// ```
+    pub fn for_log(&self) -> String {
+        match self {
+            Error::Decode { context, .. } => format!(
+                "could not decode the response (HTTP {}, request {}); its text is logged at debug level only",
+                context.status.map_or_else(|| "-".to_string(), |s| s.to_string()),
+                context.request_id.as_deref().unwrap_or("-"),
+            ),
+            _ => self.to_string(),
+        }
+    }
+
     /// The stable code of this error.
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -16,7 +16,8 @@ use std::sync::Mutex;
 pub struct Health {
     /// When a fetch last succeeded.
     pub last_success_at: Option<DateTime<Utc>>,
-    /// When the last error happened, and what it was (code and message).
+    /// When the last error happened, and what it was (code and message, as
+    /// [`Error::for_log`](crate::Error::for_log) gives it).
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_error_code: Option<String>,
     pub last_error: Option<String>,
@@ -72,7 +73,8 @@ impl HealthTracker {
         let mut h = self.lock();
         h.last_error_at = Some(Utc::now());
         h.last_error_code = Some(error.code().as_str().to_string());
-        h.last_error = Some(error.to_string());
+        // Health is often served or logged as it is: no response text that may hold candidates' data.
+        h.last_error = Some(error.for_log());
         h.errors += 1;
         h.consecutive_failures += 1;
     }

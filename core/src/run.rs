@@ -52,7 +52,8 @@ pub struct CycleReport {
     pub cycle: u64,
     /// The cycle's drain.
     pub drain: DrainSummary,
-    /// The error that ended the cycle early, if any (the loop goes on unless it is fatal).
+    /// The error that ended the cycle early, if any (the loop goes on unless it is fatal),
+    /// as [`Error::for_log`] gives it.
     pub error: Option<String>,
 }
 
@@ -254,7 +255,7 @@ impl AssessmentClient {
             summary.events += drained.events;
             summary.acknowledged += drained.acknowledged;
             if let Some(hook) = options.on_cycle.as_mut() {
-                let error = outcome.as_ref().err().map(ToString::to_string);
+                let error = outcome.as_ref().err().map(Error::for_log);
                 hook(&CycleReport { cycle: summary.cycles, drain: drained, error });
             }
             let wait = match outcome {
@@ -267,7 +268,7 @@ impl AssessmentClient {
                     options.interval
                 }
                 Err(e) if is_fatal(&e) => {
-                    tracing::error!(error = %e, "poller stopped: retrying cannot fix this error");
+                    tracing::error!(error = %e.for_log(), "poller stopped: retrying cannot fix this error");
                     return Err(e);
                 }
                 Err(e) => {
@@ -276,12 +277,13 @@ impl AssessmentClient {
                     if e.code() == ErrorCode::Handler {
                         options.interval
                     } else {
-                        self.inner.health.failed(&e);
+                        // The fetch or acknowledge that failed has counted itself in health().
                         let backoff = retry.backoff(consecutive_failures - 1, e.retry_after());
                         let wait = backoff
                             .max(self.config().min_poll_interval)
                             .min(options.interval.max(e.retry_after().unwrap_or_default()));
-                        tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "poll failed; trying again");
+                        tracing::warn!(error = %e.for_log(), wait_ms = wait.as_millis() as u64, "poll failed; trying again");
+                        tracing::debug!(error = %e, "the poll's error in full");
                         wait
                     }
                 }

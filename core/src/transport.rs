@@ -66,12 +66,12 @@ impl Transport {
         Ok(Transport { http, config, clock: SkewClock::default() })
     }
 
-    /// Sends `call`, retrying as the protocol says, and returns the response data, as JSON
-    /// text, with any `{"success":true,"data":...}` envelope removed. The text is left for
-    /// the caller to decode, so a batch of events is parsed once, straight into its types.
-    pub(crate) async fn execute(&self, call: &Call) -> Result<String> {
+    /// Sends `call`, retrying as the protocol says, and returns what `read` makes of the
+    /// response data: its JSON text, with any `{"success":true,"data":...}` envelope
+    /// removed. A `DECODE` error from `read` carries the response's status and request ID.
+    pub(crate) async fn execute<T>(&self, call: &Call, read: impl Fn(String) -> Result<T>) -> Result<T> {
         self.execute_as(call, None, |status, bytes, retry_after, context| {
-            classify(status, &bytes, retry_after, context)
+            classify(status, &bytes, retry_after, context).then_read(context, &read)
         })
         .await
     }
@@ -213,6 +213,25 @@ async fn read_body(mut response: reqwest::Response, mut bytes: Vec<u8>) -> Resul
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+impl Outcome<String> {
+    /// The success's text read by `read`, whose error is a `DECODE` of this response.
+    pub(crate) fn then_read<T>(
+        self,
+        context: &dyn Fn(Option<String>) -> ErrorContext,
+        read: impl FnOnce(String) -> Result<T>,
+    ) -> Outcome<T> {
+        match self {
+            Outcome::Success(text) => match read(text) {
+                Ok(value) => Outcome::Success(value),
+                Err(error) => Outcome::Fail(error.of_response(context(None))),
+            },
+            Outcome::Retry { error, retry_after } => Outcome::Retry { error, retry_after },
+            Outcome::AuthFailed(error) => Outcome::AuthFailed(error),
+            Outcome::Fail(error) => Outcome::Fail(error),
+        }
+    }
 }
 
 pub(crate) fn classify(

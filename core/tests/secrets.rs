@@ -118,6 +118,36 @@ async fn no_secret_in_any_log_line_debug_output_or_error() {
     emu.set_faults(vec![fault(Endpoint::Fetch, 1, FaultKind::MalformedJson)]);
     let error = client.get_webhook_events(FetchOptions::default()).await.unwrap_err();
     shown("decode error", format!("{error} / {error:?}"));
+
+    // A run whose fetches cannot be decoded: the error quotes the response, which names a
+    // candidate, so it stays out of the warning, of health() and of the cycle reports.
+    let email = emails[0].clone();
+    let body = format!(r#"{{"events":[{{"candidateEmail":"{email}","candidateName":"Zoë"}}],"pendingCount":"1"}}"#);
+    emu.set_faults(vec![fault(
+        Endpoint::Fetch,
+        100,
+        FaultKind::Status { status: 200, retry_after: None, body: Some(body) },
+    )]);
+    let token = CancellationToken::new();
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let (seen, stopper) = (reports.clone(), token.clone());
+    let options = RunOptions::new().interval(Duration::from_millis(10)).on_cycle(move |report| {
+        let mut seen = seen.lock().unwrap();
+        seen.push(report.error.clone());
+        if seen.len() == 2 {
+            stopper.cancel();
+        }
+    });
+    let run = client.run(|_events: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) }, options, token.cancelled_owned());
+    within("run", run).await.unwrap();
+    let health = client.health();
+    let mut reported: Vec<String> = reports.lock().unwrap().iter().map(|e| e.clone().unwrap_or_default()).collect();
+    reported.push(health.last_error.clone().unwrap_or_default());
+    for text in &reported {
+        assert!(text.starts_with("could not decode the response (HTTP 200, request "), "{text}");
+        assert!(!text.contains(&email), "a candidate email is reported: {text}");
+    }
+    assert_eq!(health.last_error_code.as_deref(), Some("DECODE"));
     emu.clear_faults();
     let wrong = AssessmentClient::builder()
         .api_key(&api_key)
@@ -176,6 +206,8 @@ async fn no_secret_in_any_log_line_debug_output_or_error() {
 
     let logs = logs.0.lock().unwrap().clone();
     assert!(logs.iter().any(|(_, l)| l.contains("retrying")), "retries were logged");
+    let full = |l: &String| l.contains("the poll's error in full") && l.contains(&emails[0]);
+    assert!(logs.iter().any(|(level, l)| *level == Level::DEBUG && full(l)), "the undecodable response at debug level");
     assert!(logs.iter().any(|(level, _)| *level == Level::TRACE || *level == Level::DEBUG), "debug records captured");
     let everything: Vec<String> = texts.into_iter().chain(logs.iter().map(|(_, l)| format!("log: {l}"))).collect();
     // A failure names where the key showed, with the key itself blanked out.

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use smartai_emulator::{Endpoint, FaultKind};
-use smartai_events::{AssessmentClient, ErrorCode, FetchOptions};
+use smartai_events::{AssessmentClient, ErrorCode, FetchOptions, SessionRequest, SessionUser};
 use std::time::Duration;
 
 async fn call(client: &AssessmentClient, endpoint: Endpoint) -> smartai_events::Result<()> {
@@ -126,6 +126,41 @@ async fn malformed_success_body_is_a_decode_error_that_quotes_it() {
         assert_eq!(err.code(), ErrorCode::Decode, "{err}");
         assert!(err.to_string().contains("body starts with"), "{err}");
         assert_eq!(attempts, 1, "a decode error is not retried");
+    }
+}
+
+#[tokio::test]
+async fn a_success_body_of_the_wrong_shape_is_a_decode_error_of_that_response() {
+    let cases = [
+        (Endpoint::Fetch, r#"{"events":"nope","pendingCount":0}"#, "pendingCount"),
+        (Endpoint::Acknowledge, r#"{"ok":true}"#, "acknowledged"),
+        (Endpoint::Session, r#"{"ok":true}"#, "token"),
+    ];
+    for (endpoint, body, named) in cases {
+        let emu = emulator().await;
+        let client = client(&emu);
+        emu.add_fault(fault(
+            endpoint,
+            1,
+            FaultKind::Status { status: 200, retry_after: None, body: Some(body.into()) },
+        ));
+        let err = within("call", async {
+            match endpoint {
+                Endpoint::Session => {
+                    let user = SessionUser { name: "Ada".into(), email: "ada@example.com".into() };
+                    client.create_session(SessionRequest::new(vec![user]).recruiter_id("r1")).await.map(drop)
+                }
+                _ => call(&client, endpoint).await,
+            }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Decode, "{endpoint:?}: {err}");
+        assert!(err.to_string().contains(named), "{endpoint:?}: {err}");
+        assert_eq!(err.status(), Some(200), "{endpoint:?}: {err}");
+        let sent = requests(&emu, endpoint);
+        assert_eq!(err.request_id(), sent[0].request_id.as_deref(), "{endpoint:?}: the request ID that was sent");
+        assert!(err.request_id().is_some());
     }
 }
 
