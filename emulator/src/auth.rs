@@ -18,9 +18,15 @@ pub(crate) struct Authed {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
-    match headers.get(name) {
-        None => Err(ApiError::unauthorized(format!("Missing {name} header"))),
-        Some(v) => v.to_str().map_err(|_| ApiError::unauthorized(format!("Invalid {name} header: not ASCII"))),
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.count()) {
+        (None, _) => Err(ApiError::unauthorized(format!("Missing {name} header"))),
+        // A server that joins repeated headers ("a, b") can never verify them; refused
+        // here too, so that a client that adds a header again on a retry finds out.
+        (Some(_), more) if more > 0 => {
+            Err(ApiError::unauthorized(format!("Invalid {name} header: sent {} times, expected once", more + 1)))
+        }
+        (Some(v), _) => v.to_str().map_err(|_| ApiError::unauthorized(format!("Invalid {name} header: not ASCII"))),
     }
 }
 
@@ -71,6 +77,16 @@ pub(crate) fn authenticate(
         match serde_json::from_slice::<Value>(body) {
             Ok(v) => Some(v),
             Err(e) => {
+                // Not JSON, so it has no canonical form: a signature of its bytes as sent is
+                // the only one that can be right, and without it the refusal is a 401.
+                let as_sent = String::from_utf8_lossy(body);
+                if !signing::verify(
+                    &state.key.secret_key,
+                    &signing::payload(method.as_str(), path, ts, &as_sent),
+                    signature,
+                ) {
+                    return Err(fail(ApiError::unauthorized("Invalid signature")));
+                }
                 return Err(ApiError::bad_request(format!("Request body is not valid JSON: {e}")));
             }
         }

@@ -174,7 +174,8 @@ impl Emulator {
 
     /// [`enqueue`](Self::enqueue) from the JSON text of an array of events. Each event is
     /// served exactly as written (a number beyond an f64's precision included), with only a
-    /// missing `eventId` or `storedAt` appended.
+    /// missing `eventId` or `storedAt` appended (one that is there but unusable, such as
+    /// `"eventId": 5`, is replaced, and that event is written anew).
     ///
     /// ```no_run
     /// # async fn demo(emu: smartai_emulator::Emulator) {

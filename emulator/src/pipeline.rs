@@ -165,6 +165,12 @@ fn status_fault(status: u16, retry_after: Option<String>, body: Option<String>) 
         .ok()
         .filter(|s| !s.is_informational())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        // These statuses have no body (RFC 9110), whatever the rule gives.
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = status;
+        return resp;
+    }
     let body = body
         .unwrap_or_else(|| error_body(&format!("{} (injected fault)", status.canonical_reason().unwrap_or("Error"))));
     let content_type = if serde_json::from_str::<serde_json::Value>(&body).is_ok() {

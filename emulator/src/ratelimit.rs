@@ -55,7 +55,8 @@ impl Limiter {
             return Ok(());
         }
         let wait = if per_second > 0.0 {
-            Duration::from_secs_f64((1.0 - self.tokens) / per_second)
+            // A rate so low that the wait overflows a Duration waits as long as one can.
+            Duration::try_from_secs_f64((1.0 - self.tokens) / per_second).unwrap_or(Duration::MAX)
         } else {
             Duration::from_secs(60)
         };

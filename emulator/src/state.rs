@@ -164,7 +164,9 @@ impl Shared {
 
     /// `now_ms` as a `SystemTime`, for the `Date` header.
     pub fn now_system_time(&self) -> SystemTime {
-        let ms = self.now_ms().max(0);
+        // An HTTP date ends with year 9999; a clock offset beyond it stops there.
+        const LAST_HTTP_DATE_MS: i64 = 253_402_300_799_000;
+        let ms = self.now_ms().clamp(0, LAST_HTTP_DATE_MS);
         UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     }
 
@@ -258,8 +260,12 @@ impl Shared {
                 now_ms
             }
         };
-        let given =
-            given.map(|text| text.trim().to_string()).filter(|text| text.starts_with('{') && text.ends_with('}'));
+        // A field that is there but unusable (`"eventId": 5`) is replaced, which appending
+        // to the given text cannot do without repeating the key.
+        let replaces = filled.iter().any(|(key, _)| obj.contains_key(*key));
+        let given = given
+            .map(|text| text.trim().to_string())
+            .filter(|text| !replaces && text.starts_with('{') && text.ends_with('}'));
         let json = match given {
             Some(mut text) => {
                 // Appended as text, so the given fields keep their exact form.

@@ -146,6 +146,20 @@ async fn oversized_body_is_200_with_exactly_that_many_bytes_and_not_applied() {
 }
 
 #[tokio::test]
+async fn a_204_or_304_fault_has_no_body() {
+    let emu = start_plain().await;
+    let c = Caller::new(&emu);
+    for status in [204, 304] {
+        emu.add_fault(FaultRule::new(FaultKind::status(status)).once());
+        let r = c.fetch("").await;
+        assert_eq!(r.status, status);
+        assert!(r.text.is_empty(), "{:?}", r.text);
+        let length = r.headers.get("content-length").map(|v| v.to_str().unwrap().to_string());
+        assert!(length.is_none() || length.as_deref() == Some("0"), "{status}: content-length {length:?}");
+    }
+}
+
+#[tokio::test]
 async fn redirect_answers_a_3xx_with_its_location_and_is_not_applied() {
     let emu = start_plain().await;
     emu.enqueue(vec![event("r1", now_ms())]);

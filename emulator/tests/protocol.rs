@@ -65,14 +65,29 @@ async fn authentication_failures_say_why() {
     assert_eq!(r.status, 401);
     assert!(r.error().contains("yesterday"));
 
-    // A body that is not JSON cannot be canonicalised, so it cannot be verified.
-    let r = c.send(c.request("POST", "/api/v1/webhook/events/acknowledge", None, now_ms()).body("{not json")).await;
+    // A body that is not JSON has no canonical form: signed as something else, it is a bad
+    // signature; signed as sent, it is a bad request.
+    let ack = "/api/v1/webhook/events/acknowledge";
+    let r = c.send(c.request("POST", ack, None, now_ms()).body("{not json")).await;
+    assert_eq!((r.status, r.error().as_str()), (401, "Invalid signature"));
+    let ts = now_ms();
+    let as_sent = signing::sign(&c.secret, &signing::payload("POST", ack, ts, "{not json"));
+    let r = c.send_replacing(c.request("POST", ack, None, ts).body("{not json"), "x-signature", &as_sent).await;
     assert_eq!(r.status, 400);
-    assert!(r.error().contains("not valid JSON"));
+    assert!(r.error().contains("not valid JSON"), "{}", r.error());
+
+    // Each header once: a repeated one is refused even when its first copy is right.
+    for name in ["x-api-key", "x-timestamp", "x-signature"] {
+        let req = c.request("GET", path, None, now_ms());
+        let copy = req.try_clone().unwrap().build().unwrap().headers()[name].clone();
+        let r = c.send(req.header(name, copy)).await;
+        assert_eq!((r.status, r.error()), (401, format!("Invalid {name} header: sent 2 times, expected once")));
+    }
     // The query string is not signed, and the signature covers the exact path.
     let r = c.send(c.request("GET", "/api/v1/webhook/events?limit=7", None, now_ms())).await;
     assert_eq!(r.status, 200);
-    assert_eq!(emu.stats().auth_failures, 4);
+    // The repeated x-api-key is refused before any key is known, the rest count.
+    assert_eq!(emu.stats().auth_failures, 7);
 }
 
 /// What a sloppy client would send is refused, though a lenient reader could make sense of
@@ -265,6 +280,24 @@ async fn events_enqueued_as_text_are_served_exactly_as_written() {
 }
 
 #[tokio::test]
+async fn an_unusable_event_id_or_stored_at_is_replaced_not_repeated() {
+    let emu = start_plain().await;
+    let text = r#"[{"eventId":5,"event":"x.y"},{"eventId":"","event":"x.y"},{"eventId":"ok","storedAt":true}]"#;
+    assert_eq!(emu.enqueue_json(text).unwrap(), 3);
+    let reply = Caller::new(&emu).fetch("").await;
+    // A JSON reader keeps one of repeated keys, so they are counted in the text served.
+    assert_eq!(reply.text.matches(r#""eventId""#).count(), 3, "{}", reply.text);
+    assert_eq!(reply.text.matches(r#""storedAt""#).count(), 3, "{}", reply.text);
+    let body = reply.json();
+    let events = body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    for event in events {
+        assert!(event["eventId"].as_str().is_some_and(|id| !id.is_empty()), "{event}");
+        assert!(event["storedAt"].is_string(), "{event}");
+    }
+}
+
+#[tokio::test]
 async fn only_the_latest_acknowledged_ids_are_remembered_and_all_are_counted() {
     let emu = start(EmulatorConfig::default().without_rate_limit().with_acknowledged_history(2)).await;
     let now = now_ms();
@@ -372,6 +405,26 @@ async fn token_bucket_limits_bursts() {
 
     emu.set_rate_limit(RateLimitConfig::disabled());
     assert_eq!(c.fetch("").await.status, 200);
+
+    // A rate so low that its wait overflows still answers 429.
+    emu.set_rate_limit(RateLimitConfig {
+        idle_poll_interval: None,
+        bucket: Some(TokenBucket { per_second: 1e-20, burst: 1 }),
+    });
+    assert_eq!(c.fetch("").await.status, 200);
+    let r = c.fetch("").await;
+    assert_eq!(r.status, 429);
+    let retry_after = r.header("retry-after");
+    assert!(retry_after.as_deref().is_some_and(|s| s.parse::<u64>().is_ok_and(|s| s > 1_000_000)), "{retry_after:?}");
+}
+
+#[tokio::test]
+async fn a_clock_offset_beyond_the_last_http_date_still_answers() {
+    let emu = start_plain().await;
+    emu.set_clock_offset_ms(i64::MAX / 2);
+    let r = Caller::new(&emu).fetch("").await;
+    assert_eq!(r.status, 401, "the request's timestamp is far behind the server's: {}", r.text);
+    assert!(r.header("date").is_some_and(|d| d.contains("9999")), "{:?}", r.header("date"));
 }
 
 #[tokio::test]
