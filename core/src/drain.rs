@@ -86,31 +86,55 @@ impl AssessmentClient {
 /// poison one fails alone, `max_attempts` times, and goes to the dead-letter hook.
 pub(crate) struct Attempts {
     max_attempts: u32,
-    failures: HashMap<String, (u32, String)>,
+    /// Per event: failures alone, the last reason, and the cycle it was last seen in.
+    failures: HashMap<String, (u32, String, u64)>,
+    cycle: u64,
 }
+
+/// An event that failed and then was not fetched for this many cycles of `run` (another
+/// consumer acknowledged it, or it expired) is forgotten, so that a poller that runs for
+/// months does not keep every such ID. Should it come back, its count starts again: more
+/// attempts before the dead-letter hook, never fewer.
+pub(crate) const FORGET_AFTER_CYCLES: u64 = 1_000;
 
 impl Attempts {
     pub(crate) fn new(max_attempts: u32) -> Self {
-        Attempts { max_attempts, failures: HashMap::new() }
+        Attempts { max_attempts, failures: HashMap::new(), cycle: 0 }
     }
 
-    /// `None` for an event that never failed; `Some(n)` for a suspect that failed alone `n` times.
-    fn failure_count(&self, id: &str) -> Option<u32> {
-        self.failures.get(id).map(|(n, _)| *n)
+    /// Called as each cycle of `run` starts.
+    pub(crate) fn next_cycle(&mut self) {
+        self.cycle += 1;
+        // A pass over the map now and then is enough to bound it.
+        if self.cycle.is_multiple_of(64) {
+            let cycle = self.cycle;
+            self.failures.retain(|_, (_, _, seen)| cycle - *seen <= FORGET_AFTER_CYCLES);
+        }
+    }
+
+    /// `None` for an event that never failed; `Some(n)` for a suspect that failed alone `n`
+    /// times. Marks the event as seen in this cycle.
+    fn failure_count(&mut self, id: &str) -> Option<u32> {
+        let cycle = self.cycle;
+        self.failures.get_mut(id).map(|(n, _, seen)| {
+            *seen = cycle;
+            *n
+        })
     }
 
     fn reason(&self, id: &str) -> &str {
-        self.failures.get(id).map_or("", |(_, reason)| reason.as_str())
+        self.failures.get(id).map_or("", |(_, reason, _)| reason.as_str())
     }
 
     fn failed(&mut self, ids: &[String], reason: &str) {
         let alone = ids.len() == 1;
         for id in ids {
-            let entry = self.failures.entry(id.clone()).or_insert((0, String::new()));
+            let entry = self.failures.entry(id.clone()).or_insert((0, String::new(), self.cycle));
             if alone {
                 entry.0 += 1;
             }
             entry.1 = reason.to_string();
+            entry.2 = self.cycle;
         }
     }
 
@@ -253,4 +277,24 @@ fn handler_failed(client: &AssessmentClient, source: crate::handler::BoxError, e
     tracing::warn!(events, error = %error, "handler failed; its events stay unacknowledged");
     client.inner.health.failed(&error);
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_event_not_seen_for_many_cycles_is_forgotten_and_one_still_seen_is_kept() {
+        let mut attempts = Attempts::new(5);
+        attempts.next_cycle();
+        attempts.failed(&["gone".into()], "boom");
+        attempts.failed(&["stays".into()], "boom");
+        for _ in 0..FORGET_AFTER_CYCLES + 64 {
+            attempts.next_cycle();
+            assert_eq!(attempts.failure_count("stays"), Some(1), "fetched every cycle");
+        }
+        assert_eq!(attempts.failures.len(), 1);
+        assert_eq!(attempts.failure_count("gone"), None, "forgotten: counted from zero if it comes back");
+        assert_eq!(attempts.reason("stays"), "boom");
+    }
 }

@@ -244,6 +244,7 @@ impl AssessmentClient {
         tracing::info!(interval_ms = options.interval.as_millis() as u64, "poller started");
         loop {
             summary.cycles += 1;
+            attempts.next_cycle();
             let mut batches = self.batches_as::<E>(options.drain);
             let dead = if options.ordered {
                 None
