@@ -207,6 +207,9 @@ impl<E: QueueEvent> Batches<E> {
             fetch = fetch.since_ms(since);
         }
         let mut batch = self.client.fetch_as::<E>(fetch).await?;
+        // A server that sends more than asked for must not take a drain past `max_events`:
+        // the rest is neither handed out nor acknowledged, and comes back later.
+        batch.events.truncate(limit.max(0) as usize);
         self.summary.batches += 1;
         self.summary.pending_count = batch.pending_count;
         if batch.pending_count == 0 || batch.events.is_empty() {

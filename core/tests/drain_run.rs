@@ -768,6 +768,36 @@ async fn an_event_twice_in_one_abandoned_batch_is_new_again_and_never_acknowledg
 }
 
 #[tokio::test]
+async fn a_server_that_sends_more_than_the_limit_cannot_take_a_drain_past_max_events() {
+    let emu = emulator().await;
+    // Stored now: the emulator's retention would drop an old event at once.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let event = |id: &str| serde_json::json!({ "eventId": id, "event": "assessment.reviewed", "storedAt": now });
+    // The queue holds three events, and every fetch answers with all three, whatever its limit.
+    assert_eq!(emu.enqueue(vec![event("a"), event("b"), event("c")]), 3);
+    let body = serde_json::json!({ "events": [event("a"), event("b"), event("c")], "pendingCount": 0 });
+    fetches_answer(&emu, body.to_string());
+    let client = client(&emu);
+    let handed = Arc::new(Mutex::new(Vec::new()));
+    let handed2 = handed.clone();
+    let summary = within(
+        "drain",
+        client.drain(
+            move |events: Vec<WebhookEvent>| {
+                handed2.lock().unwrap().extend(events.iter().map(|e| e.event_id().to_string()));
+                async { Ok::<(), Boom>(()) }
+            },
+            DrainOptions::new().max_events(2),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*handed.lock().unwrap(), ["a", "b"]);
+    assert_eq!(summary.events, 2);
+    assert_eq!(emu.pending_ids(), ["c"], "only what was handed out is acknowledged");
+}
+
+#[tokio::test]
 async fn a_fetch_of_only_events_without_an_id_ends_the_drain_after_handing_them_out() {
     let emu = emulator().await;
     let idless = serde_json::json!({ "event": "assessment.reviewed", "storedAt": "2026-06-09T10:31:00.000Z" });
