@@ -266,6 +266,9 @@ class BatchIterator {
   #native
   #error
   #finished = false
+  // A next() that has not settled: the batch it brings has reached no one yet, so a second
+  // next() must not acknowledge it as finished.
+  #pending = false
 
   constructor(nativeBatches, error) {
     this.#native = nativeBatches
@@ -277,6 +280,21 @@ class BatchIterator {
   }
 
   async next() {
+    if (this.#pending) {
+      throw new errors.InvalidArgumentError(
+        'next() was called again before the previous next() settled; batches are handed out one at a ' +
+          'time, and asking for the next one acknowledges the last (use for await, or await each next())',
+      )
+    }
+    this.#pending = true
+    try {
+      return await this.#step()
+    } finally {
+      this.#pending = false
+    }
+  }
+
+  async #step() {
     if (this.#error) {
       const err = this.#error
       this.#error = undefined

@@ -43,6 +43,23 @@ test('asking for the next batch is what acknowledges the previous one', async ()
   assert.deepEqual(emu.pendingIds(), [])
 })
 
+test('a next() while another is pending is refused and acknowledges nothing', async () => {
+  emu.enqueue(events(4, 'two'))
+  const { InvalidArgumentError } = require('..')
+  const it = client.batches({ limit: 2 })
+  const [first, second] = await Promise.allSettled([it.next(), it.next()])
+  assert.equal(first.status, 'fulfilled')
+  assert.deepEqual(first.value.value.events.map((e) => e.eventId), ['two_0000', 'two_0001'])
+  assert.equal(second.status, 'rejected')
+  assert.ok(second.reason instanceof InvalidArgumentError, String(second.reason))
+  assert.match(second.reason.message, /before the previous next\(\) settled/)
+  assert.equal(emu.stats().pending, 4, 'the batch that reached no loop body yet is not acknowledged')
+  // Awaited one at a time, it goes on as usual.
+  await it.next()
+  assert.deepEqual(emu.pendingIds(), ['two_0002', 'two_0003'])
+  await it.return()
+})
+
 test('break acknowledges nothing of the batch in hand; earlier batches stay acknowledged', async () => {
   emu.enqueue(events(6, 'brk'))
   let n = 0
