@@ -314,7 +314,15 @@ impl WebhookEvent {
             _ => None,
         };
         if let Some(reason) = &decode_error {
-            tracing::warn!(event_id, reason = reason.as_str(), "event did not decode; delivering it as unknown");
+            // The reason can quote a value of the event (serde's `invalid type: string "…"`),
+            // which may be a candidate's name or email: not at the default level. The event
+            // carries it in `decode_error`.
+            tracing::warn!(
+                event_id,
+                event_type,
+                "event did not decode; delivering it as unknown with its decode_error"
+            );
+            tracing::debug!(event_id, reason = reason.as_str(), "why the event did not decode");
         }
         WebhookEvent::Unknown(Box::new(UnknownEvent {
             event_id: event_id.to_string(),

@@ -101,6 +101,13 @@ async fn no_secret_in_any_log_line_debug_output_or_error() {
         .collect();
     assert!(!emails.is_empty(), "the generated events include completed assessments");
     shown("batch", format!("{batch:?}"));
+    // An email where an object belongs: serde's reason for the failed decode quotes it.
+    let misplaced =
+        json!({"eventId": "evt_sent_bad", "event": "assessment.sent", "assessmentId": "a1", "candidates": [emails[0]]});
+    emu.enqueue(vec![misplaced]);
+    let batch = client.get_webhook_events(FetchOptions::default().limit(100)).await.unwrap();
+    let bad = batch.events.iter().find(|e| e.event_id() == "evt_sent_bad").unwrap();
+    assert!(bad.decode_error().is_some_and(|reason| reason.contains(&emails[0])), "the event itself says why");
 
     // Retries and a rate limit.
     emu.set_faults(vec![
