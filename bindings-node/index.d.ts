@@ -10,35 +10,35 @@ declare namespace AssessmentClient {
 
   export interface AssessmentClientOptions {
     /** `wc_ak_...`; default `process.env.ASSESSMENT_API_KEY`. */
-    apiKey?: string
+    apiKey?: string | undefined
     /** `wc_sk_...`; default `process.env.ASSESSMENT_SECRET_KEY`. */
-    secretKey?: string
+    secretKey?: string | undefined
     /** Default `process.env.ASSESSMENT_BASE_URL`, then `https://platform.smartai.app`. */
-    baseUrl?: string
+    baseUrl?: string | undefined
     /** Per-attempt timeout in ms (default 30000). */
-    timeoutMs?: number
+    timeoutMs?: number | undefined
     /** Connect timeout in ms (default 10000). */
-    connectTimeoutMs?: number
+    connectTimeoutMs?: number | undefined
     /** Retries after the first attempt (default 3). */
-    maxRetries?: number
+    maxRetries?: number | undefined
     /** The idle-poll gate in ms (default 5000; 0 turns it off, for tests). */
-    minPollIntervalMs?: number
+    minPollIntervalMs?: number | undefined
     /** Permit `http://` to a host that is not loopback (default false). */
-    allowInsecureHttp?: boolean
+    allowInsecureHttp?: boolean | undefined
   }
 
   export interface GetWebhookEventsOptions {
     /** Events per call: an integer from 1; default 50; above 100 means 100. */
-    limit?: number
+    limit?: number | undefined
     /** Only events stored after this time: Unix **milliseconds** or a `Date`. */
-    since?: number | Date
+    since?: number | Date | undefined
     /** Abandons the call (retries and backoff included) with a `CancelledError`. */
-    signal?: AbortSignalLike
+    signal?: AbortSignalLike | undefined
   }
 
   export interface CallOptions {
     /** Abandons the call (retries and backoff included) with a `CancelledError`. */
-    signal?: AbortSignalLike
+    signal?: AbortSignalLike | undefined
   }
 
   export interface GetWebhookEventsResult {
@@ -59,8 +59,8 @@ declare namespace AssessmentClient {
 
   export interface CreateSessionOptions {
     users: SessionUser[]
-    recruiterId?: string
-    recruiterEmail?: string
+    recruiterId?: string | undefined
+    recruiterEmail?: string | undefined
   }
 
   export interface SessionToken {
@@ -72,13 +72,13 @@ declare namespace AssessmentClient {
 
   export interface DrainOptions {
     /** Events per fetch (default 100, the server's cap). */
-    limit?: number
+    limit?: number | undefined
     /** Only events stored after this time (Unix ms or a `Date`). */
-    since?: number | Date
+    since?: number | Date | undefined
     /** Stop after handing out this many events. */
-    maxEvents?: number
+    maxEvents?: number | undefined
     /** Stop after this many batches. */
-    maxBatches?: number
+    maxBatches?: number | undefined
   }
 
   export interface DrainSummary {
@@ -89,29 +89,34 @@ declare namespace AssessmentClient {
     pendingCount: number
   }
 
-  export type Handler = (events: WebhookEvent[]) => void | Promise<void>
-  export type DeadLetterHook = (events: WebhookEvent[], reason: string) => void | Promise<void>
+  /**
+   * Handles a batch; a Promise it returns is awaited, and whatever it resolves to is ignored
+   * (so `events => db.insertMany(events)` fits). Throwing or rejecting fails the batch.
+   */
+  export type Handler = (events: WebhookEvent[]) => unknown
+  /** Receives events that kept failing, with the last failure's reason; as `Handler` for its result. */
+  export type DeadLetterHook = (events: WebhookEvent[], reason: string) => unknown
 
   export interface RunOptions extends DrainOptions {
     /** Wait between drains in ms (default 30000; at least 5000 unless `minPollIntervalMs` was lowered). */
-    intervalMs?: number
+    intervalMs?: number | undefined
     /**
      * An `AbortSignal`: stops the poller. A fetch or wait in progress is abandoned, a handler
      * in progress finishes and its batch is acknowledged. (Typed structurally, so that no
      * particular `lib` or `@types/node` is needed.)
      */
-    signal?: AbortSignalLike
+    signal?: AbortSignalLike | undefined
     /** Handler failures after which an event goes to `deadLetter` (default 5). */
-    maxAttempts?: number
+    maxAttempts?: number | undefined
     /** Receives events that failed `maxAttempts` times; they are acknowledged once it succeeds. */
-    deadLetter?: DeadLetterHook
+    deadLetter?: DeadLetterHook | undefined
     /**
      * Keep queue order strictly: every batch is handled whole, all or nothing, even after
      * failures, and nothing is dead-lettered (a batch that keeps failing blocks the queue).
      * By default (false) events that failed before are retried one at a time, so that one
      * poison event cannot hold back the others.
      */
-    ordered?: boolean
+    ordered?: boolean | undefined
   }
 
   /** What `run` needs of an `AbortSignal`. */
@@ -469,7 +474,11 @@ declare namespace AssessmentClient {
     setClockOffsetMs(ms: number): void
     setRateLimit(config: EmulatorRateLimit | null): void
     reset(): void
-    /** Stops the server (also `await using emu = await Emulator.start()` where supported). */
+    /**
+     * Stops the server. At run time the emulator also has `Symbol.asyncDispose`, so
+     * `await using emu = await Emulator.start()` works where the runtime supports it; it is
+     * not declared here, so that these types need no `esnext.disposable` lib.
+     */
     stop(): Promise<void>
   }
 

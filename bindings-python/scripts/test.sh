@@ -30,7 +30,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" "$VENV/bin/maturin" develop --quiet --manifest-path "$PKG/Cargo.toml"
 
 echo "==> mypy --strict (examples and package)"
-(cd "$PKG" && "$PY" -m mypy --strict examples python/smartai_events)
+(cd "$PKG" && "$PY" -m mypy --strict examples python/smartai_events tests/test_handler_types.py)
 
 echo "==> pytest"
 (cd "$PKG" && "$PY" -m pytest -q tests "$@")

@@ -4,12 +4,35 @@ import type { WebhookEvent, DrainSummary } from 'smartai-events'
 
 const { SmartAIError, RateLimitedError, HandlerError, Emulator } = AssessmentClient
 
+declare const vars: { [name: string]: string | undefined }
+
 async function main(): Promise<void> {
   const client = new AssessmentClient({
     apiKey: 'wc_ak_test_0123456789',
     secretKey: 'wc_sk_test_secret',
   })
   const env: 'test' | 'live' = client.environment
+
+  // The official SDK's constructor as its docs write it: an unset variable is `undefined`
+  // (`vars` has the type of `process.env`, without needing @types/node here).
+  const fromEnv = new AssessmentClient({
+    apiKey: vars['ASSESSMENT_API_KEY'],
+    secretKey: vars['ASSESSMENT_SECRET_KEY'],
+    baseUrl: vars['ASSESSMENT_BASE_URL'],
+  })
+  const maybeLimit: number | undefined = undefined
+  await fromEnv.getWebhookEvents({ limit: maybeLimit, since: undefined, signal: undefined })
+  await fromEnv.drain(() => {}, { maxEvents: undefined, maxBatches: undefined })
+  await fromEnv.run(() => {}, { intervalMs: undefined, deadLetter: undefined, signal: AbortSignal.abort() })
+  await fromEnv.createSession({ users: [{ name: 'A', email: 'a@b.co' }], recruiterId: undefined, recruiterEmail: 'r@b.co' })
+
+  // A handler may return whatever its store returns.
+  const insertMany = async (rows: WebhookEvent[]): Promise<{ insertedCount: number }> => ({ insertedCount: rows.length })
+  await fromEnv.drain((batch) => insertMany(batch))
+  await fromEnv.run((batch) => batch.length, {
+    signal: AbortSignal.abort(),
+    deadLetter: async (batch, reason) => ({ parked: batch.length, reason }),
+  })
 
   // The seed's example, typed.
   const { events, pendingCount } = await client.getWebhookEvents({ limit: 50 })

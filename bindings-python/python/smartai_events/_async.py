@@ -32,8 +32,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._common import Since
 
-AsyncHandler = Callable[[list[WebhookEvent]], Union[None, Awaitable[None]]]
-AsyncDeadLetterHook = Callable[[list[WebhookEvent], str], Union[None, Awaitable[None]]]
+# What a handler returns is ignored once awaited, so `lambda events: store.insert_many(events)`
+# fits whatever the store returns.
+AsyncHandler = Callable[[list[WebhookEvent]], Union[object, Awaitable[object]]]
+AsyncDeadLetterHook = Callable[[list[WebhookEvent], str], Union[object, Awaitable[object]]]
 
 
 def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
