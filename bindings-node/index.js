@@ -192,6 +192,14 @@ function bridge(fn, slot, withReason) {
   }
 }
 
+/** `a number`, `null`, `an array`, `NaN`: what a value is, for a message, without its content. */
+function typeName(value) {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'number') return Number.isFinite(value) ? 'a number' : String(value)
+  return /^[aeiou]/.test(typeof value) ? `an ${typeof value}` : `a ${typeof value}`
+}
+
 /** The `signal` of the options of a call that takes nothing else; anything else is refused. */
 function signalOnly(options, what) {
   if (options === undefined || options === null) return undefined
@@ -402,6 +410,13 @@ class AssessmentClient {
 
   /** The queue as an async iterator of `{ events, pendingCount }` batches; see `BatchIterator`. */
   batches(options) {
+    if (isObject(options) && 'signal' in options) {
+      const refused = new errors.InvalidArgumentError(
+        'batches() takes no signal: leave the for await loop to stop (what is in hand is not acknowledged), ' +
+          'or use drain() or run(), which take one',
+      )
+      return new BatchIterator(null, refused)
+    }
     try {
       return new BatchIterator(this[kNative].batches(options))
     } catch (err) {
@@ -552,6 +567,9 @@ class Emulator {
   }
 
   setClockOffsetMs(ms) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+      throw new errors.InvalidArgumentError(`ms must be a finite number of milliseconds, got ${typeName(ms)}`)
+    }
     callNative(() => this.#native.setClockOffsetMs(ms))
   }
 
@@ -633,7 +651,12 @@ Object.assign(AssessmentClient, errors, {
   AssessmentClient,
   BatchIterator,
   Emulator,
-  maskApiKey: native.maskApiKey,
+  maskApiKey(apiKey) {
+    if (typeof apiKey !== 'string') {
+      throw new errors.InvalidArgumentError(`apiKey must be a string, got ${typeName(apiKey)}`)
+    }
+    return native.maskApiKey(apiKey)
+  },
   setLogger,
   default: AssessmentClient,
 })

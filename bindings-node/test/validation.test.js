@@ -117,6 +117,7 @@ test('drain, batches and run options are validated by the core', async () => {
   await rejectsWith(client.drain(undefined), InvalidArgumentError, 'INVALID_ARGUMENT', /handler must be a function, got undefined/)
   await rejectsWith(client.drain('nope'), InvalidArgumentError, 'INVALID_ARGUMENT', /handler must be a function, got a string/)
   await rejectsWith(client.batches({ since: 12 }).next(), InvalidArgumentError, 'INVALID_ARGUMENT', /since/)
+  await rejectsWith(client.batches({ signal: AbortSignal.abort() }).next(), InvalidArgumentError, 'INVALID_ARGUMENT', /^batches\(\) takes no signal/)
   await rejectsWith(client.run(async () => {}, { intervalMs: -1 }), InvalidArgumentError, 'INVALID_ARGUMENT', /intervalMs/)
   await rejectsWith(client.run(async () => {}, { intervalMs: 1000, maxAttempts: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /maxAttempts/)
   await rejectsWith(client.run(async () => {}, { intervalMs: 1000, deadLetter: 5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /deadLetter must be a function/)
@@ -152,7 +153,7 @@ test('configuration: missing keys, bad and insecure base URLs, unknown options',
     const keys = { apiKey: 'wc_ak_test_0123456789', secretKey: 'wc_sk_test_topsecret' }
     throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'not a url' }), ConfigurationError, 'CONFIGURATION', /base URL|baseUrl|URL/i)
     throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'ftp://example.com' }), ConfigurationError, 'CONFIGURATION', /URL|scheme|http/i)
-    throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'http://example.com' }), ConfigurationError, 'CONFIGURATION', /http/i)
+    throwsWith(() => new AssessmentClient({ ...keys, baseUrl: 'http://example.com' }), ConfigurationError, 'CONFIGURATION', /or set allowInsecureHttp$/)
     throwsWith(() => new AssessmentClient({ ...keys, timeoutMs: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /timeout/)
     throwsWith(() => new AssessmentClient({ ...keys, maxRetries: 1.5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /maxRetries/)
     throwsWith(() => new AssessmentClient({ ...keys, apikey: 'x' }), InvalidArgumentError, 'INVALID_ARGUMENT', /unknown client option "apikey"/)
@@ -172,4 +173,18 @@ test('configuration: missing keys, bad and insecure base URLs, unknown options',
       else process.env[n] = saved[i]
     })
   }
+})
+
+test('helpers refuse values of the wrong type with a typed error, not a conversion message', () => {
+  const wrongType = (fn, pattern) =>
+    assert.throws(fn, (err) => {
+      assert.ok(err instanceof InvalidArgumentError, String(err))
+      assert.match(err.message, pattern)
+      assert.doesNotMatch(err.message, /Failed to convert|rust type/)
+      return true
+    })
+  wrongType(() => AssessmentClient.maskApiKey(5), /^apiKey must be a string, got a number$/)
+  wrongType(() => emu.setClockOffsetMs('x'), /^ms must be a finite number of milliseconds, got a string$/)
+  wrongType(() => emu.setClockOffsetMs(NaN), /got NaN$/)
+  assert.equal(AssessmentClient.maskApiKey('wc_ak_test_0123456789abcd'), 'wc_ak_test_…abcd')
 })

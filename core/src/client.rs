@@ -89,6 +89,9 @@ pub struct ClientBuilder {
     min_poll_interval: Option<Duration>,
     allow_insecure_http: bool,
     sdk_language: Option<&'static str>,
+    /// How the options were spelled, when they came as JSON from a binding: its errors then
+    /// name `allowInsecureHttp` the way its caller writes it.
+    spelling: Option<crate::options::Spelling>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -158,6 +161,11 @@ impl ClientBuilder {
         self
     }
 
+    pub(crate) fn spelled(mut self, spelling: crate::options::Spelling) -> Self {
+        self.spelling = Some(spelling);
+        self
+    }
+
     /// Which SDK is calling, for the `user-agent` (`rust`, `python`, `node`).
     #[doc(hidden)]
     pub fn sdk_language(mut self, language: &'static str) -> Self {
@@ -178,7 +186,12 @@ impl ClientBuilder {
                 )));
             }
         }
-        let base_url = config::parse_base_url(&config::resolve_base_url(self.base_url)?, self.allow_insecure_http)?;
+        let insecure_option = self.spelling.map_or("allow_insecure_http".to_string(), |s| s.name("allowInsecureHttp"));
+        let base_url = config::parse_base_url(
+            &config::resolve_base_url(self.base_url)?,
+            self.allow_insecure_http,
+            &insecure_option,
+        )?;
         if self.retry.max_retries > MAX_RETRIES {
             return Err(Error::invalid_argument(format!(
                 "max_retries must be from 0 to {MAX_RETRIES}, got {}",

@@ -189,7 +189,7 @@ impl ClientBuilder {
             "client",
             spelling,
         )?;
-        let mut builder = ClientBuilder::default();
+        let mut builder = ClientBuilder::default().spelled(spelling);
         if let Some(v) = string(obj, "apiKey", spelling)? {
             builder = builder.api_key(v);
         }
@@ -288,6 +288,19 @@ impl DrainOptions {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_insecure_url_error_names_the_option_as_the_caller_spells_it() {
+        let options = json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "baseUrl": "http://example.com"});
+        let err = ClientBuilder::from_json(&options).unwrap().build().unwrap_err();
+        assert!(err.to_string().ends_with("or set allowInsecureHttp"), "{err}");
+        let snake = json!({"api_key": "wc_ak_test_0123456789", "secret_key": "s", "base_url": "http://example.com"});
+        let err = ClientBuilder::from_json_spelled(&snake, Spelling::SnakeCase).unwrap().build().unwrap_err();
+        assert!(err.to_string().ends_with("or set allow_insecure_http"), "{err}");
+        let err =
+            ClientBuilder::default().api_key("wc_ak_test_0123456789").secret_key("s").base_url("http://example.com");
+        assert!(err.build().unwrap_err().to_string().ends_with("or set allow_insecure_http"));
+    }
 
     #[test]
     fn client_options_validate_and_never_echo_secrets() {
