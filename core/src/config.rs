@@ -174,36 +174,34 @@ pub(crate) fn resolve_base_url(option: Option<String>) -> Result<String> {
 ///
 /// `insecure_option` is how the caller spells the option that allows it.
 pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool, insecure_option: &str) -> Result<Url> {
-    let mut url = Url::parse(raw.trim()).map_err(|e| Error::configuration(format!("invalid base URL {raw:?}: {e}")))?;
+    let shown = shown_url(raw);
+    let mut url = Url::parse(raw.trim()).map_err(|e| Error::configuration(format!("invalid base URL {shown}: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" => {
             if !allow_insecure_http && !is_loopback(&url) {
                 return Err(Error::configuration(format!(
-                    "refusing insecure base URL {raw:?}: plain http would send the API key in clear \
+                    "refusing insecure base URL {shown}: plain http would send the API key in clear \
                      text; use https, a loopback host, or set {insecure_option}"
                 )));
             }
         }
         other => {
             return Err(Error::configuration(format!(
-                "invalid base URL {raw:?}: scheme {other:?} is not http or https"
+                "invalid base URL {shown}: scheme {other:?} is not http or https"
             )));
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::configuration(format!("invalid base URL {raw:?}: it has no host")));
+        return Err(Error::configuration(format!("invalid base URL {shown}: it has no host")));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::configuration(format!(
-            "invalid base URL {raw:?}: it must not carry a query string or fragment"
+            "invalid base URL {shown}: it must not carry a query string or fragment"
         )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::configuration(format!(
-            "invalid base URL {}: it must not carry credentials",
-            redact_userinfo(&url)
-        )));
+        return Err(Error::configuration(format!("invalid base URL {shown}: it must not carry credentials")));
     }
     // A prefix path is kept; the trailing slash goes so that joining stays predictable.
     let trimmed = url.path().trim_end_matches('/').to_string();
@@ -211,11 +209,17 @@ pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool, insecure_opti
     Ok(url)
 }
 
-fn redact_userinfo(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    format!("{:?}", u.as_str())
+/// `raw`, quoted, with anything between `://` and the last `@` masked: a URL with
+/// credentials is refused, and its error must not show them, however malformed the rest
+/// (a password may hold an unencoded `/`, `?` or `#`, so the last `@` is taken).
+fn shown_url(raw: &str) -> String {
+    let masked = match (raw.find("://"), raw.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end + 3 => {
+            format!("{}***{}", &raw[..scheme_end + 3], &raw[at..])
+        }
+        _ => raw.to_string(),
+    };
+    format!("{masked:?}")
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -230,6 +234,25 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_base_url_error_shows_a_password() {
+        let bad = [
+            "ftp://u:hunter2@host/x",
+            "http://u:hunter2@example.com/x",
+            "https://u:hunter2@host/?q=1",
+            "https://u:hunter2@host/#f",
+            "https://u:hun/ter2@host",
+            "https://u:hunter2@",
+            "https://u:hunter2@host",
+            "https://hunter2@host",
+        ];
+        for raw in bad {
+            let err = parse_base_url(raw, false, "allow_insecure_http").unwrap_err().to_string();
+            assert!(!err.contains("hunter2") && !err.contains("ter2"), "{err}");
+            assert!(err.contains("***@"), "{err}");
+        }
+    }
 
     #[test]
     fn loopback_http_is_allowed_and_remote_http_refused() {
