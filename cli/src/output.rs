@@ -52,6 +52,19 @@ impl Output {
         let _ = stdout.flush();
     }
 
+    /// Writes `json`, a JSON text known to be valid, as one line of `--json` output,
+    /// keeping its exact text (numbers beyond a double's precision included). A raw newline
+    /// can only be whitespace between tokens in valid JSON, so dropping it keeps the value.
+    pub fn json_text_line(&self, json: &str) {
+        let mut stdout = std::io::stdout().lock();
+        if json.contains(['\n', '\r']) {
+            let _ = writeln!(stdout, "{}", json.replace(['\n', '\r'], ""));
+        } else {
+            let _ = writeln!(stdout, "{json}");
+        }
+        let _ = stdout.flush();
+    }
+
     /// Reports a failure. The message is the error chain; secrets never enter errors.
     pub fn error(&self, error: &anyhow::Error, code: u8) {
         if self.json {

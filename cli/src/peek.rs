@@ -12,7 +12,7 @@ pub async fn events(args: EventsArgs, out: Output) -> anyhow::Result<()> {
     if out.is_json() {
         // The events exactly as the platform sent them, one per line (jq-friendly).
         for event in &batch.events {
-            out.result("", event.raw().clone());
+            out.json_text_line(event.raw_json());
         }
         out.result("", json!({"type": "pending", "shown": batch.events.len(), "pendingCount": batch.pending_count}));
         return Ok(());

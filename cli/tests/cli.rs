@@ -131,6 +131,24 @@ async fn events_peeks_and_ack_acknowledges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_json_prints_each_event_as_the_server_sent_it() {
+    let emu = emulator(0).await;
+    let sent = "{\"eventId\":\"exact\",\"event\":\"x.y\",\"score\":1.50,\n  \"big\":12345678901234567890123}";
+    assert_eq!(emu.enqueue_json(&format!("[{sent}]")).unwrap(), 1);
+    let mut cmd = command(&emu);
+    cmd.args(["events", "--json", "--min-poll-interval", "0"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{err}");
+    let first = out.lines().next().unwrap();
+    // The text as sent, its line break dropped so that each event stays one line (the
+    // emulator appends the storedAt it filled in before the closing brace).
+    let as_sent = sent.replace('\n', "");
+    assert!(first.starts_with(as_sent.strip_suffix('}').unwrap()), "{first}");
+    assert!(first.contains("\"score\":1.50,") && first.contains(":12345678901234567890123"), "{first}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_end_to_end_and_prints_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(dir.path(), "demo.db");
