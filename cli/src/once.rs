@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 /// Consecutive transient failures (after the client's own retries) before `--once` gives up.
 const MAX_CONSECUTIVE_FAILURES: u32 = 8;
 
-/// How long an acknowledge in progress may still take once a stop was asked for.
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long an acknowledge in progress may still take once a stop was asked for: the
+/// core's, as for `run`.
+use smartai_events::STOP_GRACE;
 
 #[allow(dead_code)] // `stopped` is for callers that care; the status line reports it.
 pub struct Drained {

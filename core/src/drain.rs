@@ -178,7 +178,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
     stop: &mut Stop,
 ) -> Result<Ended> {
     loop {
-        batches.settle().await?;
+        settle(batches, stop).await?;
         if stop.fired() {
             return Ok(Ended::Stopped);
         }
@@ -262,9 +262,33 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
         }
         if let Some(error) = first_error {
             // Acknowledge what was handled; the failed events come back next cycle.
-            batches.settle().await?;
+            settle(batches, stop).await?;
             return Err(error);
         }
+    }
+}
+
+/// Sends what is owed, with every retry; once the stop has fired, for its grace only.
+/// What is not acknowledged by then stays owed and unacknowledged, and comes back later.
+async fn settle<E: QueueEvent>(batches: &mut Batches<E>, stop: &mut Stop) -> Result<()> {
+    let grace = stop.grace();
+    let owed = batches.owed().len();
+    let settle = batches.settle();
+    tokio::pin!(settle);
+    tokio::select! {
+        biased;
+        result = &mut settle => result,
+        () = stop.wait() => match tokio::time::timeout(grace, &mut settle).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    events = owed,
+                    grace_ms = grace.as_millis() as u64,
+                    "stopping with an acknowledgement unfinished; its events come back later"
+                );
+                Ok(())
+            }
+        },
     }
 }
 

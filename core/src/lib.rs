@@ -88,7 +88,7 @@ pub use options::Spelling;
 pub use queue_event::QueueEvent;
 pub use raw_event::{EventKind, RawEvent};
 pub use retry::RetryPolicy;
-pub use run::{CycleReport, MIN_INTERVAL, RunOptions, RunSummary};
+pub use run::{CycleReport, MIN_INTERVAL, RunOptions, RunSummary, STOP_GRACE};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::MAX_RESPONSE_BYTES;
 pub use types::{AcknowledgeResult, FetchOptions, SessionRequest, SessionToken, SessionUser, WebhookEventBatch};

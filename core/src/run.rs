@@ -17,6 +17,12 @@ use std::time::Duration;
 /// The platform's floor for the polling interval.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How long an acknowledgement in progress may still take once `run` was stopped, by
+/// default ([`RunOptions::stop_grace`]). Against a platform that hangs, every retry would
+/// keep a stopped poller alive for minutes; after the grace its events stay unacknowledged
+/// and come back later.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// Options of [`AssessmentClient::run`].
 ///
 /// ```
@@ -38,6 +44,7 @@ pub struct RunOptions<E: QueueEvent = WebhookEvent> {
     ordered: bool,
     dead_letter: Option<Box<dyn DeadLetterHook<E>>>,
     on_cycle: Option<CycleHook>,
+    stop_grace: Duration,
     /// How the options were spelled when read from a binding's JSON, so that an error names
     /// them as the caller wrote them; `None` for options built in Rust.
     pub(crate) spelling: Option<crate::Spelling>,
@@ -66,6 +73,7 @@ impl<E: QueueEvent> fmt::Debug for RunOptions<E> {
             .field("ordered", &self.ordered)
             .field("dead_letter", &self.dead_letter.is_some())
             .field("on_cycle", &self.on_cycle.is_some())
+            .field("stop_grace", &self.stop_grace)
             .finish()
     }
 }
@@ -100,6 +108,7 @@ impl<E: QueueEvent> RunOptions<E> {
             ordered: false,
             dead_letter: None,
             on_cycle: None,
+            stop_grace: STOP_GRACE,
             spelling: None,
         }
     }
@@ -135,6 +144,18 @@ impl<E: QueueEvent> RunOptions<E> {
     /// `ordered(true)` nothing is dead-lettered: a batch that keeps failing blocks the queue.
     pub fn ordered(mut self, ordered: bool) -> Self {
         self.ordered = ordered;
+        self
+    }
+
+    /// How long an acknowledgement in progress may still take after the stop (default
+    /// [`STOP_GRACE`], 10 s); what it does not finish stays unacknowledged and comes back.
+    ///
+    /// ```
+    /// use smartai_events::RunOptions;
+    /// let opts = RunOptions::new().stop_grace(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn stop_grace(mut self, grace: Duration) -> Self {
+        self.stop_grace = grace;
         self
     }
 
@@ -236,7 +257,8 @@ impl AssessmentClient {
                 _ = stop => {}
                 _ = closed => {}
             }
-        });
+        })
+        .with_grace(options.stop_grace);
         let mut attempts = Attempts::new(options.max_attempts);
         let mut summary = RunSummary::default();
         let mut consecutive_failures: u32 = 0;

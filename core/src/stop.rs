@@ -3,19 +3,31 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Waker};
+use std::time::Duration;
 
 pub(crate) struct Stop {
     future: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     fired: bool,
+    /// What an acknowledgement in progress still gets once the signal fired.
+    grace: Duration,
 }
 
 impl Stop {
     pub(crate) fn new(future: impl Future<Output = ()> + Send + 'static) -> Self {
-        Stop { future: Some(Box::pin(future)), fired: false }
+        Stop { future: Some(Box::pin(future)), fired: false, grace: crate::run::STOP_GRACE }
     }
 
     pub(crate) fn never() -> Self {
-        Stop { future: None, fired: false }
+        Stop { future: None, fired: false, grace: crate::run::STOP_GRACE }
+    }
+
+    pub(crate) fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    pub(crate) fn grace(&self) -> Duration {
+        self.grace
     }
 
     /// Whether the signal has fired, without waiting.

@@ -260,6 +260,25 @@ async fn run_keeps_polling_through_transient_errors_and_stops_on_cancel() {
 }
 
 #[tokio::test]
+async fn a_stopped_run_gives_an_unfinished_acknowledgement_its_grace_not_every_retry() {
+    let emu = emulator().await;
+    emu.generate(3);
+    // Without the grace, 21 attempts of 5 s each would outlast `within`.
+    let client = builder(&emu).max_retries(20).build().unwrap();
+    emu.add_fault(fault(Endpoint::Acknowledge, 100, FaultKind::Hang));
+    let token = CancellationToken::new();
+    let stopper = token.clone();
+    let handler = move |_: Vec<WebhookEvent>| {
+        stopper.cancel();
+        async { Ok::<(), Boom>(()) }
+    };
+    let options = RunOptions::new().interval(Duration::from_millis(20)).stop_grace(Duration::from_millis(300));
+    let summary = within("run", client.run(handler, options, token.cancelled_owned())).await.unwrap();
+    assert_eq!((summary.events, summary.acknowledged), (3, 0));
+    assert_eq!(emu.pending_ids().len(), 3, "not acknowledged, so they come back");
+}
+
+#[tokio::test]
 async fn run_stops_promptly_during_a_backoff_sleep() {
     let emu = emulator().await;
     // Every fetch fails, so run sits in its backoff between attempts.
