@@ -79,8 +79,10 @@ pub struct ClientArgs {
     #[arg(long, env = "ASSESSMENT_SECRET_KEY", hide_env_values = true, value_name = "SECRET")]
     pub secret_key: Option<String>,
 
-    /// Platform base URL [default: https://platform.smartai.app].
-    #[arg(long, env = "ASSESSMENT_BASE_URL", value_name = "URL")]
+    /// Platform base URL [env: ASSESSMENT_BASE_URL] [default: https://platform.smartai.app].
+    // Not read by clap: the core reads the variable, where empty means unset, while an
+    // explicitly empty --base-url is refused rather than silently meaning production.
+    #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
     /// Allow plain http:// to a host that is not loopback (the API key travels in clear text).

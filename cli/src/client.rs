@@ -16,9 +16,9 @@ pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
     if let Some(v) = &args.secret_key {
         builder = builder.secret_key(v.clone());
     }
-    // clap hands an empty ASSESSMENT_BASE_URL over as a value; an empty variable means
-    // unset, as it does for the SDKs, which refuse only an explicitly empty option.
-    if let Some(v) = args.base_url.as_ref().filter(|v| !v.trim().is_empty()) {
+    // ASSESSMENT_BASE_URL is left to the core, which counts an empty one as unset; an
+    // empty --base-url is refused there, as an explicitly empty option is in every SDK.
+    if let Some(v) = &args.base_url {
         builder = builder.base_url(v.clone());
     }
     let client = match builder.build() {

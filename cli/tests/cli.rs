@@ -131,6 +131,22 @@ async fn events_peeks_and_ack_acknowledges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicitly_empty_base_url_is_refused_not_read_as_production() {
+    let emu = emulator(1).await;
+    let mut cmd = command(&emu);
+    cmd.args(["events", "--base-url", ""]);
+    let (status, _, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains(r#"invalid base URL "": it is empty"#), "{err}");
+    // An empty variable is unset, and the flag wins over it.
+    let mut cmd = command(&emu);
+    cmd.env("ASSESSMENT_BASE_URL", "").args(["events", "--base-url", &emu.url(), "--min-poll-interval", "0"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{err}");
+    assert!(out.contains("1 shown"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_json_prints_each_event_as_the_server_sent_it() {
     let emu = emulator(0).await;
     let sent = "{\"eventId\":\"exact\",\"event\":\"x.y\",\"score\":1.50,\n  \"big\":12345678901234567890123}";
