@@ -10,17 +10,29 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// `INVALID_ARGUMENT`: a value failed client-side validation; nothing was sent.
     InvalidArgument,
+    /// `CONFIGURATION`: missing keys, a bad or insecure base URL.
     Configuration,
+    /// `AUTHENTICATION`: 401 or 403.
     Authentication,
+    /// `RATE_LIMITED`: 429 after the last retry.
     RateLimited,
+    /// `INVALID_REQUEST`: 400 or 422.
     InvalidRequest,
+    /// `NOT_FOUND`: 404 or 405, usually a wrong base URL.
     NotFound,
+    /// `SERVER`: 5xx, or an unexpected status, after the last retry.
     Server,
+    /// `TIMEOUT`: no complete response within the timeout.
     Timeout,
+    /// `NETWORK`: refused, reset or truncated.
     Network,
+    /// `DECODE`: a success whose body is not the documented JSON.
     Decode,
+    /// `HANDLER`: the user's handler or dead-letter hook failed.
     Handler,
+    /// `CANCELLED`: the call was cancelled or its client closed.
     Cancelled,
 }
 
@@ -54,8 +66,11 @@ impl std::fmt::Display for ErrorCode {
 /// sent as `x-request-id`, and the server's own message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorContext {
+    /// The HTTP status, when a response came.
     pub status: Option<u16>,
+    /// The `x-request-id` the request was sent with (the same on every retry).
     pub request_id: Option<String>,
+    /// The `error` or `message` of the server's JSON error body, if it had one.
     pub server_message: Option<String>,
     /// The server's `Retry-After` (on a 429 or 503), capped at five minutes.
     pub retry_after: Option<Duration>,
@@ -75,42 +90,89 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// An argument failed client-side validation; nothing was sent.
     #[error("{message}")]
-    InvalidArgument { message: String },
+    InvalidArgument {
+        /// What is wrong, naming the bad value.
+        message: String,
+    },
     /// Missing keys, a bad base URL, an insecure URL.
     #[error("{message}")]
-    Configuration { message: String },
+    Configuration {
+        /// What is wrong, naming the setting (never a secret).
+        message: String,
+    },
     /// 401 or 403: a wrong key, a wrong secret, or a clock the server does not accept.
     #[error("HTTP {} from SmartAI platform: {}", .context.status.unwrap_or(401), .message)]
-    Authentication { message: String, context: ErrorContext },
+    Authentication {
+        /// The server's reason.
+        message: String,
+        /// The response it came with.
+        context: ErrorContext,
+    },
     /// 429 after the last retry. `retry_after` is the server's hint, if it gave one.
     #[error("rate limited by the SmartAI platform: {message}{}", fmt_retry_after(.retry_after))]
-    RateLimited { message: String, retry_after: Option<Duration>, context: ErrorContext },
+    RateLimited {
+        /// The server's reason.
+        message: String,
+        /// How long the server asked to wait (`Retry-After`), capped at five minutes.
+        retry_after: Option<Duration>,
+        /// The response it came with.
+        context: ErrorContext,
+    },
     /// 400 or 422: the server refused the request.
     #[error("invalid request (HTTP {}): {message}", .context.status.unwrap_or(400))]
-    InvalidRequest { message: String, context: ErrorContext },
+    InvalidRequest {
+        /// The server's reason.
+        message: String,
+        /// The response it came with.
+        context: ErrorContext,
+    },
     /// 404 or 405, usually a wrong base URL.
     #[error("not found (HTTP {}): {message}; check the base URL", .context.status.unwrap_or(404))]
-    NotFound { message: String, context: ErrorContext },
-    /// 5xx (or an unexpected status) after the last retry.
+    NotFound {
+        /// The server's reason.
+        message: String,
+        /// The response it came with.
+        context: ErrorContext,
+    },
+    /// 5xx (or an unexpected status, a redirect included) after the last retry.
     #[error("server error (HTTP {}): {message}", .context.status.unwrap_or(500))]
-    Server { message: String, context: ErrorContext },
+    Server {
+        /// The server's reason, or the status's.
+        message: String,
+        /// The response it came with.
+        context: ErrorContext,
+    },
     /// An attempt took longer than the timeout, after the last retry.
     #[error("timed out: {message}")]
-    Timeout { message: String, context: ErrorContext },
+    Timeout {
+        /// How long was waited, and for what.
+        message: String,
+        /// The request (no status: no complete response came).
+        context: ErrorContext,
+    },
     /// Connection refused or reset, a truncated body, after the last retry.
     #[error("network error: {message}")]
     Network {
+        /// The failure and its causes.
         message: String,
+        /// The request, and the status if a response had begun.
         context: ErrorContext,
+        /// The underlying error, where there is one.
         #[source]
         source: Option<BoxError>,
     },
     /// A success status whose body is not the documented JSON.
     #[error("could not decode the response: {message}")]
-    Decode { message: String, context: ErrorContext },
+    Decode {
+        /// What was expected, quoting the start of the body (see [`Error::for_log`]).
+        message: String,
+        /// The response it came with.
+        context: ErrorContext,
+    },
     /// The user's handler failed; `source` is the handler's own error.
     #[error("handler failed: {source}")]
     Handler {
+        /// The handler's error, as it returned it.
         #[source]
         source: BoxError,
     },

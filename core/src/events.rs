@@ -49,24 +49,34 @@ pub enum WebhookEvent {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssessmentResult {
+    /// `eventId`: what acknowledges the event.
     pub event_id: String,
+    /// `assessmentId`.
     pub assessment_id: String,
+    /// `candidateId`.
     pub candidate_id: String,
+    /// `candidateName`.
     pub candidate_name: String,
+    /// `candidateEmail`.
     pub candidate_email: String,
+    /// `assessmentName`.
     #[serde(default)]
     pub assessment_name: Option<String>,
+    /// `jobTitle`.
     #[serde(default)]
     pub job_title: Option<String>,
+    /// `score`, out of `total_marks`.
     pub score: f64,
     /// Documented as always 100.
     pub total_marks: f64,
+    /// `passMarks`: the score needed to pass.
     pub pass_marks: f64,
     /// `score >= pass_marks`, as the platform computed it.
     pub passed: bool,
     /// `completed`, `timeout`, `abandoned` (and `submitted` has been seen); kept as text so
     /// that a new status never breaks decoding.
     pub status: String,
+    /// `submittedAt`; `None` when the candidate never submitted.
     #[serde(default, deserialize_with = "crate::timestamps::opt_utc")]
     pub submitted_at: Option<DateTime<Utc>>,
     /// Whole minutes, at least 1; `None` when a start or submit time is missing.
@@ -75,17 +85,22 @@ pub struct AssessmentResult {
     /// `None` when first stored: the feedback is generated later.
     #[serde(default)]
     pub ai_feedback: Option<String>,
+    /// `reportUrl`: the report on the platform.
     #[serde(default)]
     pub report_url: Option<String>,
+    /// `skills` assessed.
     #[serde(default)]
     pub skills: Option<Vec<String>>,
     /// The item shape is not documented, so items stay JSON (read as a `Value` on first use).
     #[serde(default)]
     pub question_answers: Option<Vec<QuestionAnswer>>,
+    /// `verification`: identity verification of the candidate.
     #[serde(default)]
     pub verification: Option<Verification>,
+    /// `proctoring` results.
     #[serde(default)]
     pub proctoring: Option<Proctoring>,
+    /// `storedAt`: when the platform queued the event.
     #[serde(deserialize_with = "crate::timestamps::utc")]
     pub stored_at: DateTime<Utc>,
     #[serde(skip)]
@@ -117,19 +132,28 @@ pub struct Proctoring {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssessmentSent {
+    /// `eventId`: what acknowledges the event.
     pub event_id: String,
+    /// `assessmentId`.
     pub assessment_id: String,
+    /// `assessmentUrl`: the link the candidates received.
     #[serde(default)]
     pub assessment_url: Option<String>,
+    /// `keyId`.
     #[serde(default)]
     pub key_id: Option<String>,
+    /// `orgId`.
     #[serde(default)]
     pub org_id: Option<String>,
+    /// `jobTitle`.
     #[serde(default)]
     pub job_title: Option<String>,
+    /// `candidates` the assessment was sent to.
     pub candidates: Vec<Candidate>,
+    /// `totalCandidates`.
     #[serde(default)]
     pub total_candidates: Option<u32>,
+    /// `storedAt`: when the platform queued the event.
     #[serde(deserialize_with = "crate::timestamps::utc")]
     pub stored_at: DateTime<Utc>,
     #[serde(skip)]
@@ -139,8 +163,11 @@ pub struct AssessmentSent {
 /// A candidate an assessment was sent to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
+    /// `id`.
     pub id: String,
+    /// `name`.
     pub name: String,
+    /// `email`.
     pub email: String,
     /// Fields not documented yet.
     pub extra: Map<String, Value>,
@@ -153,6 +180,7 @@ pub struct UnknownEvent {
     pub event_id: String,
     /// The `event` field, or `""`.
     pub event_type: String,
+    /// `storedAt`, if it is there and a valid timestamp.
     pub stored_at: Option<DateTime<Utc>>,
     /// Why a known event type did not decode; `None` for a type that is simply new.
     pub decode_error: Option<String>,

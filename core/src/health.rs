@@ -16,10 +16,11 @@ use std::sync::Mutex;
 pub struct Health {
     /// When a fetch last succeeded.
     pub last_success_at: Option<DateTime<Utc>>,
-    /// When the last error happened, and what it was (code and message, as
-    /// [`Error::for_log`](crate::Error::for_log) gives it).
+    /// When the last error happened.
     pub last_error_at: Option<DateTime<Utc>>,
+    /// The last error's code (`NETWORK`, `DECODE`, ...).
     pub last_error_code: Option<String>,
+    /// The last error's message, as [`Error::for_log`](crate::Error::for_log) gives it.
     pub last_error: Option<String>,
     /// Successful fetches.
     pub polls: u64,

@@ -14,8 +14,11 @@ use std::sync::Arc;
 /// Which [`WebhookEvent`] variant an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
+    /// [`WebhookEvent::AssessmentCompleted`].
     AssessmentCompleted,
+    /// [`WebhookEvent::AssessmentDisqualified`].
     AssessmentDisqualified,
+    /// [`WebhookEvent::AssessmentSent`].
     AssessmentSent,
     /// An unknown type, or a known type that did not decode.
     Unknown,

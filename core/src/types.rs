@@ -87,6 +87,7 @@ pub(crate) fn options_object(options: &Value) -> Result<Option<&serde_json::Map<
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEventBatch<E = WebhookEvent> {
+    /// The events, in queue order (`storedAt`, then arrival).
     pub events: Vec<E>,
     /// Events still queued after this batch; more than 0 means "fetch again".
     pub pending_count: u64,
@@ -102,7 +103,9 @@ pub struct AcknowledgeResult {
 /// A candidate to create a session for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUser {
+    /// The candidate's name; must not be blank.
     pub name: String,
+    /// The candidate's email; must not be blank.
     pub email: String,
 }
 
@@ -117,9 +120,12 @@ pub struct SessionUser {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionRequest {
+    /// The candidates; at least one.
     pub users: Vec<SessionUser>,
+    /// `recruiterId`; this or `recruiter_email` (or both) is required.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recruiter_id: Option<String>,
+    /// `recruiterEmail`; this or `recruiter_id` (or both) is required.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recruiter_email: Option<String>,
 }
