@@ -51,13 +51,20 @@ pub(crate) async fn handle(
         }
         return resp;
     }
-    let result = authenticate(&shared, &method, path, &headers, &body)
-        .and_then(|authed| take_token(&shared, authed))
-        .and_then(|authed| match endpoint {
-            Endpoint::Fetch => fetch(&shared, &authed, &uri),
-            Endpoint::Acknowledge => acknowledge(&shared, &authed),
-            _ => create_session(&shared, &authed),
-        });
+    // The bucket covers every request of a known key, those that then fail to authenticate
+    // included: a client that retries a bad signature in a loop meets the limit too.
+    let charged = match known_key(&shared, &headers) {
+        Some(state) => take_token(&shared, state).map(drop),
+        None => Ok(()),
+    };
+    let result =
+        charged.and_then(|()| authenticate(&shared, &method, path, &headers, &body)).and_then(
+            |authed| match endpoint {
+                Endpoint::Fetch => fetch(&shared, &authed, &uri),
+                Endpoint::Acknowledge => acknowledge(&shared, &authed),
+                _ => create_session(&shared, &authed),
+            },
+        );
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -66,12 +73,20 @@ fn rate_limited(limited: Limited) -> ApiError {
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, limited.message).with_retry_after(retry_after)
 }
 
-fn take_token(shared: &Shared, authed: Authed) -> Result<Authed, ApiError> {
-    let mut data = shared.lock_key(&authed.state);
+/// The state of the key the request names, if the emulator knows it (a repeated or
+/// non-ASCII header names none; authentication says why).
+fn known_key(shared: &Shared, headers: &HeaderMap) -> Option<Arc<crate::state::KeyState>> {
+    let mut values = headers.get_all("x-api-key").iter();
+    let (Some(value), None) = (values.next(), values.next()) else { return None };
+    shared.key_state(value.to_str().ok()?).cloned()
+}
+
+fn take_token(shared: &Shared, state: Arc<crate::state::KeyState>) -> Result<Arc<crate::state::KeyState>, ApiError> {
+    let mut data = shared.lock_key(&state);
     match data.limiter.take_token(Instant::now()) {
         Ok(()) => {
             drop(data);
-            Ok(authed)
+            Ok(state)
         }
         Err(limited) => {
             data.counters.rate_limited += 1;

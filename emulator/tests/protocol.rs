@@ -406,6 +406,21 @@ async fn token_bucket_limits_bursts() {
     emu.set_rate_limit(RateLimitConfig::disabled());
     assert_eq!(c.fetch("").await.status, 200);
 
+    // The bucket covers every request of a known key, those that fail to authenticate too.
+    emu.set_rate_limit(RateLimitConfig {
+        idle_poll_interval: None,
+        bucket: Some(TokenBucket { per_second: 0.001, burst: 2 }),
+    });
+    let path = "/api/v1/webhook/events";
+    for _ in 0..2 {
+        let r = c.send_replacing(c.request("GET", path, None, now_ms()), "x-signature", &"00".repeat(32)).await;
+        assert_eq!(r.status, 401);
+    }
+    assert_eq!(c.fetch("").await.status, 429, "the bad signatures used the burst up");
+    let mut stranger = c.clone();
+    stranger.api_key = "wc_ak_test_nobody".into();
+    assert_eq!(stranger.fetch("").await.status, 401, "an unknown key has no bucket to charge");
+
     // A rate so low that its wait overflows still answers 429.
     emu.set_rate_limit(RateLimitConfig {
         idle_poll_interval: None,
