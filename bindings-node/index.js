@@ -204,8 +204,7 @@ function typeName(value) {
 function signalOnly(options, what) {
   if (options === undefined || options === null) return undefined
   if (!isObject(options) || Array.isArray(options)) {
-    const got = Array.isArray(options) ? 'an array' : `a ${typeof options}`
-    throw new errors.InvalidArgumentError(`${what} options must be an object, got ${got}`)
+    throw new errors.InvalidArgumentError(`${what} options must be an object, got ${typeName(options)}`)
   }
   const unknown = Object.keys(options).find((key) => key !== 'signal')
   if (unknown !== undefined) {
@@ -629,14 +628,15 @@ function emit([level, text]) {
  */
 function setLogger(next, options = {}) {
   if (next !== null && (typeof next !== 'object' || Array.isArray(next))) {
-    const got = next === undefined ? 'undefined' : typeof next === 'object' ? 'an array' : `a ${typeof next}`
-    throw new errors.InvalidArgumentError(`logger must be an object with error/warn/info/debug methods, or null, got ${got}`)
+    throw new errors.InvalidArgumentError(
+      `logger must be an object with error/warn/info/debug methods, or null, got ${typeName(next)}`,
+    )
   }
   if (!isObject(options)) {
-    throw new errors.InvalidArgumentError(`options must be an object, got ${options === null ? 'null' : `a ${typeof options}`}`)
+    throw new errors.InvalidArgumentError(`options must be an object, got ${typeName(options)}`)
   }
   const level = options.level ?? 'warn'
-  if (typeof level !== 'string') throw new errors.InvalidArgumentError(`level must be a string, got a ${typeof level}`)
+  if (typeof level !== 'string') throw new errors.InvalidArgumentError(`level must be a string, got ${typeName(level)}`)
   callNative(() => native.setLogSink(next === null ? null : emit, next === null ? 'off' : level))
   logger = next
 }
