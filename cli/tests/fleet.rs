@@ -233,6 +233,36 @@ async fn postgres_keeps_numbers_exactly_as_received() {
     db.drop_db().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_id_postgres_cannot_hold_is_dead_lettered_and_holds_back_nothing() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    // Through the admin API as text: the ID holds U+0000, which PostgreSQL text refuses.
+    let body = r#"[{"eventId":"poison\u0000id","event":"assessment.reviewed"}]"#;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_emulator/events", emu.url()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    emu.generate(5);
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--db", &db.url, "--max-attempts", "1"]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(60), "queue empty", || {
+        let pending = emu.stats().pending;
+        async move { pending == 0 }
+    })
+    .await;
+    p.signal("TERM");
+    assert!(p.wait(Duration::from_secs(30)).await.success(), "{}", p.stderr());
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
+    assert_eq!(db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id'").await, 1);
+    db.drop_db().await;
+}
+
 /// Refuses (or allows again) new connections to the test database, and with `false` also
 /// cuts the open ones: to its clients, a database outage.
 async fn set_db_reachable(db: &TestDb, reachable: bool) {

@@ -209,20 +209,29 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                 Some(_) => suspects.push(event),
             }
         }
+        let mut first_error = None;
         if !exhausted.is_empty() {
             match dl.hook.as_deref_mut() {
                 Some(hook) => {
                     let reason = dl.attempts.reason(exhausted[0].event_id()).to_string();
                     let ids = ids_of(&exhausted);
                     tracing::warn!(events = ids.len(), "handing events that kept failing to the dead-letter hook");
-                    if let Err(source) = hook.dead_letter(exhausted, reason).await {
-                        batches.abandon();
-                        let error = Error::handler(source);
-                        client.inner.health.failed(&error);
-                        return Err(error);
+                    match hook.dead_letter(exhausted, reason).await {
+                        Ok(()) => {
+                            dl.attempts.forget(&ids);
+                            client.inner.health.dead_lettered(ids.len());
+                        }
+                        Err(source) => {
+                            // Those events stay unacknowledged; the rest of the batch is still
+                            // handled, so that a hook that cannot take one event does not
+                            // hold back the queue behind it.
+                            let error = Error::handler(source);
+                            tracing::warn!(events = ids.len(), error = %error, "the dead-letter hook failed; those events stay unacknowledged");
+                            client.inner.health.failed(&error);
+                            batches.release(&ids);
+                            first_error = Some(error);
+                        }
                     }
-                    dl.attempts.forget(&ids);
-                    client.inner.health.dead_lettered(ids.len());
                 }
                 None => {
                     tracing::error!(
@@ -239,7 +248,6 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
             groups.push(fresh);
         }
         groups.extend(suspects.into_iter().map(|e| vec![e]));
-        let mut first_error = None;
         for group in groups {
             let ids = ids_of(&group);
             if stop.fired() {

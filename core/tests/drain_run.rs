@@ -501,6 +501,41 @@ async fn raw_events_carry_what_typed_events_carry_and_drain_the_same() {
 }
 
 #[tokio::test]
+async fn a_dead_letter_hook_that_fails_holds_back_only_its_own_events() {
+    let emu = emulator().await;
+    emu.generate(5);
+    let poison = emu.pending_ids()[0].clone();
+    let client = client(&emu);
+    let token = CancellationToken::new();
+    let (emu2, poison2, stopper) = (emu.clone(), poison.clone(), token.clone());
+    let cycles = Arc::new(Mutex::new(0u32));
+    let cycles2 = cycles.clone();
+    let handler = move |events: Vec<WebhookEvent>| {
+        let bad = events.iter().any(|e| e.event_id() == poison2);
+        async move { if bad { Err(Boom("cannot store it")) } else { Ok(()) } }
+    };
+    let options = RunOptions::new()
+        .interval(Duration::from_millis(10))
+        .max_attempts(1)
+        .dead_letter(|_: Vec<WebhookEvent>, _: String| async { Err::<(), Boom>(Boom("the dead-letter table is full")) })
+        .on_cycle(move |_| {
+            let mut cycles = cycles2.lock().unwrap();
+            *cycles += 1;
+            // Events that arrive after the poison one was handed to the failing hook.
+            if *cycles == 4 {
+                emu2.generate(5);
+            }
+            if *cycles == 8 {
+                stopper.cancel();
+            }
+        });
+    let summary = within("run", client.run(handler, options, token.cancelled_owned())).await.unwrap();
+    assert_eq!(emu.pending_ids(), [poison], "everything else is stored and acknowledged");
+    assert_eq!(summary.acknowledged, 9);
+    assert_eq!(client.health().events_dead_lettered, 0);
+}
+
+#[tokio::test]
 async fn a_raw_run_dead_letters_a_poison_event_and_acknowledges_the_rest() {
     let emu = emulator().await;
     emu.generate(12);

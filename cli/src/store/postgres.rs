@@ -90,10 +90,13 @@ impl PgStore {
     pub(super) async fn dead_letter(&self, rows: &[Row<'_>], reason: &str) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         for row in rows {
+            // PostgreSQL text cannot hold U+0000, which JSON can (`\u0000`), and a NUL in
+            // the ID may be exactly why the event is parked here: it is written escaped, so
+            // that the dead letter is kept and the queue moves on. The payload stays as sent.
             sqlx::query(DEAD_LETTER)
-                .bind(row.event_id)
+                .bind(row.event_id.replace('\0', "\\u0000"))
                 .bind(&row.payload_text)
-                .bind(reason)
+                .bind(reason.replace('\0', "\\u0000"))
                 .execute(&mut *tx)
                 .await
                 .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
