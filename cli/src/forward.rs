@@ -59,6 +59,11 @@ impl Forwarder {
         let body = event.raw_json().to_string();
         let mut attempt: u32 = 0;
         loop {
+            // A stop ends delivery before the next event and during a send: the batch stays
+            // unacknowledged, and the receiver sees those events again (at-least-once).
+            if self.stop.is_cancelled() {
+                return Err(Stopped(event.event_id().to_string()).into());
+            }
             let mut request = self
                 .http
                 .post(self.to.clone())
@@ -70,7 +75,12 @@ impl Forwarder {
                 let t = chrono::Utc::now().timestamp_millis();
                 request = request.header(SIGNATURE_HEADER, signature(secret, t, &body));
             }
-            let failure = match request.body(body.clone()).send().await {
+            let sent = tokio::select! {
+                biased;
+                sent = request.body(body.clone()).send() => sent,
+                _ = self.stop.cancelled() => return Err(Stopped(event.event_id().to_string()).into()),
+            };
+            let failure = match sent {
                 Ok(response) if response.status().is_success() => {
                     tracing::debug!(event_id = event.event_id(), attempt, "delivered");
                     return Ok(());

@@ -152,6 +152,48 @@ async fn a_redirect_is_not_a_delivery_and_nothing_is_acknowledged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_the_receiver_is_slow_ends_forward_at_once_and_acknowledges_nothing() {
+    let emu = emulator(30).await;
+    // A receiver that takes a minute per event.
+    let seen = Arc::new(Mutex::new(0usize));
+    let count = seen.clone();
+    let app = Router::new().route(
+        "/slow",
+        post(move || {
+            let count = count.clone();
+            async move {
+                *count.lock().unwrap() += 1;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    for once in [true, false] {
+        let mut cmd = command(&emu);
+        cmd.args(["forward", "--to", &url, "--timeout", "120s"]).args(FAST);
+        if once {
+            cmd.arg("--once");
+        }
+        let mut p = Proc::spawn(cmd);
+        let before = *seen.lock().unwrap();
+        eventually(Duration::from_secs(30), "a delivery under way", || {
+            let n = *seen.lock().unwrap();
+            async move { n > before }
+        })
+        .await;
+        p.signal("TERM");
+        // Without the stop racing the send, this waits for the receiver's minute.
+        let status = p.wait(Duration::from_secs(20)).await;
+        assert!(status.success(), "once={once}: {}", p.stderr());
+        assert_eq!(*seen.lock().unwrap(), before + 1, "once={once}: no event after the stop");
+        assert_eq!(emu.stats().pending, 30, "once={once}: nothing acknowledged");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forward_refuses_a_timeout_below_one_millisecond() {
     let emu = emulator(3).await;
     let (url, received) = receiver().await;
