@@ -145,7 +145,14 @@ async fn acquire(
             return Ok(None);
         }
         if conn.is_none() {
-            match options.connect().await {
+            let connected = tokio::select! {
+                connected = tokio::time::timeout(crate::store::CONNECT_TIMEOUT, options.connect()) => connected,
+                () = stop.cancelled() => return Ok(None),
+            };
+            match connected
+                .map_err(|_| anyhow::anyhow!("no answer within {} s", crate::store::CONNECT_TIMEOUT.as_secs()))
+                .and_then(|c| c.map_err(anyhow::Error::from))
+            {
                 Ok(c) => {
                     conn = Some(c);
                     connect_failures = 0;

@@ -55,7 +55,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             };
             // Opened (and migrated) only once the lock is ours: two first runs on one file
             // would otherwise race in the migrations, and SQLite has no migration lock.
-            let store = Store::open(&db).await?;
+            let Some(store) = open_unless_stopped(&db, &stop).await? else { return Ok(()) };
             let result = work(&client, &store, &args, &out, stop.clone()).await;
             store.close().await;
             drop(lock);
@@ -64,7 +64,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
         DbUrl::Postgres(url) => {
             let options = crate::store::postgres_options(url)?;
             // sqlx serialises concurrent PostgreSQL migrations with an advisory lock.
-            let store = Store::open(&db).await?;
+            let Some(store) = open_unless_stopped(&db, &stop).await? else { return Ok(()) };
             // The key the client uses, however it was given (an empty --api-key means the
             // environment's), so that every process polling one queue meets at one lock.
             let key = fleet::lock_key(client.config().api_key());
@@ -84,6 +84,15 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             store.close().await;
             result
         }
+    }
+}
+
+/// Opens (and migrates) the store; `None` if stopped first. Nothing is in hand yet, so a
+/// stop while the database does not answer, or a migration waits on a lock, ends at once.
+async fn open_unless_stopped(db: &DbUrl, stop: &CancellationToken) -> anyhow::Result<Option<Store>> {
+    tokio::select! {
+        store = Store::open(db) => store.map(Some),
+        () = stop.cancelled() => Ok(None),
     }
 }
 

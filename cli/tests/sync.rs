@@ -371,3 +371,56 @@ async fn a_full_disk_does_not_wedge_the_store_once_space_is_back() {
     let dead = sqlite_count(&db, "SELECT COUNT(*) FROM webhook_dead_letters").await;
     assert_eq!(stored + dead, 1_000, "every acknowledged event is in the database");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_the_database_does_not_answer_exits_0_at_once() {
+    use std::sync::{Arc, Mutex};
+    let emu = emulator(3).await;
+    // A "database" that accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let db = format!("postgres://postgres@{}/nothing", listener.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            holder.lock().unwrap().push(conn);
+        }
+    });
+    for once in [false, true] {
+        let before = held.lock().unwrap().len();
+        let mut cmd = command(&emu);
+        cmd.args(["sync", "--db", &db]).args(FAST);
+        if once {
+            cmd.arg("--once");
+        }
+        let mut p = Proc::spawn(cmd);
+        eventually(Duration::from_secs(30), "a connection to the silent database", || {
+            let n = held.lock().unwrap().len();
+            async move { n > before }
+        })
+        .await;
+        p.signal("TERM");
+        // Nothing is in hand: without the stop racing the connect, this waits for ever.
+        let status = p.wait(Duration::from_secs(10)).await;
+        assert!(status.success(), "once={once}: {}", p.stderr());
+        assert_eq!(emu.stats().pending, 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_never_answers_is_an_error_after_the_connect_timeout_not_a_hang() {
+    let emu = emulator(3).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let db = format!("postgres://postgres:pw@{}/nothing", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db]).args(FAST);
+    let (status, _, err) = run(cmd, Duration::from_secs(60)).await;
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot connect to PostgreSQL at") && err.contains("no answer within 30 s"), "{err}");
+    assert!(!err.contains(":pw@"), "{err}");
+    assert_eq!(emu.stats().pending, 3);
+}

@@ -13,7 +13,7 @@ use serde::Serialize;
 use smartai_events::WebhookEvent;
 use std::borrow::Cow;
 
-pub use postgres::PgStore;
+pub use postgres::{CONNECT_TIMEOUT, PgStore};
 
 /// The connection options of a PostgreSQL URL (for the fleet's lock connection).
 pub fn postgres_options(url: &str) -> anyhow::Result<sqlx::postgres::PgConnectOptions> {

@@ -46,6 +46,10 @@ pub(crate) fn check_url(url: &str) -> anyhow::Result<PgConnectOptions> {
     })
 }
 
+/// How long a first connection may take: a server that accepts TCP and never answers would
+/// otherwise hold `sync` silently for ever.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -57,7 +61,11 @@ impl PgStore {
         let shown = super::redact(url).into_owned();
         // One plain connection first: the pool would retry until its timeout and then say
         // only "timed out", hiding the cause (refused, unknown host, bad password).
-        let probe = options.connect().await.with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+            .and_then(|connected| connected.map_err(anyhow::Error::from))
+            .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(4)
