@@ -28,6 +28,12 @@ pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
                 "{e}: set ASSESSMENT_API_KEY and ASSESSMENT_SECRET_KEY, or pass --api-key and --secret-key"
             )));
         }
+        // The core names the option as a library caller spells it; here it is a flag.
+        Err(e) if e.code() == ErrorCode::Configuration && e.to_string().ends_with("or set allow_insecure_http") => {
+            let message = e.to_string();
+            let message = message.trim_end_matches("or set allow_insecure_http");
+            return Err(crate::exit::usage(format!("{message}or pass --allow-insecure-http")));
+        }
         Err(e) => return Err(e.into()),
     };
     tracing::debug!(api_key = %client.config().api_key_masked(), base_url = %client.config().base_url(), "client ready");

@@ -56,7 +56,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             // Opened (and migrated) only once the lock is ours: two first runs on one file
             // would otherwise race in the migrations, and SQLite has no migration lock.
             let Some(store) = open_unless_stopped(&db, &stop).await? else { return Ok(()) };
-            let result = work(&client, &store, &args, &out, stop.clone()).await;
+            let result = work(&client, &store, &args, &out, stop.clone(), &stop).await;
             store.close().await;
             drop(lock);
             result
@@ -70,7 +70,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             let key = fleet::lock_key(client.config().api_key());
             let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
             let result = match fleet::lead(options, key, &stop, &out, give_up, |leading| {
-                work(&client, &store, &args, &out, leading)
+                work(&client, &store, &args, &out, leading, &stop)
             })
             .await
             {
@@ -104,13 +104,15 @@ fn skipped(out: &Output) {
     );
 }
 
-/// The work of whoever leads: one drain (`--once`) or the poller, until `stop`.
+/// The work of whoever leads: one drain (`--once`) or the poller, until `stop`, which is
+/// `process_stop` itself or, in fleet mode, also fires when the leader lock is lost.
 async fn work(
     client: &AssessmentClient,
     store: &Store,
     args: &SyncArgs,
     out: &Output,
     stop: CancellationToken,
+    process_stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     if args.once {
         once::drain(
@@ -129,6 +131,11 @@ async fn work(
         return Ok(());
     }
     let summary = poll(client, store, args, out, stop).await?;
+    if !process_stop.is_cancelled() {
+        // Only the leader lock was lost: the process goes on (fleet prints `lost-leadership`
+        // and stands by), so this is no `stopped` line.
+        return Ok(());
+    }
     out.status(
         None,
         format!(

@@ -138,6 +138,12 @@ async fn an_explicitly_empty_base_url_is_refused_not_read_as_production() {
     let (status, _, err) = run(cmd, BOUND).await;
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains(r#"invalid base URL "": it is empty"#), "{err}");
+    // Plain http to another host names the flag that allows it.
+    let mut cmd = command(&emu);
+    cmd.args(["events", "--base-url", "http://example.com"]);
+    let (status, _, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.trim_end().ends_with("a loopback host, or pass --allow-insecure-http"), "{err}");
     // An empty variable is unset, and the flag wins over it.
     let mut cmd = command(&emu);
     cmd.env("ASSESSMENT_BASE_URL", "").args(["events", "--base-url", &emu.url(), "--min-poll-interval", "0"]);

@@ -299,6 +299,7 @@ async fn a_leader_outlives_a_database_outage_of_40_seconds() {
         async move { ok }
     })
     .await;
+    assert!(!p.has_line(r#""type":"stopped""#), "losing the lock is not stopping:\n{}", p.stdout());
     // Longer than the 30 attempts after which it used to give up and exit 1.
     tokio::time::sleep(Duration::from_secs(40)).await;
     assert!(p.child.try_wait().unwrap().is_none(), "it gave up during the outage:\n{}", p.stderr());
@@ -313,5 +314,6 @@ async fn a_leader_outlives_a_database_outage_of_40_seconds() {
     p.signal("TERM");
     let status = p.wait(Duration::from_secs(15)).await;
     assert!(status.success(), "{status:?}\n{}", p.stderr());
+    assert!(p.has_line(r#""type":"stopped""#), "a real stop says so:\n{}", p.stdout());
     db.drop_db().await;
 }
