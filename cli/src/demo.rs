@@ -13,7 +13,7 @@ use smartai_events::{AssessmentClient, DrainOptions, WebhookEvent};
 
 pub async fn run(args: DemoArgs, out: Output) -> anyhow::Result<()> {
     let db = DbUrl::parse(&args.db)?;
-    let stop = signals::stop_token()?;
+    let stop = signals::stop_token(&out)?;
     let emulator =
         Emulator::start(EmulatorConfig::default().with_seed(args.seed).with_initial_events(args.events as usize))
             .await

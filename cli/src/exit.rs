@@ -54,6 +54,9 @@ pub fn code_name(error: &anyhow::Error) -> &'static str {
         if cause.downcast_ref::<UsageError>().is_some() {
             return "USAGE";
         }
+        if cause.downcast_ref::<crate::signals::Interrupted>().is_some() {
+            return "INTERRUPTED";
+        }
         if let Some(e) = cause.downcast_ref::<smartai_events::Error>()
             && e.code() != ErrorCode::Handler
         {

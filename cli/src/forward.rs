@@ -148,7 +148,7 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
         return Err(usage("--secret (or SMARTAI_FORWARD_SECRET) is empty"));
     }
     let client = client::build(&args.client)?;
-    let stop = signals::stop_token()?;
+    let stop = signals::stop_token(&out)?;
     let http = reqwest::Client::builder()
         // A redirect is not a delivery: following one would turn the POST into a GET of
         // another page (301-303) or send the event and its signature elsewhere (307, 308),

@@ -1,13 +1,28 @@
 //! SIGINT/SIGTERM → a cancellation token. The first signal asks for a graceful stop (the
 //! batch in hand is finished and acknowledged); a second one exits at once with 130.
 
+use crate::output::Output;
 use tokio_util::sync::CancellationToken;
 
+/// A second signal ended the process before the stop finished.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("second signal: exiting now; unacknowledged events will be delivered again")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// Installs the handlers now (so an early signal is not lost to the default action) and
-/// returns the token they cancel.
-pub fn stop_token() -> anyhow::Result<CancellationToken> {
+/// returns the token they cancel. A second signal is reported on `out` (an `error` line
+/// with code `INTERRUPTED` under `--json`), then the process exits with 130.
+pub fn stop_token(out: &Output) -> anyhow::Result<CancellationToken> {
     let token = CancellationToken::new();
     let cancel = token.clone();
+    let out = out.clone();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -24,7 +39,7 @@ pub fn stop_token() -> anyhow::Result<CancellationToken> {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
-            eprintln!("second signal: exiting now; unacknowledged events will be delivered again");
+            out.error(&anyhow::Error::new(Interrupted), 130);
             std::process::exit(130);
         });
     }
@@ -34,6 +49,7 @@ pub fn stop_token() -> anyhow::Result<CancellationToken> {
             let _ = tokio::signal::ctrl_c().await;
             cancel.cancel();
             let _ = tokio::signal::ctrl_c().await;
+            out.error(&anyhow::Error::new(Interrupted), 130);
             std::process::exit(130);
         });
     }

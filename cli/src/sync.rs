@@ -23,7 +23,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
         // would otherwise wait quietly and fail only when it is needed.
         client.validate_run_options(&run_options(&args))?;
     }
-    let stop = signals::stop_token()?;
+    let stop = signals::stop_token(&out)?;
     let mode = if args.once { "once" } else { "poll" };
     out.status(
         None,

@@ -309,6 +309,38 @@ async fn a_stop_while_acknowledges_hang_ends_once_after_a_grace_period_not_the_r
     assert_eq!(emu.stats().pending, 10, "not acknowledged: delivered again later");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_130_with_an_error_line_under_json() {
+    let emu = emulator(10).await;
+    emu.set_faults(vec![FaultRule::new(FaultKind::Hang).on(smartai_emulator::Endpoint::Acknowledge)]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "events.db");
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", &db]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(30), "an acknowledge in flight", || {
+        let acks = requests_to(&emu, "acknowledge");
+        async move { acks > 0 }
+    })
+    .await;
+    p.signal("TERM");
+    eventually(Duration::from_secs(10), "the first signal taken", || {
+        let err = p.stderr();
+        async move { err.contains("stopping: finishing the batch in hand") }
+    })
+    .await;
+    p.signal("TERM");
+    let status = p.wait(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(130), "{}", p.stderr());
+    let line = p.stdout().lines().last().unwrap_or_default().to_string();
+    let error: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(
+        (error["type"].as_str(), error["code"].as_str(), error["exitCode"].as_u64()),
+        (Some("error"), Some("INTERRUPTED"), Some(130))
+    );
+    assert_eq!(emu.stats().pending, 10, "not acknowledged: delivered again later");
+}
+
 fn requests_to(emu: &smartai_emulator::Emulator, endpoint: &str) -> usize {
     emu.request_log().iter().filter(|r| format!("{:?}", r.endpoint).eq_ignore_ascii_case(endpoint)).count()
 }
