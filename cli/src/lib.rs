@@ -31,6 +31,15 @@ pub fn main() -> ExitCode {
         Err(e) => {
             // clap prints help/version to stdout with exit 0, and usage errors with exit 2.
             let _ = e.print();
+            // The command line did not parse, so whether --json was asked for is read off it:
+            // a usage error is then also the promised JSON line on stdout.
+            if e.use_stderr() && std::env::args_os().skip(1).any(|a| a == "--json") {
+                let message = e.render().to_string();
+                // The first paragraph: the rest is clap's hint to try --help.
+                let message = message.trim().trim_start_matches("error: ");
+                let message = message.split("\n\n").next().unwrap_or(message);
+                Output::new(true).error(&exit::usage(message.to_string()), e.exit_code() as u8);
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };

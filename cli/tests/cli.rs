@@ -153,6 +153,21 @@ async fn an_explicitly_empty_base_url_is_refused_not_read_as_production() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_that_does_not_parse_is_an_error_line_under_json() {
+    let mut cmd = bare();
+    cmd.args(["--json", "sync", "--interval", "abc"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        (line["type"].as_str(), line["code"].as_str(), line["exitCode"].as_u64()),
+        (Some("error"), Some("USAGE"), Some(2))
+    );
+    assert!(line["message"].as_str().is_some_and(|m| m.starts_with("invalid value 'abc' for '--interval")), "{line}");
+    assert!(err.contains("invalid value 'abc'"), "clap's own text stays on stderr: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_json_prints_each_event_as_the_server_sent_it() {
     let emu = emulator(0).await;
     let sent = "{\"eventId\":\"exact\",\"event\":\"x.y\",\"score\":1.50,\n  \"big\":12345678901234567890123}";
