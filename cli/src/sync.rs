@@ -161,7 +161,7 @@ async fn poll(
             let store = store.clone();
             // The whole chain as the message: the core keeps it as the dead-letter reason
             // and logs it, and the root cause (a constraint, a full disk) is the useful part.
-            async move { store.save(&events).await.map_err(|e| format!("{e:#}")) }
+            async move { store.save(&events).await.map_err(|e| crate::output::message(&e)) }
         }
     };
     let dead_letter = {

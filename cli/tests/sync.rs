@@ -127,6 +127,15 @@ async fn events_the_store_keeps_refusing_go_to_dead_letters() {
         .await,
         1
     );
+    // The driver's text once, not once per link of the error chain.
+    assert_eq!(
+        sqlite_count(
+            &db,
+            "SELECT COUNT(*) FROM webhook_dead_letters WHERE reason LIKE '%poison refused%poison refused%'"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
