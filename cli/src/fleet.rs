@@ -20,6 +20,11 @@ use tokio_util::sync::CancellationToken;
 const RETRY: Duration = Duration::from_secs(1);
 /// A lock connection that does not answer a ping within this long counts as lost.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
+/// The server ends a lock session that has been silent this long (`idle_session_timeout`).
+/// A live leader pings its lock every [`RETRY`]; one on a host that vanished sends nothing,
+/// and without this its session, and so the lock, would last until TCP keepalive gives up
+/// on it (two hours by default), with every standby waiting.
+const LOCK_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The longest wait between two attempts to reach PostgreSQL for the lock. A fleet outlives
 /// a database outage or fail-over of any length: it never gives up, it only backs off.
 const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(10);
@@ -153,7 +158,17 @@ async fn acquire(
                 .map_err(|_| anyhow::anyhow!("no answer within {} s", crate::store::CONNECT_TIMEOUT.as_secs()))
                 .and_then(|c| c.map_err(anyhow::Error::from))
             {
-                Ok(c) => {
+                Ok(mut c) => {
+                    // PostgreSQL 14 and later; an older server keeps its default, which is
+                    // only slower to hand the lock over after a lost host.
+                    let timeout_ms = LOCK_SESSION_IDLE_TIMEOUT.as_millis().to_string();
+                    if let Err(e) = sqlx::query("SELECT set_config('idle_session_timeout', $1, false)")
+                        .bind(timeout_ms)
+                        .execute(&mut c)
+                        .await
+                    {
+                        tracing::debug!(error = %e, "idle_session_timeout not set on the lock connection");
+                    }
                     conn = Some(c);
                     connect_failures = 0;
                 }

@@ -8,6 +8,8 @@ mod common;
 use common::*;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 struct TestDb {
@@ -260,6 +262,99 @@ async fn an_event_id_postgres_cannot_hold_is_dead_lettered_and_holds_back_nothin
     assert!(p.wait(Duration::from_secs(30)).await.success(), "{}", p.stderr());
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
     assert_eq!(db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id'").await, 1);
+    db.drop_db().await;
+}
+
+/// A TCP proxy to `target` that can be frozen: it then forwards nothing more in either
+/// direction and keeps every connection open, as a host that vanished from the network
+/// would look to the server (no FIN, no RST).
+async fn freezable_proxy(target: String) -> (String, Arc<AtomicBool>) {
+    let frozen = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let flag = frozen.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else { continue };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(pump(cr, sw, flag.clone()));
+            tokio::spawn(pump(sr, cw, flag.clone()));
+        }
+    });
+    (addr, frozen)
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: Arc<AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match tokio::time::timeout(Duration::from_millis(100), from.read(&mut buf)).await {
+            Err(_) => continue,
+            Ok(Ok(0) | Err(_)) => return,
+            Ok(Ok(n)) => n,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            // Held, with both sockets open: what was read is never delivered.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_takes_over_from_a_leader_whose_host_vanished() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let (proxy, frozen) = freezable_proxy(target).await;
+    let (host, port) = proxy.rsplit_once(':').unwrap();
+    url.set_host(Some(host)).unwrap();
+    url.set_port(Some(port.parse().unwrap())).unwrap();
+
+    let mut a = command(&emu);
+    a.args(["sync", "--json", "--db", url.as_str()]).args(FAST);
+    let a = Proc::spawn(a);
+    eventually(Duration::from_secs(60), "A leads", || {
+        let ok = a.has_line(r#""type":"leader""#);
+        async move { ok }
+    })
+    .await;
+    let mut b = command(&emu);
+    b.args(["sync", "--json", "--db", &db.url]).args(FAST);
+    let mut b = Proc::spawn(b);
+    eventually(Duration::from_secs(60), "B stands by", || {
+        let ok = b.has_line(r#""type":"standby""#);
+        async move { ok }
+    })
+    .await;
+    // A live leader keeps its lock past the server's idle limit for lock sessions.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(!b.has_line(r#""type":"leader""#), "B took over from a live leader:\n{}", b.stdout());
+    assert!(!a.has_line(r#""type":"lost-leadership""#), "{}", a.stderr());
+
+    frozen.store(true, Ordering::SeqCst);
+    // Without the idle limit, the server keeps A's session (and the lock) for two hours.
+    eventually(Duration::from_secs(60), "B leads once A's host is gone", || {
+        let ok = b.has_line(r#""type":"leader""#);
+        async move { ok }
+    })
+    .await;
+    emu.generate(20);
+    eventually(Duration::from_secs(60), "B stores what comes", || async {
+        emu.stats().pending == 0 && db.count("SELECT COUNT(*) FROM webhook_events").await == 20
+    })
+    .await;
+    a.signal("KILL");
+    b.signal("TERM");
+    assert!(b.wait(Duration::from_secs(15)).await.success(), "{}", b.stderr());
     db.drop_db().await;
 }
 
