@@ -239,16 +239,8 @@ async fn postgres_keeps_numbers_exactly_as_received() {
 async fn an_event_id_postgres_cannot_hold_is_dead_lettered_and_holds_back_nothing() {
     let Some(db) = TestDb::create().await else { return };
     let emu = emulator(0).await;
-    // Through the admin API as text: the ID holds U+0000, which PostgreSQL text refuses.
-    let body = r#"[{"eventId":"poison\u0000id","event":"assessment.reviewed"}]"#;
-    let resp = reqwest::Client::new()
-        .post(format!("{}/_emulator/events", emu.url()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    // The ID holds U+0000, which PostgreSQL text refuses.
+    assert_eq!(emu.enqueue_json(r#"[{"eventId":"poison\u0000id","event":"assessment.reviewed"}]"#).unwrap(), 1);
     emu.generate(5);
     let mut cmd = command(&emu);
     cmd.args(["sync", "--db", &db.url, "--max-attempts", "1"]).args(FAST);

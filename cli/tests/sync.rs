@@ -296,19 +296,10 @@ async fn a_sync_on_a_symlink_to_the_file_stands_by_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_while_acknowledges_hang_ends_once_after_a_grace_period_not_the_retries() {
-    let emu = emulator(10).await;
-    emu.set_faults(vec![FaultRule::new(FaultKind::Hang).on(smartai_emulator::Endpoint::Acknowledge)]);
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(dir.path(), "events.db");
-    let mut cmd = command(&emu);
     // With these flags (and the 30 s request timeout) the acknowledge would be retried for 20 × 30 s.
-    cmd.args(["sync", "--once", "--json", "--db", &db]).args(FAST);
-    let mut p = Proc::spawn(cmd);
-    eventually(Duration::from_secs(30), "an acknowledge in flight", || {
-        let acks = requests_to(&emu, "acknowledge");
-        async move { acks > 0 }
-    })
-    .await;
+    let (emu, mut p) = sync_with_an_acknowledge_hanging(&db, &["--once"]).await;
     p.signal("TERM");
     // The bound only catches the old behaviour (minutes of retries); the grace is 10 s.
     let status = p.wait(Duration::from_secs(45)).await;
@@ -320,18 +311,9 @@ async fn a_stop_while_acknowledges_hang_ends_once_after_a_grace_period_not_the_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_130_with_an_error_line_under_json() {
-    let emu = emulator(10).await;
-    emu.set_faults(vec![FaultRule::new(FaultKind::Hang).on(smartai_emulator::Endpoint::Acknowledge)]);
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(dir.path(), "events.db");
-    let mut cmd = command(&emu);
-    cmd.args(["sync", "--json", "--db", &db]).args(FAST);
-    let mut p = Proc::spawn(cmd);
-    eventually(Duration::from_secs(30), "an acknowledge in flight", || {
-        let acks = requests_to(&emu, "acknowledge");
-        async move { acks > 0 }
-    })
-    .await;
+    let (emu, mut p) = sync_with_an_acknowledge_hanging(&db, &[]).await;
     p.signal("TERM");
     eventually(Duration::from_secs(10), "the first signal taken", || {
         let err = p.stderr();
@@ -348,6 +330,22 @@ async fn a_second_signal_exits_130_with_an_error_line_under_json() {
         (Some("error"), Some("INTERRUPTED"), Some(130))
     );
     assert_eq!(emu.stats().pending, 10, "not acknowledged: delivered again later");
+}
+
+/// `sync --json` of 10 events into `db` with `extra` flags, against a platform whose
+/// acknowledges hang; returns once an acknowledge is in flight.
+async fn sync_with_an_acknowledge_hanging(db: &str, extra: &[&str]) -> (smartai_emulator::Emulator, Proc) {
+    let emu = emulator(10).await;
+    emu.set_faults(vec![FaultRule::new(FaultKind::Hang).on(smartai_emulator::Endpoint::Acknowledge)]);
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", db]).args(extra).args(FAST);
+    let p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(30), "an acknowledge in flight", || {
+        let acks = requests_to(&emu, "acknowledge");
+        async move { acks > 0 }
+    })
+    .await;
+    (emu, p)
 }
 
 fn requests_to(emu: &smartai_emulator::Emulator, endpoint: &str) -> usize {
