@@ -9,7 +9,8 @@ pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
     let mut builder = AssessmentClient::builder()
         .max_retries(args.max_retries)
         .min_poll_interval(args.min_poll_interval)
-        .allow_insecure_http(args.allow_insecure_http);
+        .allow_insecure_http(args.allow_insecure_http)
+        .insecure_http_hint("pass --allow-insecure-http");
     if let Some(v) = &args.api_key {
         builder = builder.api_key(v.clone());
     }
@@ -27,12 +28,6 @@ pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
             return Err(crate::exit::usage(format!(
                 "{e}: set ASSESSMENT_API_KEY and ASSESSMENT_SECRET_KEY, or pass --api-key and --secret-key"
             )));
-        }
-        // The core names the option as a library caller spells it; here it is a flag.
-        Err(e) if e.code() == ErrorCode::Configuration && e.to_string().ends_with("or set allow_insecure_http") => {
-            let message = e.to_string();
-            let message = message.trim_end_matches("or set allow_insecure_http");
-            return Err(crate::exit::usage(format!("{message}or pass --allow-insecure-http")));
         }
         Err(e) => return Err(e.into()),
     };

@@ -208,6 +208,31 @@ async fn demo_runs_end_to_end_and_prints_the_summary() {
     assert_eq!(summary["pendingCount"], 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_prints_what_the_readme_shows() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    // The sample summary: from its title to the database line.
+    let start = readme.find("\nSmartAI events demo\n").expect("the README shows the demo's summary");
+    let sample: Vec<&str> = readme[start..]
+        .lines()
+        .map(str::trim)
+        .skip(1)
+        .take_while(|l| !l.starts_with("database"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(sample.len() >= 5, "{sample:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = bare();
+    cmd.current_dir(dir.path()).arg("demo");
+    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{out}\n{err}");
+    let shown: Vec<String> = out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    for line in sample {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(shown.contains(&line), "the README shows {line:?}, the demo printed:\n{out}");
+    }
+}
+
 #[tokio::test]
 async fn every_command_has_examples_in_help() {
     for sub in ["sync", "forward", "events", "ack", "demo", "emulator"] {

@@ -89,9 +89,9 @@ pub struct ClientBuilder {
     min_poll_interval: Option<Duration>,
     allow_insecure_http: bool,
     sdk_language: Option<&'static str>,
-    /// How the options were spelled, when they came as JSON from a binding: its errors then
-    /// name `allowInsecureHttp` the way its caller writes it.
-    spelling: Option<crate::options::Spelling>,
+    /// What a refused plain-http base URL tells the caller to do, in the caller's own terms
+    /// (`set allowInsecureHttp`, `pass --allow-insecure-http`); `None` for the Rust method.
+    insecure_http_hint: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -161,8 +161,12 @@ impl ClientBuilder {
         self
     }
 
-    pub(crate) fn spelled(mut self, spelling: crate::options::Spelling) -> Self {
-        self.spelling = Some(spelling);
+    /// How the error for a refused plain-http base URL ends, for a caller that does not call
+    /// [`ClientBuilder::allow_insecure_http`] itself: `"pass --allow-insecure-http"` for a
+    /// command line. By default `"set allow_insecure_http"`.
+    #[doc(hidden)]
+    pub fn insecure_http_hint(mut self, hint: impl Into<String>) -> Self {
+        self.insecure_http_hint = Some(hint.into());
         self
     }
 
@@ -186,12 +190,9 @@ impl ClientBuilder {
                 )));
             }
         }
-        let insecure_option = self.spelling.map_or("allow_insecure_http".to_string(), |s| s.name("allowInsecureHttp"));
-        let base_url = config::parse_base_url(
-            &config::resolve_base_url(self.base_url)?,
-            self.allow_insecure_http,
-            &insecure_option,
-        )?;
+        let hint = self.insecure_http_hint.as_deref().unwrap_or("set allow_insecure_http");
+        let base_url =
+            config::parse_base_url(&config::resolve_base_url(self.base_url)?, self.allow_insecure_http, hint)?;
         if self.retry.max_retries > MAX_RETRIES {
             return Err(Error::invalid_argument(format!(
                 "max_retries must be from 0 to {MAX_RETRIES}, got {}",

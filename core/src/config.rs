@@ -172,8 +172,8 @@ pub(crate) fn resolve_base_url(option: Option<String>) -> Result<String> {
 /// to a loopback host unless `allow_insecure_http` is set, because `x-api-key` would
 /// otherwise cross the network in clear text.
 ///
-/// `insecure_option` is how the caller spells the option that allows it.
-pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool, insecure_option: &str) -> Result<Url> {
+/// `insecure_hint` says how the caller allows plain http (`set allow_insecure_http`).
+pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool, insecure_hint: &str) -> Result<Url> {
     let shown = shown_url(raw);
     let mut url = Url::parse(raw.trim()).map_err(|e| Error::configuration(format!("invalid base URL {shown}: {e}")))?;
     match url.scheme() {
@@ -182,7 +182,7 @@ pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool, insecure_opti
             if !allow_insecure_http && !is_loopback(&url) {
                 return Err(Error::configuration(format!(
                     "refusing insecure base URL {shown}: plain http would send the API key in clear \
-                     text; use https, a loopback host, or set {insecure_option}"
+                     text; use https, a loopback host, or {insecure_hint}"
                 )));
             }
         }
@@ -248,7 +248,7 @@ mod tests {
             "https://hunter2@host",
         ];
         for raw in bad {
-            let err = parse_base_url(raw, false, "allow_insecure_http").unwrap_err().to_string();
+            let err = parse_base_url(raw, false, "set allow_insecure_http").unwrap_err().to_string();
             assert!(!err.contains("hunter2") && !err.contains("ter2"), "{err}");
             assert!(err.contains("***@"), "{err}");
         }
@@ -256,19 +256,19 @@ mod tests {
 
     #[test]
     fn loopback_http_is_allowed_and_remote_http_refused() {
-        assert!(parse_base_url("http://127.0.0.1:8080", false, "allow_insecure_http").is_ok());
-        assert!(parse_base_url("http://127.5.0.1:8080", false, "allow_insecure_http").is_ok());
-        assert!(parse_base_url("http://[::1]:8080", false, "allow_insecure_http").is_ok());
-        assert!(parse_base_url("http://localhost:1", false, "allow_insecure_http").is_ok());
-        let err = parse_base_url("http://example.com", false, "allow_insecure_http").unwrap_err();
+        assert!(parse_base_url("http://127.0.0.1:8080", false, "set allow_insecure_http").is_ok());
+        assert!(parse_base_url("http://127.5.0.1:8080", false, "set allow_insecure_http").is_ok());
+        assert!(parse_base_url("http://[::1]:8080", false, "set allow_insecure_http").is_ok());
+        assert!(parse_base_url("http://localhost:1", false, "set allow_insecure_http").is_ok());
+        let err = parse_base_url("http://example.com", false, "set allow_insecure_http").unwrap_err();
         assert!(err.to_string().contains("http://example.com"), "{err}");
-        assert!(parse_base_url("http://example.com", true, "allow_insecure_http").is_ok());
+        assert!(parse_base_url("http://example.com", true, "set allow_insecure_http").is_ok());
     }
 
     #[test]
     fn bad_urls_are_named() {
         for bad in ["ftp://x", "not a url", "https://h/?q=1", "https://u:p@h"] {
-            let err = parse_base_url(bad, false, "allow_insecure_http").unwrap_err();
+            let err = parse_base_url(bad, false, "set allow_insecure_http").unwrap_err();
             assert_eq!(err.code(), crate::ErrorCode::Configuration);
             assert!(!err.to_string().contains(":p@"), "{err}");
         }
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn prefix_path_is_kept_without_trailing_slash() {
-        let url = parse_base_url("https://host/prefix/", false, "allow_insecure_http").unwrap();
+        let url = parse_base_url("https://host/prefix/", false, "set allow_insecure_http").unwrap();
         assert_eq!(url.path(), "/prefix");
     }
 

@@ -189,7 +189,8 @@ impl ClientBuilder {
             "client",
             spelling,
         )?;
-        let mut builder = ClientBuilder::default().spelled(spelling);
+        let mut builder =
+            ClientBuilder::default().insecure_http_hint(format!("set {}", spelling.name("allowInsecureHttp")));
         if let Some(v) = string(obj, "apiKey", spelling)? {
             builder = builder.api_key(v);
         }
