@@ -50,15 +50,7 @@ where
         // Flush what is owed first. A stop does not cut an acknowledge short at once, but gives
         // it STOP_GRACE, not every retry: against a platform that hangs, the process would
         // otherwise outlive its stop by minutes. What is not acknowledged comes back later.
-        let flushed = {
-            let commit = batches.commit();
-            tokio::pin!(commit);
-            tokio::select! {
-                biased;
-                result = &mut commit => Some(result),
-                _ = stop.cancelled() => tokio::time::timeout(STOP_GRACE, &mut commit).await.ok(),
-            }
-        };
+        let flushed = batches.commit_or_stop(stop.cancelled(), STOP_GRACE).await;
         match flushed {
             Some(Ok(())) => {}
             Some(Err(e)) if !stop.is_cancelled() => {

@@ -269,6 +269,28 @@ impl<E: QueueEvent> Batches<E> {
         client.until_closed(self.settle()).await
     }
 
+    /// [`Batches::commit`] bounded by a stop: once `stop` resolves, the acknowledgement in
+    /// progress gets `grace` more ([`STOP_GRACE`](crate::STOP_GRACE), as in `run`), and is
+    /// then given up: `None`, its IDs still owed and its events delivered again later.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: smartai_events::AssessmentClient, stop: smartai_events::CancellationToken) {
+    /// let mut batches = client.batches(Default::default());
+    /// match batches.commit_or_stop(stop.cancelled(), smartai_events::STOP_GRACE).await {
+    ///     Some(result) => result.unwrap(),
+    ///     None => eprintln!("stopped; the last batch comes back later"),
+    /// }
+    /// # }
+    /// ```
+    pub async fn commit_or_stop(
+        &mut self,
+        stop: impl std::future::Future<Output = ()>,
+        grace: std::time::Duration,
+    ) -> Option<Result<()>> {
+        let client = self.client.clone();
+        within_grace(client.until_closed(self.settle()), stop, grace).await
+    }
+
     /// [`Batches::commit`] as a drive uses it: a `run` stopped by closing still sends the
     /// acknowledgement it owes.
     ///
@@ -381,6 +403,21 @@ impl<E: QueueEvent> Batches<E> {
                 Err(e) => Some((Err(e), None)),
             }
         })
+    }
+}
+
+/// `work` to its end, unless `stop` resolves first: then `grace` more, and `None` if that
+/// is not enough. The one rule for an acknowledgement in progress when a poller stops.
+pub(crate) async fn within_grace<T>(
+    work: impl std::future::Future<Output = T>,
+    stop: impl std::future::Future<Output = ()>,
+    grace: std::time::Duration,
+) -> Option<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        biased;
+        result = &mut work => Some(result),
+        () = stop => tokio::time::timeout(grace, &mut work).await.ok(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `drain`: fetch → handler → acknowledge, until the queue is empty.
 
-use crate::batches::{Batches, DrainOptions, DrainSummary};
+use crate::batches::{Batches, DrainOptions, DrainSummary, within_grace};
 use crate::client::AssessmentClient;
 use crate::error::{Error, Result};
 use crate::handler::{DeadLetterHook, Handler};
@@ -281,22 +281,16 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
 async fn settle<E: QueueEvent>(batches: &mut Batches<E>, stop: &mut Stop) -> Result<()> {
     let grace = stop.grace();
     let owed = batches.owed().len();
-    let settle = batches.settle();
-    tokio::pin!(settle);
-    tokio::select! {
-        biased;
-        result = &mut settle => result,
-        () = stop.wait() => match tokio::time::timeout(grace, &mut settle).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::warn!(
-                    events = owed,
-                    grace_ms = grace.as_millis() as u64,
-                    "stopping with an acknowledgement unfinished; its events come back later"
-                );
-                Ok(())
-            }
-        },
+    match within_grace(batches.settle(), stop.wait(), grace).await {
+        Some(result) => result,
+        None => {
+            tracing::warn!(
+                events = owed,
+                grace_ms = grace.as_millis() as u64,
+                "stopping with an acknowledgement unfinished; its events come back later"
+            );
+            Ok(())
+        }
     }
 }
 
