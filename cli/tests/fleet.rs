@@ -257,6 +257,41 @@ async fn an_event_id_postgres_cannot_hold_is_dead_lettered_and_holds_back_nothin
     db.drop_db().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_parks_what_postgres_can_never_hold_and_stores_the_rest_of_the_batch() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    // Valid JSON that PostgreSQL refuses however often it is retried: U+0000 in the ID
+    // (text) and in a string (JSONB). `--once` counts no attempts, so before, each run
+    // failed on the batch and the queue behind it stalled.
+    let body = r#"[{"eventId":"poison\u0000id","event":"assessment.reviewed"},
+        {"eventId":"evt_nul_text","event":"assessment.reviewed","note":"a\u0000b"}]"#;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_emulator/events", emu.url()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    emu.generate(5);
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
+    let (status, _, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{err}");
+    assert_eq!(emu.stats().pending, 0);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_dead_letters WHERE reason LIKE '%SQLSTATE 22%'").await, 2);
+    assert_eq!(db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id'").await, 1);
+    assert_eq!(
+        db.count(r#"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_nul_text' AND starts_with(payload, '{"eventId":"evt_nul_text","event":"assessment.reviewed","note":"a\u0000b",')"#).await,
+        1,
+        "the payload is kept as sent"
+    );
+    assert!(err.contains("parking it in webhook_dead_letters"), "{err}");
+    db.drop_db().await;
+}
+
 /// A TCP proxy to `target` that can be frozen: it then forwards nothing more in either
 /// direction and keeps every connection open, as a host that vanished from the network
 /// would look to the server (no FIN, no RST).

@@ -78,9 +78,23 @@ impl PgStore {
     }
 
     pub(super) async fn save(&self, rows: &[Row<'_>]) -> anyhow::Result<()> {
+        match self.save_batch(rows, false).await {
+            // One event PostgreSQL can never hold failed the batch: again, one savepoint per
+            // event, so that it is parked and the rest stored. The usual batch pays nothing.
+            Err(e) if data_exception(&e).is_some() => self.save_batch(rows, true).await,
+            other => other,
+        }
+    }
+
+    /// Upserts the rows in one transaction. With `park_unstorable`, a row that fails with
+    /// a data exception goes to `webhook_dead_letters` in the same transaction instead.
+    async fn save_batch(&self, rows: &[Row<'_>], park_unstorable: bool) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await.context("cannot begin a transaction")?;
         for row in rows {
-            sqlx::query(UPSERT)
+            if park_unstorable {
+                sqlx::query("SAVEPOINT smartai_event").execute(&mut *tx).await?;
+            }
+            let stored = sqlx::query(UPSERT)
                 .bind(row.event_id)
                 .bind(row.event_type)
                 .bind(row.stored_at)
@@ -89,7 +103,21 @@ impl PgStore {
                 .bind(&row.payload_text)
                 .execute(&mut *tx)
                 .await
-                .with_context(|| format!("cannot store event {}", row.event_id))?;
+                .with_context(|| format!("cannot store event {}", row.event_id));
+            match stored {
+                Ok(_) => {}
+                Err(e) if park_unstorable && data_exception(&e).is_some() => {
+                    let reason = data_exception(&e).unwrap_or_default();
+                    sqlx::query("ROLLBACK TO SAVEPOINT smartai_event").execute(&mut *tx).await?;
+                    tracing::warn!(
+                        event_id = %escape_nul(row.event_id),
+                        %reason,
+                        "PostgreSQL cannot store this event, and retrying cannot change that; parking it in webhook_dead_letters"
+                    );
+                    insert_dead_letter(&mut tx, row, &reason).await?;
+                }
+                Err(e) => return Err(e),
+            }
         }
         tx.commit().await.context("cannot commit the batch")?;
         Ok(())
@@ -98,16 +126,7 @@ impl PgStore {
     pub(super) async fn dead_letter(&self, rows: &[Row<'_>], reason: &str) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         for row in rows {
-            // PostgreSQL text cannot hold U+0000, which JSON can (`\u0000`), and a NUL in
-            // the ID may be exactly why the event is parked here: it is written escaped, so
-            // that the dead letter is kept and the queue moves on. The payload stays as sent.
-            sqlx::query(DEAD_LETTER)
-                .bind(row.event_id.replace('\0', "\\u0000"))
-                .bind(&row.payload_text)
-                .bind(reason.replace('\0', "\\u0000"))
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("cannot dead-letter event {}", row.event_id))?;
+            insert_dead_letter(&mut tx, row, reason).await?;
         }
         tx.commit().await.context("cannot commit the dead letters")?;
         Ok(())
@@ -140,4 +159,32 @@ impl PgStore {
     pub(super) async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Parks one event in `webhook_dead_letters`.
+async fn insert_dead_letter(tx: &mut sqlx::PgConnection, row: &Row<'_>, reason: &str) -> anyhow::Result<()> {
+    // PostgreSQL text cannot hold U+0000, which JSON can (`\u0000`), and a NUL in the ID may
+    // be exactly why the event is parked here: it is written escaped, so that the dead
+    // letter is kept and the queue moves on. The payload (TEXT) stays as sent.
+    sqlx::query(DEAD_LETTER)
+        .bind(escape_nul(row.event_id))
+        .bind(&row.payload_text)
+        .bind(escape_nul(reason))
+        .execute(tx)
+        .await
+        .with_context(|| format!("cannot dead-letter event {}", escape_nul(row.event_id)))?;
+    Ok(())
+}
+
+fn escape_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') { text.replace('\0', "\\u0000").into() } else { text.into() }
+}
+
+/// The reason to park an event whose store failed with a data exception (SQLSTATE class
+/// 22): a value PostgreSQL refuses, such as U+0000 in text or JSONB. The same value fails every time, so it is no reason to hold back the queue.
+/// Anything else (a lost connection, a lock, a full disk) may pass and is retried.
+fn data_exception(error: &anyhow::Error) -> Option<String> {
+    let db = error.chain().find_map(|c| c.downcast_ref::<sqlx::Error>())?.as_database_error()?;
+    let code = db.code()?;
+    code.starts_with("22").then(|| format!("PostgreSQL cannot store the event (SQLSTATE {code}: {})", db.message()))
 }
