@@ -150,6 +150,11 @@ pub struct SyncArgs {
     /// No progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// How long a database write may take before `sync` warns that it is still waiting
+    /// (then again each time as long). For tests only.
+    #[arg(long, hide = true, default_value = "30s", value_parser = parse_duration)]
+    pub slow_store_warning: Duration,
 }
 
 const FORWARD_HELP: &str = "\

@@ -5,7 +5,7 @@
 use crate::args::SyncArgs;
 use crate::fleet::{self, Ended};
 use crate::output::Output;
-use crate::store::{DbUrl, Store};
+use crate::store::{DbUrl, Store, warn_while_waiting};
 use crate::{client, once, signals, status};
 use serde_json::json;
 use smartai_events::{AssessmentClient, DrainOptions, RunOptions, RunSummary, WebhookEvent};
@@ -124,7 +124,8 @@ async fn work(
             "stored",
             |events: Vec<WebhookEvent>| {
                 let store = store.clone();
-                async move { store.save(&events).await }
+                let slow = args.slow_store_warning;
+                async move { warn_while_waiting(store.save(&events), slow).await }
             },
         )
         .await?;
@@ -155,13 +156,14 @@ async fn poll(
     out: &Output,
     stop: CancellationToken,
 ) -> anyhow::Result<RunSummary> {
+    let slow = args.slow_store_warning;
     let handler = {
         let store = store.clone();
         move |events: Vec<WebhookEvent>| {
             let store = store.clone();
             // The whole chain as the message: the core keeps it as the dead-letter reason
             // and logs it, and the root cause (a constraint, a full disk) is the useful part.
-            async move { store.save(&events).await.map_err(|e| crate::output::message(&e)) }
+            async move { warn_while_waiting(store.save(&events), slow).await.map_err(|e| crate::output::message(&e)) }
         }
     };
     let dead_letter = {
@@ -170,7 +172,7 @@ async fn poll(
             let store = store.clone();
             async move {
                 tracing::warn!(events = events.len(), %reason, "parking events in webhook_dead_letters");
-                store.dead_letter(&events, &reason).await
+                warn_while_waiting(store.dead_letter(&events, &reason), slow).await
             }
         }
     };

@@ -292,6 +292,37 @@ async fn once_parks_what_postgres_can_never_hold_and_stores_the_rest_of_the_batc
     db.drop_db().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_waiting_on_a_lock_says_so_and_finishes_when_the_lock_goes() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    // A first run creates the tables.
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
+    let (status, _, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{err}");
+    // Another session holds the table, as a long migration or a `LOCK TABLE` would.
+    let mut holder = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
+    emu.generate(5);
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &db.url, "--slow-store-warning", "200ms"]).args(FAST);
+    let mut p = Proc::spawn(cmd);
+    eventually(Duration::from_secs(60), "the warning", || {
+        let ok = p.stderr().contains("still waiting for the database to take a batch");
+        async move { ok }
+    })
+    .await;
+    assert_eq!(emu.stats().pending, 5, "nothing is acknowledged while the batch waits");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    holder.close().await.ok();
+    assert!(p.wait(Duration::from_secs(60)).await.success(), "{}", p.stderr());
+    assert_eq!(emu.stats().pending, 0);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
+    db.drop_db().await;
+}
+
 /// A TCP proxy to `target` that can be frozen: it then forwards nothing more in either
 /// direction and keeps every connection open, as a host that vanished from the network
 /// would look to the server (no FIN, no RST).

@@ -12,6 +12,8 @@ use crate::exit::usage;
 use serde::Serialize;
 use smartai_events::WebhookEvent;
 use std::borrow::Cow;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 pub use postgres::{CONNECT_TIMEOUT, PgStore};
 
@@ -179,6 +181,25 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.close().await,
             Store::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// Runs a database write, warning every `every` while it has not finished. A write that
+/// waits on a lock held by another session, or on a server that stopped answering, waits
+/// as long as that lasts (its events stay unacknowledged and nothing is lost), and the
+/// operator should hear of it rather than see a silent poller.
+pub async fn warn_while_waiting<T>(write: impl Future<Output = T>, every: Duration) -> T {
+    let started = Instant::now();
+    let mut write = std::pin::pin!(write);
+    loop {
+        tokio::select! {
+            done = &mut write => return done,
+            () = tokio::time::sleep(every) => tracing::warn!(
+                waited_s = started.elapsed().as_secs(),
+                "still waiting for the database to take a batch (a lock held by another session, or a \
+                 server that stopped answering?); its events stay unacknowledged until it does"
+            ),
         }
     }
 }
