@@ -427,13 +427,17 @@ struct FetchData<'a> {
 }
 
 pub(crate) fn decode_batch<E: QueueEvent>(text: String) -> Result<WebhookEventBatch<E>> {
-    let mut events = Vec::with_capacity(100);
+    // The events are decoded once the body has proved to be of the usual shape; otherwise
+    // serde reads it below, and an event that does not decode would be reported twice.
+    let mut ranges = Vec::with_capacity(100);
     let split = walk_fetch_body(&text, |rest| {
         let len = value_end(rest.as_bytes(), 0)?;
-        events.push(E::read_checked(&rest[..len]));
+        let start = text.len() - rest.len();
+        ranges.push(start..start + len);
         Some(len)
     });
     if let Some(pending_count) = split {
+        let events = ranges.into_iter().map(|range| E::read_checked(&text[range])).collect();
         return Ok(WebhookEventBatch { events, pending_count });
     }
     let data: FetchData = serde_json::from_str(&text).map_err(|e| Error::Decode {
@@ -486,19 +490,34 @@ fn read_batch_keeping<E: QueueEvent>(
         spare.keep(&body);
     }
     let mut events = Vec::with_capacity(100);
+    // An event the fast read is not sure of is decoded once the whole body has proved to be
+    // of the usual shape: otherwise `decode_batch` reads every event again, and one that
+    // does not decode would be reported (logged) twice. (Its place in the batch, its range.)
+    let mut later: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
     let split = walk_fetch_body(&body, |rest| {
         if let Some((event, len)) = E::read_fast_prefix(rest, &body) {
             events.push(event);
             return Some(len);
         }
         let len = value_end(rest.as_bytes(), 0)?;
-        let slice = &rest[..len];
-        serde_json::from_str::<serde::de::IgnoredAny>(slice).ok()?;
-        events.push(E::read_checked(slice));
+        serde_json::from_str::<serde::de::IgnoredAny>(&rest[..len]).ok()?;
+        let start = body.len() - rest.len();
+        later.push((events.len() + later.len(), start..start + len));
         Some(len)
     });
     match split {
-        Some(pending_count) => Outcome::Success(WebhookEventBatch { events, pending_count }),
+        Some(pending_count) if later.is_empty() => Outcome::Success(WebhookEventBatch { events, pending_count }),
+        Some(pending_count) => {
+            let mut fast = events.into_iter();
+            let mut later = later.into_iter().peekable();
+            let events = (0..fast.len() + later.len())
+                .filter_map(|at| match later.next_if(|(place, _)| *place == at) {
+                    Some((_, range)) => Some(E::read_checked(&body[range])),
+                    None => fast.next(),
+                })
+                .collect();
+            Outcome::Success(WebhookEventBatch { events, pending_count })
+        }
         None => classify_then_decode(status, body.as_bytes(), retry_after, context),
     }
 }
@@ -665,6 +684,42 @@ mod tests {
 
     fn one_step(status: reqwest::StatusCode, bytes: &[u8]) -> std::result::Result<WebhookEventBatch, String> {
         outcome(read_batch(status, bytes.to_vec(), None, &context(status)))
+    }
+
+    #[test]
+    fn an_event_that_does_not_decode_is_reported_once_whatever_the_body_shape() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let bad = r#"{"eventId":"e1","event":"assessment.sent","assessmentId":"a","candidates":"nope","storedAt":"2026-06-09T10:31:00Z"}"#;
+        let good = r#"{"eventId":"e2","event":"assessment.reviewed","storedAt":"2026-06-09T10:31:00Z"}"#;
+        // The usual shape, then one with a key after pendingCount, which the fast walk does
+        // not follow to the end: the whole body is then read again by serde.
+        for body in [
+            format!(r#"{{"events":[{good},{bad},{good}],"pendingCount":0}}"#),
+            format!(r#"{{"events":[{good},{bad},{good}],"pendingCount":0,"hasMore":false}}"#),
+        ] {
+            let lines = Lines::default();
+            let writer = lines.clone();
+            let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+            let batch = tracing::subscriber::with_default(subscriber, || {
+                one_step(reqwest::StatusCode::OK, body.as_bytes()).unwrap()
+            });
+            let ids: Vec<_> = batch.events.iter().map(|e| e.event_id()).collect();
+            assert_eq!(ids, ["e2", "e1", "e2"], "{body}");
+            assert!(batch.events[1].decode_error().is_some());
+            let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+            assert_eq!(logged.matches("event did not decode").count(), 1, "{body}\n{logged}");
+        }
     }
 
     #[test]
