@@ -186,20 +186,14 @@ async fn sync_once_into_postgres_keeps_the_whole_json() {
         "eventId": "evt_extra", "event": "assessment.reviewed",
         "brandNewField": {"nested": [1, 2, 3]}, "name": "Zoë Ünal"
     })]);
-    let mut cmd = command(&emu);
-    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
-    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
-    assert!(status.success(), "{out}\n{err}");
+    sync_once(&emu, &db.url).await;
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 301);
     assert_eq!(
         db.count("SELECT COUNT(*) FROM webhook_events WHERE event_id = 'evt_extra' AND payload->'brandNewField'->'nested'->>2 = '3' AND payload->>'name' = 'Zoë Ünal'").await,
         1
     );
     // A second run finds nothing new and changes nothing.
-    let mut cmd = command(&emu);
-    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
-    let (status, _, err) = run(cmd, Duration::from_secs(120)).await;
-    assert!(status.success(), "{err}");
+    sync_once(&emu, &db.url).await;
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 301);
     db.drop_db().await;
 }
@@ -219,10 +213,7 @@ async fn postgres_keeps_numbers_exactly_as_received() {
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-    let mut cmd = command(&emu);
-    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
-    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
-    assert!(status.success(), "{out}\n{err}");
+    sync_once(&emu, &db.url).await;
     let mut conn = PgConnection::connect(&db.url).await.unwrap();
     let (score, ratio): (String, String) =
         sqlx::query_as("SELECT payload->>'score', payload->>'ratio' FROM webhook_events WHERE event_id = 'evt_big'")
@@ -275,10 +266,7 @@ async fn once_parks_what_postgres_can_never_hold_and_stores_the_rest_of_the_batc
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
     emu.generate(5);
-    let mut cmd = command(&emu);
-    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
-    let (status, _, err) = run(cmd, Duration::from_secs(120)).await;
-    assert!(status.success(), "{err}");
+    let err = sync_once(&emu, &db.url).await;
     assert_eq!(emu.stats().pending, 0);
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_dead_letters WHERE reason LIKE '%SQLSTATE 22%'").await, 2);
@@ -297,10 +285,7 @@ async fn a_store_waiting_on_a_lock_says_so_and_finishes_when_the_lock_goes() {
     let Some(db) = TestDb::create().await else { return };
     let emu = emulator(0).await;
     // A first run creates the tables.
-    let mut cmd = command(&emu);
-    cmd.args(["sync", "--once", "--db", &db.url]).args(FAST);
-    let (status, _, err) = run(cmd, Duration::from_secs(120)).await;
-    assert!(status.success(), "{err}");
+    sync_once(&emu, &db.url).await;
     // Another session holds the table, as a long migration or a `LOCK TABLE` would.
     let mut holder = PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
@@ -321,6 +306,15 @@ async fn a_store_waiting_on_a_lock_says_so_and_finishes_when_the_lock_goes() {
     assert_eq!(emu.stats().pending, 0);
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
     db.drop_db().await;
+}
+
+/// `sync --once` into the database; its stderr, once it exited 0.
+async fn sync_once(emu: &smartai_emulator::Emulator, db: &str) -> String {
+    let mut cmd = command(emu);
+    cmd.args(["sync", "--once", "--db", db]).args(FAST);
+    let (status, out, err) = run(cmd, Duration::from_secs(120)).await;
+    assert!(status.success(), "{out}\n{err}");
+    err
 }
 
 /// A TCP proxy to `target` that can be frozen: it then forwards nothing more in either
