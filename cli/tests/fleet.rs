@@ -257,14 +257,7 @@ async fn once_parks_what_postgres_can_never_hold_and_stores_the_rest_of_the_batc
     // failed on the batch and the queue behind it stalled.
     let body = r#"[{"eventId":"poison\u0000id","event":"assessment.reviewed"},
         {"eventId":"evt_nul_text","event":"assessment.reviewed","note":"a\u0000b"}]"#;
-    let resp = reqwest::Client::new()
-        .post(format!("{}/_emulator/events", emu.url()))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    assert_eq!(emu.enqueue_json(body).unwrap(), 2);
     emu.generate(5);
     let err = sync_once(&emu, &db.url).await;
     assert_eq!(emu.stats().pending, 0);
