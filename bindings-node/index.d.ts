@@ -526,7 +526,7 @@ declare class AssessmentClient {
     handler: AssessmentClient.Handler,
     options?: AssessmentClient.DrainOptions & {
       /** Abandons the drain: it rejects with a `CancelledError`, and the batch in hand is not acknowledged. */
-      signal?: AssessmentClient.AbortSignalLike
+      signal?: AssessmentClient.AbortSignalLike | undefined
     },
   ): Promise<AssessmentClient.DrainSummary>
   batches(options?: AssessmentClient.DrainOptions): AssessmentClient.BatchIterator

@@ -333,6 +333,13 @@ class BatchIterator {
 
   /** Acknowledges the batch handed out last, if it is not acknowledged yet. */
   async commit() {
+    if (this.#pending) {
+      // It would acknowledge the batch that next() is bringing, before anyone has seen it.
+      throw new errors.InvalidArgumentError(
+        'commit() was called before the pending next() settled; it would acknowledge a batch that no ' +
+          'loop body has seen yet (await next() first)',
+      )
+    }
     if (!this.#native) return
     try {
       await this.#native.commit()
@@ -410,11 +417,16 @@ class AssessmentClient {
   /** The queue as an async iterator of `{ events, pendingCount }` batches; see `BatchIterator`. */
   batches(options) {
     if (isObject(options) && 'signal' in options) {
-      const refused = new errors.InvalidArgumentError(
-        'batches() takes no signal: leave the for await loop to stop (what is in hand is not acknowledged), ' +
-          'or use drain() or run(), which take one',
-      )
-      return new BatchIterator(null, refused)
+      const { signal, ...rest } = options
+      if (signal !== undefined) {
+        const refused = new errors.InvalidArgumentError(
+          'batches() takes no signal: leave the for await loop to stop (what is in hand is not acknowledged), ' +
+            'or use drain() or run(), which take one',
+        )
+        return new BatchIterator(null, refused)
+      }
+      // `signal: undefined` is no signal, as in every other options object.
+      options = rest
     }
     try {
       return new BatchIterator(this[kNative].batches(options))

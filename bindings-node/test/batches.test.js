@@ -60,6 +60,20 @@ test('a next() while another is pending is refused and acknowledges nothing', as
   await it.return()
 })
 
+test('a commit() while a next() is pending is refused and acknowledges nothing', async () => {
+  emu.enqueue(events(4, 'cmt'))
+  const { InvalidArgumentError } = require('..')
+  const it = client.batches({ limit: 2 })
+  const pending = it.next()
+  await assert.rejects(it.commit(), (err) => err instanceof InvalidArgumentError && /pending next\(\)/.test(err.message))
+  const first = await pending
+  assert.deepEqual(first.value.events.map((e) => e.eventId), ['cmt_0000', 'cmt_0001'])
+  assert.equal(emu.stats().pending, 4, 'the batch that reached no loop body yet is not acknowledged')
+  // The loop body fails: nothing of that batch is acknowledged.
+  await it.return()
+  assert.equal(emu.stats().pending, 4)
+})
+
 test('break acknowledges nothing of the batch in hand; earlier batches stay acknowledged', async () => {
   emu.enqueue(events(6, 'brk'))
   let n = 0

@@ -118,6 +118,9 @@ test('drain, batches and run options are validated by the core', async () => {
   await rejectsWith(client.drain('nope'), InvalidArgumentError, 'INVALID_ARGUMENT', /handler must be a function, got a string/)
   await rejectsWith(client.batches({ since: 12 }).next(), InvalidArgumentError, 'INVALID_ARGUMENT', /since/)
   await rejectsWith(client.batches({ signal: AbortSignal.abort() }).next(), InvalidArgumentError, 'INVALID_ARGUMENT', /^batches\(\) takes no signal/)
+  // An explicit `signal: undefined` is no signal, as in every other options object.
+  const noSignal = client.batches({ limit: 5, signal: undefined })
+  assert.deepEqual(await noSignal.next(), { done: true, value: undefined })
   await rejectsWith(client.run(async () => {}, { intervalMs: -1 }), InvalidArgumentError, 'INVALID_ARGUMENT', /intervalMs/)
   await rejectsWith(client.run(async () => {}, { intervalMs: 1000, maxAttempts: 0 }), InvalidArgumentError, 'INVALID_ARGUMENT', /maxAttempts/)
   await rejectsWith(client.run(async () => {}, { intervalMs: 1000, deadLetter: 5 }), InvalidArgumentError, 'INVALID_ARGUMENT', /deadLetter must be a function/)

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   })
   const maybeLimit: number | undefined = undefined
   await fromEnv.getWebhookEvents({ limit: maybeLimit, since: undefined, signal: undefined })
-  await fromEnv.drain(() => {}, { maxEvents: undefined, maxBatches: undefined })
+  await fromEnv.drain(() => {}, { maxEvents: undefined, maxBatches: undefined, signal: undefined })
   await fromEnv.run(() => {}, { intervalMs: undefined, deadLetter: undefined, signal: AbortSignal.abort() })
   await fromEnv.createSession({ users: [{ name: 'A', email: 'a@b.co' }], recruiterId: undefined, recruiterEmail: 'r@b.co' })
 
