@@ -2,6 +2,7 @@
 //! batch in hand is finished and acknowledged); a second one exits at once with 130.
 
 use crate::output::Output;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// A second signal ended the process before the stop finished.
@@ -39,8 +40,7 @@ pub fn stop_token(out: &Output) -> anyhow::Result<CancellationToken> {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
-            out.error(&anyhow::Error::new(Interrupted), 130);
-            std::process::exit(130);
+            exit_interrupted(&out);
         });
     }
     #[cfg(not(unix))]
@@ -49,9 +49,26 @@ pub fn stop_token(out: &Output) -> anyhow::Result<CancellationToken> {
             let _ = tokio::signal::ctrl_c().await;
             cancel.cancel();
             let _ = tokio::signal::ctrl_c().await;
-            out.error(&anyhow::Error::new(Interrupted), 130);
-            std::process::exit(130);
+            exit_interrupted(&out);
         });
     }
     Ok(token)
+}
+
+/// How long the report of a second signal may take before the process exits without it.
+const REPORT_WAIT: Duration = Duration::from_millis(500);
+
+/// Reports the second signal, then exits with 130 whether or not the report got out. The
+/// process may be stuck writing to a pipe that nobody reads, holding the stdout lock; the
+/// report then waits for ever on a thread of its own, and the exit does not.
+fn exit_interrupted(out: &Output) -> ! {
+    let out = out.clone();
+    let (reported, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        out.error(&anyhow::Error::new(Interrupted), 130);
+        let _ = reported.send(());
+    });
+    let _ = wait.recv_timeout(REPORT_WAIT);
+    // `exit` flushes stdout only if it can take the lock without waiting.
+    std::process::exit(130);
 }

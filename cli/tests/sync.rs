@@ -8,6 +8,7 @@ use serde_json::json;
 use smartai_emulator::faults::realistic_mix;
 use smartai_emulator::{FaultKind, FaultRule};
 use std::collections::HashSet;
+use std::process::Stdio;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,6 +331,53 @@ async fn a_second_signal_exits_130_with_an_error_line_under_json() {
         (Some("error"), Some("INTERRUPTED"), Some(130))
     );
     assert_eq!(emu.stats().pending, 10, "not acknowledged: delivered again later");
+}
+
+// Linux: a blocked write is seen in /proc/<pid>/task/*/wchan.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_130_even_while_stdout_is_a_full_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator(0).await;
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--json", "--db", &sqlite_url(dir.path(), "events.db")])
+        .args(["--min-poll-interval", "0", "--interval", "1ms", "--no-progress"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // Nobody reads its stdout: a cycle line per millisecond fills the pipe, and the poller
+    // then blocks writing the next one, holding the stdout lock.
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let writing_to_a_full_pipe = move || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|task| std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|w| w.contains("pipe_write")))
+    };
+    eventually(Duration::from_secs(60), "the poller blocked on its stdout", || {
+        let blocked = writing_to_a_full_pipe();
+        async move { blocked }
+    })
+    .await;
+    for _ in 0..2 {
+        let ok = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        assert!(ok.success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Bounded only to catch a hang: before, the process never exited.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!("still running after the second signal");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(130));
 }
 
 /// `sync --json` of 10 events into `db` with `extra` flags, against a platform whose
