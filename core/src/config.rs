@@ -209,17 +209,31 @@ pub(crate) fn parse_base_url(raw: &str, allow_insecure_http: bool, insecure_hint
     Ok(url)
 }
 
-/// `raw`, quoted, with anything between `://` and the last `@` masked: a URL with
-/// credentials is refused, and its error must not show them, however malformed the rest
-/// (a password may hold an unencoded `/`, `?` or `#`, so the last `@` is taken).
+/// `raw`, quoted, with its credentials masked ([`mask_url_credentials`]).
 fn shown_url(raw: &str) -> String {
-    let masked = match (raw.find("://"), raw.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end + 3 => {
-            format!("{}***{}", &raw[..scheme_end + 3], &raw[at..])
+    format!("{:?}", mask_url_credentials(raw))
+}
+
+/// A URL with anything between its scheme and its last `@` replaced by `***`, for messages
+/// and logs: whatever else is wrong with the text, a password in it is never shown. The
+/// last `@` is taken because a password may hold an unencoded `/`, `?` or `#`; and since URL
+/// parsers find credentials after `http:/`, `https:` or `http:\\` as well as after `http://`,
+/// the mask starts after the first `:` and the slashes that follow it.
+///
+/// ```
+/// use smartai_events::mask_url_credentials;
+/// assert_eq!(mask_url_credentials("https://u:pw@host/x"), "https://***@host/x");
+/// assert_eq!(mask_url_credentials("postgres:/u:pw@host/db"), "postgres:/***@host/db");
+/// assert_eq!(mask_url_credentials("https://host/x"), "https://host/x");
+/// ```
+pub fn mask_url_credentials(raw: &str) -> std::borrow::Cow<'_, str> {
+    if let (Some(colon), Some(at)) = (raw.find(':'), raw.rfind('@')) {
+        let start = colon + 1 + raw[colon + 1..].bytes().take_while(|b| matches!(b, b'/' | b'\\')).count();
+        if at >= start {
+            return format!("{}***{}", &raw[..start], &raw[at..]).into();
         }
-        _ => raw.to_string(),
-    };
-    format!("{masked:?}")
+    }
+    raw.into()
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -246,6 +260,12 @@ mod tests {
             "https://u:hunter2@",
             "https://u:hunter2@host",
             "https://hunter2@host",
+            // Credentials that URL parsers find without `://`.
+            "http:/u:hunter2@example.com",
+            "https:u:hunter2@example.com",
+            "http:\\\\u:hunter2@example.com",
+            "https:/u:hunter2@",
+            "u:hunter2@example.com",
         ];
         for raw in bad {
             let err = parse_base_url(raw, false, "set allow_insecure_http").unwrap_err().to_string();

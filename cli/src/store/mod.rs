@@ -80,7 +80,9 @@ impl DbUrl {
 /// Masks the password of `scheme://user:password@host` (also one with a `/`, `?` or `#`
 /// left unencoded) and of a `password=` query parameter.
 pub fn redact(url: &str) -> Cow<'_, str> {
-    let Some(scheme_end) = url.find("://") else { return Cow::Borrowed(url) };
+    // Not a URL of a kind this accepts (it is being refused), but `postgres:/u:pw@h` still
+    // holds a password.
+    let Some(scheme_end) = url.find("://") else { return smartai_events::mask_url_credentials(url) };
     let rest = &url[scheme_end + 3..];
     let mut out = String::with_capacity(url.len());
     out.push_str(&url[..scheme_end + 3]);
@@ -257,6 +259,10 @@ mod tests {
         }
         assert!(matches!(DbUrl::parse("sqlite://events.db?mode=rwc").unwrap(), DbUrl::Sqlite(_)));
         assert!(matches!(DbUrl::parse("postgres://u@localhost/db").unwrap(), DbUrl::Postgres(_)));
+        for url in ["postgres:/u:hunter2@localhost/x", "postgresql:u:hunter2@h/x", "mysql:\\\\root:hunter2@h"] {
+            let err = DbUrl::parse(url).unwrap_err().to_string();
+            assert!(!err.contains("hunter2") && err.contains("***@"), "{err}");
+        }
         let err = DbUrl::parse("mysql://root:hunter2@localhost/x").unwrap_err().to_string();
         assert!(err.contains("mysql://root:***@localhost/x"), "{err}");
         assert!(!err.contains("hunter2"));
