@@ -198,11 +198,8 @@ declare namespace AssessmentClient {
     questionAnswers?: unknown[] | null
     verification?: Verification | null
     proctoring?: Proctoring | null
-    /**
-     * Set (non-enumerable, so `JSON.stringify` leaves it out) when the event did not match
-     * the documented shape of its type; the event is still delivered exactly as sent.
-     */
-    readonly decodeError?: string
+    /** Never set on an event of this shape; see {@link MalformedEvent}. */
+    readonly decodeError?: undefined
   }
 
   export interface AssessmentCompletedEvent extends AssessmentResultFields {
@@ -231,11 +228,8 @@ declare namespace AssessmentClient {
     jobTitle?: string | null
     candidates: Candidate[]
     totalCandidates?: number | null
-    /**
-     * Set (non-enumerable, so `JSON.stringify` leaves it out) when the event did not match
-     * the documented shape of its type; the event is still delivered exactly as sent.
-     */
-    readonly decodeError?: string
+    /** Never set on an event of this shape; see {@link MalformedEvent}. */
+    readonly decodeError?: undefined
   }
 
   /**
@@ -252,11 +246,32 @@ declare namespace AssessmentClient {
     event: UnknownEventType
     eventId: string
     storedAt?: string
+    readonly decodeError?: undefined
+    [field: string]: unknown
+  }
+
+  /**
+   * An event of a known type that does not match that type's documented shape (a field
+   * missing or of another type). It is delivered exactly as the server sent it, so its
+   * `event` is still a known type; `decodeError` (non-enumerable, so `JSON.stringify` leaves
+   * it out) says what is wrong. Check it before narrowing on `event`, or such an event
+   * reaches the typed branch with fields missing:
+   *
+   * ```ts
+   * if (e.decodeError !== undefined) { park(e); continue }
+   * if (e.event === 'assessment.completed') e.candidateEmail // string
+   * ```
+   */
+  export interface MalformedEvent {
+    event: KnownWebhookEvent['event']
+    eventId: string
+    storedAt?: string
+    readonly decodeError: string
     [field: string]: unknown
   }
 
   export type KnownWebhookEvent = AssessmentCompletedEvent | AssessmentDisqualifiedEvent | AssessmentSentEvent
-  export type WebhookEvent = KnownWebhookEvent | UnknownEvent
+  export type WebhookEvent = KnownWebhookEvent | MalformedEvent | UnknownEvent
   export type WebhookEventType = KnownWebhookEvent['event']
 
   // -------------------------------------------------------------------------------------

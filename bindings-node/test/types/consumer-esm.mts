@@ -6,6 +6,7 @@ const client = new AssessmentClient({ apiKey: 'wc_ak_test_x', secretKey: 'y' })
 const named = new ns.AssessmentClient({ apiKey: 'wc_ak_test_x', secretKey: 'y' })
 const handler = (events: WebhookEvent[]): void => {
   for (const e of events) {
+    if (e.decodeError !== undefined) continue
     if (e.event === 'assessment.completed') console.log(e.candidateEmail.toLowerCase())
   }
 }

@@ -42,6 +42,13 @@ async function main(): Promise<void> {
   }
 
   for (const e of events) {
+    if (e.decodeError !== undefined) {
+      // A known type that does not match its shape: only what every event has is typed.
+      const problem: string = e.decodeError
+      const type: 'assessment.completed' | 'assessment.disqualified' | 'assessment.sent' = e.event
+      console.log(problem, type, e.eventId, JSON.stringify(e))
+      continue
+    }
     if (e.event === 'assessment.completed') {
       const name: string = e.candidateName
       const score: number = e.score
@@ -67,6 +74,11 @@ async function main(): Promise<void> {
     // @ts-expect-error: candidateName is not known until the type is narrowed
     const name: string = first.candidateName
     console.log(name)
+    if (first.event === 'assessment.completed') {
+      // @ts-expect-error: a malformed event of this type may lack it; check decodeError first
+      const email: string = first.candidateEmail
+      console.log(email)
+    }
   }
 
   // @ts-expect-error: since is a number (ms) or a Date, not a string
