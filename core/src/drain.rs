@@ -193,6 +193,10 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
             let count = batch.events.len();
             if let Err(source) = handler.handle(batch.events).await {
                 batches.abandon();
+                if stop.fired() {
+                    ended_by_stop(source, count);
+                    return Ok(Ended::Stopped);
+                }
                 return Err(handler_failed(client, source, count));
             }
             client.inner.health.handled(count);
@@ -260,6 +264,10 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                     client.inner.health.handled(ids.len());
                     dl.attempts.forget(&ids);
                 }
+                Err(source) if stop.fired() => {
+                    ended_by_stop(source, ids.len());
+                    batches.release(&ids);
+                }
                 Err(source) => {
                     let error = handler_failed(client, source, ids.len());
                     dl.attempts.failed(&ids, &error.to_string());
@@ -296,6 +304,13 @@ async fn settle<E: QueueEvent>(batches: &mut Batches<E>, stop: &mut Stop) -> Res
 
 fn ids_of<E: QueueEvent>(events: &[E]) -> Vec<String> {
     events.iter().map(|e| e.event_id().to_string()).collect()
+}
+
+/// A handler that failed once the run was stopping, most likely because of the stop (a
+/// delivery cut short, a pool closing): its events stay unacknowledged and come back, but
+/// no attempt is counted and no error reported against them.
+fn ended_by_stop(source: crate::handler::BoxError, events: usize) {
+    tracing::info!(events, error = %Error::handler(source), "the handler failed after the stop; its events stay unacknowledged");
 }
 
 fn handler_failed(client: &AssessmentClient, source: crate::handler::BoxError, events: usize) -> Error {

@@ -930,3 +930,43 @@ async fn a_stop_between_events_retried_one_by_one_leaves_the_rest_unhandled_and_
     assert_eq!(*calls.lock().unwrap(), [10, 1], "no event handled after the stop");
     assert_eq!(emu.pending_ids().len(), 9, "the one handled is acknowledged, the rest not");
 }
+
+#[tokio::test]
+async fn a_handler_that_fails_because_of_the_stop_is_no_error_and_counts_no_attempt() {
+    for ordered in [false, true] {
+        let emu = emulator().await;
+        emu.generate(10);
+        let client = client(&emu);
+        let token = CancellationToken::new();
+        let reports: Arc<Mutex<Vec<smartai_events::CycleReport>>> = Default::default();
+        let (reports2, stopper) = (reports.clone(), token.clone());
+        let summary = within(
+            "run",
+            client.run(
+                move |_: Vec<WebhookEvent>| {
+                    let stopper = stopper.clone();
+                    async move {
+                        // As a forwarder cut short by the stop: the stop comes, the handler gives up.
+                        stopper.cancel();
+                        Err(Boom("stopped before the event was delivered"))
+                    }
+                },
+                RunOptions::new()
+                    .interval(Duration::from_millis(10))
+                    .ordered(ordered)
+                    .max_attempts(1)
+                    .dead_letter(|_: Vec<WebhookEvent>, _: String| async { Err(Boom("never called")) })
+                    .on_cycle(move |report| reports2.lock().unwrap().push(report.clone())),
+                token.cancelled_owned(),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(summary.errors, 0, "ordered={ordered}");
+        let health = client.health();
+        assert_eq!((health.errors, health.last_error_code.clone()), (0, None), "ordered={ordered}");
+        let reports = reports.lock().unwrap();
+        assert!(reports.iter().all(|r| r.error.is_none()), "ordered={ordered}: {reports:?}");
+        assert_eq!(emu.pending_ids().len(), 10, "ordered={ordered}: nothing acknowledged");
+    }
+}
