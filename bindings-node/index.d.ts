@@ -93,7 +93,18 @@ declare namespace AssessmentClient {
    * Handles a batch; a Promise it returns is awaited, and whatever it resolves to is ignored
    * (so `events => db.insertMany(events)` fits). Throwing or rejecting fails the batch.
    */
-  export type Handler = (events: WebhookEvent[]) => unknown
+  export type Handler = (events: WebhookEvent[], context: HandlerContext) => unknown
+
+  /** What a handler gets besides its events. */
+  export interface HandlerContext {
+    /**
+     * An `AbortSignal` (typed structurally) that aborts when the `signal` of the drain or
+     * run this batch belongs to aborts. A drain abandoned that way rejects at once, while
+     * the handler may still be running; a run lets the handler finish. Either way a handler
+     * may give up when it aborts: its events stay unacknowledged and come back.
+     */
+    readonly signal: AbortSignalLike & { readonly reason?: unknown }
+  }
   /** Receives events that kept failing, with the last failure's reason; as `Handler` for its result. */
   export type DeadLetterHook = (events: WebhookEvent[], reason: string) => unknown
 

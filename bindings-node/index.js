@@ -164,7 +164,11 @@ function fail(slot, err) {
  * rejects). A value that is not a function goes through unchanged, so the native module
  * reports it.
  */
-function bridge(fn, slot, withReason) {
+/**
+ * @param context for a handler: `{ signal }`, the second argument of each call, set by the
+ *   caller once the signal is known.
+ */
+function bridge(fn, slot, withReason, context) {
   if (typeof fn !== 'function') return fn
   const what = withReason ? 'deadLetter' : 'handler'
   const kind = Object.prototype.toString.call(fn).slice(8, -1)
@@ -177,7 +181,7 @@ function bridge(fn, slot, withReason) {
     let result
     try {
       const payload = unpack(text)
-      result = withReason ? fn(payload.events, payload.reason) : fn(payload.events)
+      result = withReason ? fn(payload.events, payload.reason) : fn(payload.events, { signal: context?.signal })
     } catch (err) {
       return Promise.resolve(fail(slot, err))
     }
@@ -215,7 +219,9 @@ function signalOnly(options, what) {
 
 /** A native stop token that an `AbortSignal` cancels, or `null` without a signal. */
 function stopToken(signal) {
-  if (signal == null) return { stop: null, release() {} }
+  // What a handler is given: aborted with the caller's signal, so that it can give up.
+  const forHandler = new AbortController()
+  if (signal == null) return { stop: null, release() {}, handlerSignal: forHandler.signal }
   if (typeof signal !== 'object' || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean') {
     const got =
       typeof signal === 'string' ? `${JSON.stringify(signal.slice(0, 40))} (a string)`
@@ -226,11 +232,15 @@ function stopToken(signal) {
   const stop = new native.StopToken()
   if (signal.aborted) {
     stop.cancel()
-    return { stop, release() {} }
+    forHandler.abort(signal.reason)
+    return { stop, release() {}, handlerSignal: forHandler.signal }
   }
-  const onAbort = () => stop.cancel()
+  const onAbort = () => {
+    stop.cancel()
+    forHandler.abort(signal.reason)
+  }
   signal.addEventListener('abort', onAbort, { once: true })
-  return { stop, release: () => signal.removeEventListener('abort', onAbort) }
+  return { stop, release: () => signal.removeEventListener('abort', onAbort), handlerSignal: forHandler.signal }
 }
 
 async function withSignal(signal, call, decode) {
@@ -403,8 +413,10 @@ class AssessmentClient {
     let rest = options
     let signal
     if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
-    const bridged = bridge(handler, slot, false)
-    const { stop, release } = stopToken(signal)
+    const context = { signal: undefined }
+    const bridged = bridge(handler, slot, false, context)
+    const { stop, release, handlerSignal } = stopToken(signal)
+    context.signal = handlerSignal
     try {
       return JSON.parse(await this[kNative].drain(bridged, rest, stop))
     } catch (err) {
@@ -448,9 +460,11 @@ class AssessmentClient {
     if (isObject(options)) {
       ;({ signal, deadLetter, ...rest } = options)
     }
-    const bridged = bridge(handler, slot, false)
+    const context = { signal: undefined }
+    const bridged = bridge(handler, slot, false, context)
     const bridgedDeadLetter = bridge(deadLetter, slot, true)
-    const { stop, release } = stopToken(signal ?? undefined)
+    const { stop, release, handlerSignal } = stopToken(signal ?? undefined)
+    context.signal = handlerSignal
     const token = stop ?? new native.StopToken()
     try {
       const text = await this[kNative].run(bridged, rest, token, bridgedDeadLetter)

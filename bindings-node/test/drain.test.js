@@ -206,6 +206,35 @@ test('an empty queue gives an empty summary', async () => {
   assert.deepEqual(summary, { batches: 1, events: 0, acknowledged: 0, pendingCount: 0 })
 })
 
+test('the handler gets a signal that aborts with the drain and the run, so it can give up', async () => {
+  emu.enqueue(events(10, 'ctx'))
+  const client = clientFor(emu)
+  const controller = new AbortController()
+  const reason = new Error('shutting down')
+  let seen
+  const drained = client.drain(async (batch, { signal }) => {
+    const before = signal.aborted
+    controller.abort(reason)
+    seen = { before, after: signal.aborted, reason: signal.reason, events: batch.length }
+    throw new Error('gave up')
+  }, { limit: 10, signal: controller.signal })
+  await assert.rejects(withinMs(drained, 10_000, 'the aborted drain'), AssessmentClient.CancelledError)
+  assert.deepEqual(seen, { before: false, after: true, reason, events: 10 })
+  // A run lets the handler finish; the handler sees the stop and gives up.
+  const stop = new AbortController()
+  const summary = await withinMs(client.run(async (batch, { signal }) => {
+    stop.abort()
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+    throw new Error('cut short by the stop')
+  }, { intervalMs: 60_000, signal: stop.signal }), 10_000, 'the stopped run')
+  assert.equal(summary.errors, 0, 'a handler that gives up because of the stop is no error')
+  assert.equal(emu.pendingIds().length, 10, 'nothing acknowledged')
+  // Without a signal of the caller's, the handler's never aborts.
+  let aborted
+  await client.drain((batch, { signal }) => { aborted = signal.aborted }, { maxBatches: 1 })
+  assert.equal(aborted, false)
+})
+
 test('an AbortSignal abandons a drain: CancelledError with the reason as cause, the batch in hand not acknowledged', async () => {
   emu.enqueue(events(30, 'abort'))
   const client = clientFor(emu)
