@@ -15,20 +15,32 @@ test.after(async () => {
   await emu.stop()
 })
 
-/** Runs a poller whose handler throws `message` once: the core logs a warning. */
+/** Runs a poller whose handler throws `message` once on an event of its own: the core logs a warning. */
 async function failOnce(message) {
+  enqueueOne()
+  let calls = 0
   const stop = new AbortController()
   const client = clientFor(emu)
   await withinMs(
     client.run(() => {
+      calls += 1
+      // Fails once (a warning), then succeeds and stops the run. (A handler that fails
+      // after the stop is no failure, so it must not stop first.)
+      if (calls === 1) throw new Error(message)
       stop.abort()
-      throw new Error(message)
-    }, { intervalMs: 60_000, signal: stop.signal }),
+    }, { intervalMs: 10, signal: stop.signal }),
     10_000,
     'run',
   )
   await client.close()
   await new Promise((resolve) => setTimeout(resolve, 50))
+}
+
+let enqueued = 0
+/** One more event (each run below acknowledges the one it was given). */
+function enqueueOne() {
+  enqueued += 1
+  emu.enqueue(events(1, `logw${enqueued}`))
 }
 
 /** The next message from `worker` that has `key`, the records it posted meanwhile kept. */
@@ -57,7 +69,6 @@ test("a Worker's logger gets its own records only, and the main thread keeps its
   const logger = {}
   for (const level of ['error', 'warn', 'info', 'debug']) logger[level] = (text) => main.push([level, text])
   setLogger(logger, { level: 'warn' })
-  emu.enqueue(events(1, 'logw'))
 
   const inWorker = []
   const worker = new Worker(path.join(__dirname, 'fixtures', 'log_worker.js'), {
@@ -68,6 +79,7 @@ test("a Worker's logger gets its own records only, and the main thread keeps its
     // thread's logger in place.
     await nextMessage(worker, 'ready', inWorker)
     await failOnce('the main store is down')
+    enqueueOne()
     worker.postMessage({ fail: 'the worker store is down' })
     await nextMessage(worker, 'done', inWorker)
   } finally {

@@ -197,7 +197,10 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                     ended_by_stop(source, count);
                     return Ok(Ended::Stopped);
                 }
-                return Err(handler_failed(client, source, count));
+                // The error goes to the caller (a drain's, or run's, which logs it).
+                let error = Error::handler(source);
+                client.inner.health.failed(&error);
+                return Err(error);
             }
             client.inner.health.handled(count);
             continue;

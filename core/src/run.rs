@@ -300,6 +300,10 @@ impl AssessmentClient {
                     summary.errors += 1;
                     consecutive_failures = consecutive_failures.saturating_add(1);
                     if e.code() == ErrorCode::Handler {
+                        if options.ordered {
+                            // Unordered, each failed group was logged as it failed.
+                            tracing::warn!(error = %e, "handler failed; its batch stays unacknowledged");
+                        }
                         options.interval
                     } else {
                         // The fetch or acknowledge that failed has counted itself in health().
