@@ -72,7 +72,8 @@ const CASES = [
   // acknowledge IDs
   { name: 'no IDs', run: ack([]), error: IA, fragments: ['eventIds must be a non-empty array'] },
   { name: 'undefined as IDs', run: ack(undefined), error: IA, fragments: ['eventIds must be a non-empty array'] },
-  { name: 'IDs as one string', run: ack('evt_1'), error: IA, fragments: ['eventIds must be a non-empty array'] },
+  { name: 'IDs as one string', run: ack('evt_1'), error: IA, fragments: ['eventIds must be a non-empty array, got "evt_1" (a string)'] },
+  { name: 'IDs as a Set', run: ack(new Set(['evt_1'])), error: IA, fragments: ['eventIds must be a non-empty array, got an object'] },
   { name: 'acknowledge options misspelt', run: (emu) => client(emu).acknowledgeWebhookEvents(['evt_1'], { sigal: null }), error: IA, fragments: ['unknown acknowledge option "sigal"; expected signal'] },
   { name: 'acknowledge options not an object', run: (emu) => client(emu).acknowledgeWebhookEvents(['evt_1'], 5000), error: IA, fragments: ['acknowledge options must be an object, got a number'] },
   { name: 'session options misspelt', run: (emu) => client(emu).createSession({ users: [{ name: 'A', email: 'a@example.com' }] }, { timeout: 5 }), error: IA, fragments: ['unknown session option "timeout"'] },

@@ -158,7 +158,7 @@ CASES = [
     # acknowledge IDs
     Case("no IDs", ack([]), IA, ("eventIds must be a non-empty array",)),
     Case("None as IDs", ack(None), IA, ("eventIds must be a non-empty array",)),
-    Case("IDs as one string", ack("evt_1"), IA, ("eventIds must be a non-empty array",)),
+    Case("IDs as one string", ack("evt_1"), IA, ('eventIds must be a non-empty array, got "evt_1" (a string)',)),
     Case("an event as a dict instead of its IDs", ack({"eventId": "evt_1", "event": "x"}), IA, ("eventIds must be a non-empty array",)),
     Case("an empty-string ID", ack(["evt_1", ""]), IA, ("eventIds[1]", '""')),
     Case("a number among the IDs", ack(["evt_1", 7]), IA, ("eventIds[1]", "got 7")),

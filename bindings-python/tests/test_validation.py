@@ -59,11 +59,20 @@ def test_naive_datetime(client: se.AssessmentClient) -> None:
     assert info.value.code == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize("ids", [[], (), "evt_1", None, 5])
-def test_empty_or_wrong_ids(client: se.AssessmentClient, ids: Any) -> None:
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        ([], "eventIds must be a non-empty array"),
+        ((), "eventIds must be a non-empty array"),
+        ("evt_1", 'eventIds must be a non-empty array, got "evt_1" (a string)'),
+        (None, "eventIds must be a non-empty array, got null"),
+        (5, "eventIds must be a non-empty array, got 5"),
+    ],
+)
+def test_empty_or_wrong_ids(client: se.AssessmentClient, ids: Any, message: str) -> None:
     with pytest.raises(se.InvalidArgumentError) as info:
         client.acknowledge_webhook_events(ids)
-    assert str(info.value) == "eventIds must be a non-empty array"
+    assert str(info.value) == message
 
 
 @pytest.mark.parametrize("ids, fragment", [(["a", 7], "eventIds[1]"), (["a", ""], "eventIds[1]"), ([None], "eventIds[0]")])

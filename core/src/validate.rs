@@ -118,7 +118,8 @@ pub fn since_value(value: Option<&Value>) -> Result<Option<i64>> {
 /// [`event_ids`] for a loosely typed value from a binding.
 pub fn event_ids_value(value: &Value) -> Result<Vec<String>> {
     let Value::Array(items) = value else {
-        return Err(Error::invalid_argument(NON_EMPTY_IDS));
+        // The platform's own words, then what was given instead (a single ID, say).
+        return Err(Error::invalid_argument(format!("{NON_EMPTY_IDS}, got {}", describe(value))));
     };
     let mut ids = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
@@ -255,7 +256,11 @@ mod tests {
 
     #[test]
     fn id_rules() {
-        assert_eq!(event_ids_value(&json!("a")).unwrap_err().to_string(), NON_EMPTY_IDS);
+        assert_eq!(
+            event_ids_value(&json!("a")).unwrap_err().to_string(),
+            format!(r#"{NON_EMPTY_IDS}, got "a" (a string)"#)
+        );
+        assert_eq!(event_ids_value(&json!(null)).unwrap_err().to_string(), format!("{NON_EMPTY_IDS}, got null"));
         assert_eq!(event_ids_value(&json!([])).unwrap_err().to_string(), NON_EMPTY_IDS);
         assert!(event_ids_value(&json!(["a", 7])).unwrap_err().to_string().contains("eventIds[1]"));
         assert!(event_ids_value(&json!(["a", ""])).unwrap_err().to_string().contains("eventIds[1]"));
