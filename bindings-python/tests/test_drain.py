@@ -218,6 +218,7 @@ def test_close_cancels_blocking_call_from_another_thread(emu: Emulator) -> None:
     with pytest.raises(se.CancelledError) as info:
         client.get_webhook_events()
     assert info.value.code == "CANCELLED"
+    assert str(info.value) == "cancelled: the client was closed"
     with pytest.raises(RuntimeError):
         client.get_webhook_events()
 

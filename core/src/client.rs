@@ -266,7 +266,7 @@ impl AssessmentClient {
     }
 
     /// Closes the client and every clone of it. Calls in flight end at once with
-    /// [`Error::Cancelled`] (a drain's batch in hand is not acknowledged, so it comes back),
+    /// [`Error::Closed`] (code `CANCELLED`; a drain's batch in hand is not acknowledged, so it comes back),
     /// later calls fail with it, and a [`run`](AssessmentClient::run) stops as its `stop`
     /// would stop it: the handler in progress finishes and its batch is acknowledged.
     /// Idempotent.
@@ -283,7 +283,8 @@ impl AssessmentClient {
     /// client.close();
     /// assert!(client.is_closed());
     /// let err = client.get_webhook_events(FetchOptions::new()).await.unwrap_err();
-    /// assert!(matches!(err, Error::Cancelled));
+    /// assert!(matches!(err, Error::Closed));
+    /// assert_eq!(err.to_string(), "cancelled: the client was closed");
     /// # }
     /// ```
     pub fn close(&self) {
@@ -300,12 +301,12 @@ impl AssessmentClient {
         self.inner.closed.clone().cancelled_owned()
     }
 
-    /// `call`, ended with [`Error::Cancelled`] when the client is closed, or refused at once
+    /// `call`, ended with [`Error::Closed`] when the client is closed, or refused at once
     /// if it is closed already.
     pub(crate) async fn until_closed<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         tokio::select! {
             biased;
-            _ = self.inner.closed.cancelled() => Err(Error::Cancelled),
+            _ = self.inner.closed.cancelled() => Err(Error::Closed),
             result = call => result,
         }
     }

@@ -179,6 +179,11 @@ pub enum Error {
     /// The operation was cancelled (the stop signal fired).
     #[error("cancelled")]
     Cancelled,
+    /// The operation was cancelled because the client was closed
+    /// ([`AssessmentClient::close`](crate::AssessmentClient::close)); code `CANCELLED`, as
+    /// for [`Error::Cancelled`], with a message that says why.
+    #[error("cancelled: the client was closed")]
+    Closed,
 }
 
 fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
@@ -234,7 +239,7 @@ impl Error {
             Error::Network { .. } => ErrorCode::Network,
             Error::Decode { .. } => ErrorCode::Decode,
             Error::Handler { .. } => ErrorCode::Handler,
-            Error::Cancelled => ErrorCode::Cancelled,
+            Error::Cancelled | Error::Closed => ErrorCode::Cancelled,
         }
     }
 

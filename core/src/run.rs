@@ -250,7 +250,7 @@ impl AssessmentClient {
     ) -> Result<RunSummary> {
         self.validate_run_options(&options)?;
         if self.is_closed() {
-            return Err(Error::Cancelled);
+            return Err(Error::Closed);
         }
         // Closing the client stops a run as `stop` does.
         let closed = self.closed();

@@ -604,6 +604,7 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
     held.close();
     let err = within("a held fetch after close", fetch).await.unwrap().unwrap_err();
     assert_eq!(err.code(), ErrorCode::Cancelled);
+    assert_eq!(err.to_string(), "cancelled: the client was closed", "says why");
     assert!(held.is_closed());
     let ack = held.acknowledge_webhook_events(&["evt_x"]).await.unwrap_err();
     assert_eq!(ack.code(), ErrorCode::Cancelled);
