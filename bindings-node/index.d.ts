@@ -378,6 +378,8 @@ declare namespace AssessmentClient {
    *   nothing of the batch in hand: it comes back on a later poll (at-least-once). JavaScript
    *   does not tell the iterator *why* the loop ended, so `break` and `throw` behave the same.
    * - To keep the batch you finished before a `break`, `await it.commit()` first.
+   * - With a `signal`, aborting rejects the pending or next `next()` with a `CancelledError`;
+   *   the batch in hand is not acknowledged.
    */
   export class BatchIterator implements AsyncIterableIterator<Batch> {
     private constructor()
@@ -555,7 +557,15 @@ declare class AssessmentClient {
       signal?: AssessmentClient.AbortSignalLike | undefined
     },
   ): Promise<AssessmentClient.DrainSummary>
-  batches(options?: AssessmentClient.DrainOptions): AssessmentClient.BatchIterator
+  batches(
+    options?: AssessmentClient.DrainOptions & {
+      /**
+       * Abandons the iteration: the pending or next `next()` rejects with a `CancelledError`
+       * (its `cause` the signal's reason), and the batch in hand is not acknowledged.
+       */
+      signal?: AssessmentClient.AbortSignalLike | undefined
+    },
+  ): AssessmentClient.BatchIterator
   run(handler: AssessmentClient.Handler, options?: AssessmentClient.RunOptions): Promise<AssessmentClient.RunSummary>
   health(): Promise<AssessmentClient.Health>
   close(): Promise<void>

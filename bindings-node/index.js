@@ -283,13 +283,20 @@ class BatchIterator {
   #native
   #error
   #finished = false
+  // The iteration's signal: its native token, the listener to remove, and the signal itself.
+  #stop
+  #release
+  #signal
   // A next() that has not settled: the batch it brings has reached no one yet, so a second
   // next() must not acknowledge it as finished.
   #pending = false
 
-  constructor(nativeBatches, error) {
+  constructor(nativeBatches, error, stop = { stop: null, release() {} }, signal = undefined) {
     this.#native = nativeBatches
     this.#error = error
+    this.#stop = stop.stop
+    this.#release = stop.release
+    this.#signal = signal
   }
 
   [Symbol.asyncIterator]() {
@@ -315,27 +322,32 @@ class BatchIterator {
     if (this.#error) {
       const err = this.#error
       this.#error = undefined
-      this.#finished = true
+      this.#finish()
       throw err
     }
     if (this.#finished) return { done: true, value: undefined }
     let text
     try {
-      text = await this.#native.next()
+      text = await this.#native.next(this.#stop)
     } catch (err) {
-      this.#finished = true
-      throw translate(err)
+      this.#finish()
+      throw withReason(translate(err), this.#signal)
     }
     if (text === null) {
-      this.#finished = true
+      this.#finish()
       return { done: true, value: undefined }
     }
     return { done: false, value: unpack(text) }
   }
 
+  #finish() {
+    this.#finished = true
+    this.#release()
+  }
+
   async return(value) {
     if (!this.#finished) {
-      this.#finished = true
+      this.#finish()
       if (this.#native) await this.#native.abandon()
     }
     return { done: true, value }
@@ -426,25 +438,23 @@ class AssessmentClient {
     }
   }
 
-  /** The queue as an async iterator of `{ events, pendingCount }` batches; see `BatchIterator`. */
+  /**
+   * The queue as an async iterator of `{ events, pendingCount }` batches; see `BatchIterator`.
+   * `signal` (an `AbortSignal`) abandons the iteration: the pending or next `next()` rejects
+   * with a `CancelledError`, and the batch in hand is not acknowledged.
+   */
   batches(options) {
-    if (isObject(options) && 'signal' in options) {
-      const { signal, ...rest } = options
-      if (signal !== undefined) {
-        const refused = new errors.InvalidArgumentError(
-          'batches() takes no signal: leave the for await loop to stop (what is in hand is not acknowledged), ' +
-            'or use drain() or run(), which take one',
-        )
-        return new BatchIterator(null, refused)
-      }
-      // `signal: undefined` is no signal, as in every other options object.
-      options = rest
-    }
+    let rest = options
+    let signal
+    if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    let stop
     try {
-      return new BatchIterator(this[kNative].batches(options))
+      stop = stopToken(signal)
+      return new BatchIterator(this[kNative].batches(rest), undefined, stop, signal)
     } catch (err) {
+      stop?.release()
       // Reported by the first `next()`, so that `for await` sees a rejection.
-      return new BatchIterator(null, translate(err))
+      return new BatchIterator(null, err instanceof errors.SmartAIError ? err : translate(err))
     }
   }
 

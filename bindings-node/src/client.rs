@@ -419,13 +419,15 @@ pub struct NativeBatches {
 #[napi]
 impl NativeBatches {
     /// Acknowledges the batch handed out last, then fetches the next: `{ events,
-    /// pendingCount }` as JSON text, or `null` at the end.
+    /// pendingCount }` as JSON text, or `null` at the end. `stop` (the iteration's signal)
+    /// abandons it: nothing more is sent, and what it has not acknowledged stays owed.
     #[napi(catch_unwind)]
-    pub async fn next(&self) -> Result<Option<String>> {
+    pub async fn next(&self, stop: Option<&StopToken>) -> Result<Option<String>> {
         let inner = self.inner.clone();
+        let token = stop.map(|s| s.token.clone());
         logging::scoped_in(
             self.origin,
-            guard(async move {
+            cancellable(token, async move {
                 let mut batches = inner.lock().await;
                 match batches.next_batch().await.napi()? {
                     Some(batch) => Ok(Some(events_json(&batch.events, Some(batch.pending_count), None)?)),

@@ -3,7 +3,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { AssessmentClient, startEmulator, clientFor, events } = require('./helpers.js')
+const { AssessmentClient, startEmulator, clientFor, events, withinMs } = require('./helpers.js')
 
 let emu
 let client
@@ -72,6 +72,43 @@ test('a commit() while a next() is pending is refused and acknowledges nothing',
   // The loop body fails: nothing of that batch is acknowledged.
   await it.return()
   assert.equal(emu.stats().pending, 4)
+})
+
+test('a signal abandons a batches() iteration: a hung fetch ends at once, and the batch in hand is not acknowledged', async () => {
+  const { CancelledError } = require('..')
+  emu.enqueue(events(4, 'sig'))
+  const controller = new AbortController()
+  const it = client.batches({ limit: 2, signal: controller.signal })
+  const first = await it.next()
+  assert.deepEqual(first.value.events.map((e) => e.eventId), ['sig_0000', 'sig_0001'])
+  // The next fetch hangs; the loop body is not running, so only the signal can end it.
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'hang' }, remaining: 1 })
+  const reason = new Error('shutting down')
+  const pending = it.next()
+  setTimeout(() => controller.abort(reason), 200)
+  await assert.rejects(withinMs(pending, 10_000, 'the abandoned next()'), (err) => {
+    assert.ok(err instanceof CancelledError, String(err))
+    assert.equal(err.cause, reason)
+    return true
+  })
+  // The first batch was acknowledged when the second was asked for; nothing else.
+  assert.deepEqual(emu.pendingIds(), ['sig_0002', 'sig_0003'])
+  assert.deepEqual(await it.next(), { done: true, value: undefined })
+
+  // Aborted while a body runs: the next next() rejects, and that batch is not acknowledged.
+  const again = new AbortController()
+  const seen = []
+  await assert.rejects(
+    (async () => {
+      for await (const batch of client.batches({ limit: 1, signal: again.signal })) {
+        seen.push(batch.events[0].eventId)
+        again.abort()
+      }
+    })(),
+    CancelledError,
+  )
+  assert.deepEqual(seen, ['sig_0002'])
+  assert.deepEqual(emu.pendingIds(), ['sig_0002', 'sig_0003'])
 })
 
 test('break acknowledges nothing of the batch in hand; earlier batches stay acknowledged', async () => {
