@@ -54,7 +54,7 @@ test('run with an already aborted signal returns at once', async () => {
     10_000,
     'run',
   )
-  assert.equal(summary.events, 0)
+  assert.deepEqual(summary, { cycles: 0, events: 0, acknowledged: 0, errors: 0 }, 'no cycle began')
   assert.equal(emu.stats().pending, 2)
 })
 

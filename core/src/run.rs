@@ -267,6 +267,10 @@ impl AssessmentClient {
         let retry = RetryPolicy { max_retries: u32::MAX, ..self.config().retry };
         tracing::info!(interval_ms = options.interval.as_millis() as u64, "poller started");
         loop {
+            if stop.fired() {
+                // Stopped before this cycle began (a stop already set at the start).
+                break;
+            }
             summary.cycles += 1;
             attempts.next_cycle();
             let mut batches = self.batches_as::<E>(options.drain);
