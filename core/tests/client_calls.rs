@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use smartai_emulator::{Endpoint, FaultKind};
+use smartai_emulator::{Emulator, EmulatorConfig, Endpoint, FaultKind, RateLimitConfig};
 use smartai_events::{ErrorCode, FetchOptions, SessionRequest, SessionUser, WebhookEvent};
 
 #[tokio::test]
@@ -199,7 +199,8 @@ async fn headers_carry_user_agent_and_one_request_id_across_retries() {
 
 #[tokio::test]
 async fn base_url_with_a_prefix_is_kept_and_signed() {
-    let emu = emulator().await;
+    let config = EmulatorConfig { rate_limit: RateLimitConfig::disabled(), ..Default::default() };
+    let emu = Emulator::start(config.with_path_prefix("/prefix")).await.unwrap();
     emu.generate(2);
     let client = builder(&emu).base_url(format!("{}/prefix/", emu.url())).build().unwrap();
     // The emulator verifies the signature over the path it received, prefix included.

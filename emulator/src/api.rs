@@ -32,7 +32,7 @@ pub(crate) async fn handle(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Response {
     let path = uri.path();
-    let endpoint = Endpoint::classify(path);
+    let endpoint = Endpoint::classify_under(path, &shared.path_prefix);
     let allowed = match endpoint {
         Endpoint::Fetch => Method::GET,
         Endpoint::Acknowledge | Endpoint::Session => Method::POST,

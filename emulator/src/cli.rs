@@ -79,6 +79,11 @@ pub struct Args {
     /// GET /_emulator/events (the stats count all of them).
     #[arg(long, default_value_t = DEFAULT_ACKNOWLEDGED_HISTORY, value_name = "N")]
     pub acknowledged_history: usize,
+
+    /// Serve the platform's endpoints under this path, as behind a gateway
+    /// (`/gw` serves `/gw/api/v1/webhook/events`). Default: at the root, as the platform.
+    #[arg(long, default_value = "", value_name = "PATH")]
+    pub path_prefix: String,
 }
 
 impl Args {
@@ -113,6 +118,7 @@ impl Args {
             timestamp_window: self.window,
             clock_offset_ms: self.clock_offset_ms,
             acknowledged_history: self.acknowledged_history,
+            path_prefix: crate::config::normal_prefix(&self.path_prefix),
         }
     }
 }

@@ -167,6 +167,11 @@ pub struct EmulatorConfig {
     /// The statistics count every acknowledge regardless. Bounded so that a soak of
     /// millions of events keeps the emulator's memory flat. Default 100,000.
     pub acknowledged_history: usize,
+    /// The path the platform's endpoints sit under, as a base URL with a path would put
+    /// them (`/prefix` serves `/prefix/api/v1/webhook/events`). Default none: exactly the
+    /// platform's paths, so that a base URL with a stray path gets the 404 the platform
+    /// would give. The admin API (`/_emulator/...`) is never under it.
+    pub path_prefix: String,
 }
 
 /// The default of [`EmulatorConfig::acknowledged_history`].
@@ -185,6 +190,7 @@ impl Default for EmulatorConfig {
             timestamp_window: Duration::from_secs(5 * 60),
             clock_offset_ms: 0,
             acknowledged_history: DEFAULT_ACKNOWLEDGED_HISTORY,
+            path_prefix: String::new(),
         }
     }
 }
@@ -272,6 +278,24 @@ impl EmulatorConfig {
         self.clock_offset_ms = ms;
         self
     }
+
+    /// Serves the platform's endpoints under `prefix` ([`EmulatorConfig::path_prefix`]);
+    /// slashes around it do not matter.
+    ///
+    /// ```
+    /// use smartai_emulator::EmulatorConfig;
+    /// assert_eq!(EmulatorConfig::default().with_path_prefix("gateway/").path_prefix, "/gateway");
+    /// ```
+    pub fn with_path_prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        self.path_prefix = normal_prefix(prefix.as_ref());
+        self
+    }
+}
+
+/// `""` or `/a/b`: one leading slash, none trailing.
+pub(crate) fn normal_prefix(prefix: &str) -> String {
+    let inner = prefix.trim_matches('/');
+    if inner.is_empty() { String::new() } else { format!("/{inner}") }
 }
 
 pub(crate) fn duration_to_ms(d: Duration) -> u64 {

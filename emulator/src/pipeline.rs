@@ -35,7 +35,7 @@ pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next
     let conn = req.extensions().get::<ConnInfo>().cloned();
     let (mut parts, body) = req.into_parts();
     let request_id = parts.headers.get(X_REQUEST_ID).cloned();
-    let endpoint = Endpoint::classify(parts.uri.path());
+    let endpoint = Endpoint::classify_under(parts.uri.path(), &shared.path_prefix);
     let h = &parts.headers;
     let mut draft = LogDraft::new(
         shared.log.clone(),

@@ -28,25 +28,36 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    /// Classifies a request path. Platform paths are matched by suffix so that a base URL
-    /// with a path prefix (`http://host/prefix`) reaches the same endpoints.
+    /// Classifies a request path: the platform's paths exactly, the admin API by its
+    /// `/_emulator` root.
     ///
     /// ```
     /// use smartai_emulator::Endpoint;
-    /// assert_eq!(Endpoint::classify("/prefix/api/v1/webhook/events"), Endpoint::Fetch);
+    /// assert_eq!(Endpoint::classify("/api/v1/webhook/events"), Endpoint::Fetch);
+    /// assert_eq!(Endpoint::classify("/prefix/api/v1/webhook/events"), Endpoint::Other);
     /// assert_eq!(Endpoint::classify("/_emulator/stats"), Endpoint::Admin);
     /// ```
     pub fn classify(path: &str) -> Endpoint {
+        Endpoint::classify_under(path, "")
+    }
+
+    /// [`Endpoint::classify`] with the platform's paths under `prefix` (`""` or `/a/b`; see
+    /// [`EmulatorConfig::path_prefix`](crate::EmulatorConfig::path_prefix)).
+    ///
+    /// ```
+    /// use smartai_emulator::Endpoint;
+    /// assert_eq!(Endpoint::classify_under("/gw/api/v1/webhook/events", "/gw"), Endpoint::Fetch);
+    /// assert_eq!(Endpoint::classify_under("/api/v1/webhook/events", "/gw"), Endpoint::Other);
+    /// ```
+    pub fn classify_under(path: &str, prefix: &str) -> Endpoint {
         if path == "/_emulator" || path.starts_with("/_emulator/") {
-            Endpoint::Admin
-        } else if path.ends_with("/api/v1/webhook/events/acknowledge") {
-            Endpoint::Acknowledge
-        } else if path.ends_with("/api/v1/webhook/events") {
-            Endpoint::Fetch
-        } else if path.ends_with("/api/v1/sessions") {
-            Endpoint::Session
-        } else {
-            Endpoint::Other
+            return Endpoint::Admin;
+        }
+        match path.strip_prefix(prefix) {
+            Some("/api/v1/webhook/events/acknowledge") => Endpoint::Acknowledge,
+            Some("/api/v1/webhook/events") => Endpoint::Fetch,
+            Some("/api/v1/sessions") => Endpoint::Session,
+            _ => Endpoint::Other,
         }
     }
 }
@@ -190,5 +201,8 @@ mod tests {
         assert_eq!(Endpoint::classify("/api/v1/sessions"), Endpoint::Session);
         assert_eq!(Endpoint::classify("/api/v1/webhook/events/"), Endpoint::Other);
         assert_eq!(Endpoint::classify("/_emulatorx"), Endpoint::Other);
+        assert_eq!(Endpoint::classify("/api/v1/api/v1/webhook/events"), Endpoint::Other);
+        assert_eq!(Endpoint::classify_under("/a/b/api/v1/sessions", "/a/b"), Endpoint::Session);
+        assert_eq!(Endpoint::classify_under("/a/bapi/v1/sessions", "/a/b"), Endpoint::Other);
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct Shared {
     clock_offset_ms: AtomicI64,
     faults: Mutex<FaultTable>,
     pub log: Arc<RequestLog>,
+    /// See [`EmulatorConfig::path_prefix`](crate::EmulatorConfig::path_prefix).
+    pub path_prefix: String,
     cursor: Mutex<GeneratorCursor>,
     fill_counter: AtomicU64,
     shutdown: watch::Receiver<bool>,
@@ -141,6 +143,7 @@ impl Shared {
             clock_offset_ms: AtomicI64::new(config.clock_offset_ms),
             faults: Mutex::new(FaultTable::new(config.seed)),
             log: Arc::new(RequestLog::default()),
+            path_prefix: crate::config::normal_prefix(&config.path_prefix),
             cursor: Mutex::new(GeneratorCursor { next_index: 0, last_stored_at_ms: i64::MIN }),
             fill_counter: AtomicU64::new(0),
             shutdown,

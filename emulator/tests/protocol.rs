@@ -482,12 +482,24 @@ async fn sessions_validate_and_return_a_jwt() {
 
 #[tokio::test]
 async fn prefixed_paths_wrong_methods_and_unknown_paths() {
+    // As the platform: its paths exactly, so a base URL with a stray path gets a 404.
     let emu = start_plain().await;
     emu.generate(1);
     let c = Caller::new(&emu);
-    // A base URL with a path prefix keeps the prefix in the signed path.
+    let r = c.call("GET", "/prefix/api/v1/webhook/events?limit=5", None).await;
+    assert_eq!(r.status, 404);
+    let r = c.call("GET", "/api/v1/api/v1/webhook/events?limit=5", None).await;
+    assert_eq!(r.status, 404);
+    // Behind a gateway: a base URL with the path prefix keeps it in the signed path.
+    let emu = start(EmulatorConfig::default().without_rate_limit().with_path_prefix("/prefix")).await;
+    emu.generate(1);
+    let c = Caller::new(&emu);
     let r = c.call("GET", "/prefix/api/v1/webhook/events?limit=5", None).await;
     assert_eq!(ids(&r).len(), 1);
+    let r = c.call("GET", "/api/v1/webhook/events?limit=5", None).await;
+    assert_eq!(r.status, 404);
+    let emu = start_plain().await;
+    let c = Caller::new(&emu);
 
     let r = c.call("POST", "/api/v1/webhook/events", Some(&json!({}))).await;
     assert_eq!(r.status, 405);
