@@ -414,6 +414,11 @@ declare namespace AssessmentClient {
     clock_offset_ms?: number
     /** How many of the latest acknowledged IDs `acknowledgedIds()` lists (default 100,000). */
     acknowledged_history?: number
+    /**
+     * Serve the platform's paths under this one, as behind a gateway (`'/gw'`: a client's
+     * `baseUrl` is then `${emu.url}/gw`). By default the paths are exactly the platform's.
+     */
+    path_prefix?: string
   }
 
   /** `null` turns a limit off; a missing field takes its default. */

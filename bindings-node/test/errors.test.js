@@ -4,7 +4,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const util = require('node:util')
-const { AssessmentClient, startEmulator, clientFor, requests, withinMs } = require('./helpers.js')
+const { AssessmentClient, startEmulator, clientFor, requests, withinMs, events } = require('./helpers.js')
 
 const E = AssessmentClient
 
@@ -61,14 +61,29 @@ test('400 is an InvalidRequestError with the server message, not retried', async
 })
 
 test('404 is a NotFoundError (a wrong base URL), not retried', async () => {
-  const client = new AssessmentClient({ apiKey: emu.apiKey, secretKey: emu.secretKey, baseUrl: `${emu.url}/wrong/prefix/`, minPollIntervalMs: 0 })
-  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 404 } })
+  // The emulator serves exactly the platform's paths, so a stray path is a real 404.
+  const client = new AssessmentClient({ apiKey: emu.apiKey, secretKey: emu.secretKey, baseUrl: `${emu.url}/api/v1`, minPollIntervalMs: 0 })
   await assert.rejects(client.getWebhookEvents(), (err) => {
     checkError(err, E.NotFoundError, 'NOT_FOUND')
     assert.equal(err.status, 404)
+    assert.match(err.message, /\/api\/v1\/api\/v1\/webhook\/events/)
     return true
   })
   assert.equal(emu.requestLog().length, 1)
+})
+
+test('an emulator with a path_prefix serves the platform under it, as a gateway would', async () => {
+  const gateway = await startEmulator({ path_prefix: '/gw' })
+  try {
+    gateway.enqueue(events(1, 'gw'))
+    const options = { apiKey: gateway.apiKey, secretKey: gateway.secretKey, minPollIntervalMs: 0 }
+    const under = new AssessmentClient({ ...options, baseUrl: `${gateway.url}/gw` })
+    assert.deepEqual((await under.getWebhookEvents()).events.map((e) => e.eventId), ['gw_0000'])
+    const root = new AssessmentClient({ ...options, baseUrl: gateway.url })
+    await assert.rejects(root.getWebhookEvents(), E.NotFoundError)
+  } finally {
+    await gateway.stop()
+  }
 })
 
 test('429 after the last retry is a RateLimitedError carrying retryAfterMs', async () => {

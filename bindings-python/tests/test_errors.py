@@ -39,11 +39,13 @@ def test_wrong_secret_is_authentication(emu: Emulator) -> None:
 
 
 def test_404_not_found(emu: Emulator) -> None:
-    client = se.AssessmentClient(**emu.client_kwargs(base_url=emu.url + "/wrong/prefix/x"))
-    emu.add_fault("status", status=404, endpoint="fetch")
+    # The emulator serves exactly the platform's paths, so a stray path is a real 404.
+    client = se.AssessmentClient(**emu.client_kwargs(base_url=emu.url + "/api/v1"))
     with pytest.raises(se.NotFoundError) as info:
         client.get_webhook_events()
     assert info.value.code == "NOT_FOUND" and info.value.status == 404
+    assert "/api/v1/api/v1/webhook/events" in str(info.value)
+    assert len(emu.request_log()) == 1, "not retried"
 
 
 def test_429_rate_limited_with_retry_after(emu: Emulator) -> None:

@@ -153,7 +153,7 @@ pub struct SyncArgs {
 
     /// How long a database write may take before `sync` warns that it is still waiting
     /// (then again each time as long). For tests only.
-    #[arg(long, hide = true, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, hide = true, default_value = "30s", value_parser = parse_warning_interval)]
     pub slow_store_warning: Duration,
 }
 
@@ -317,6 +317,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(t).map_err(|e| format!("{e}; expected e.g. 30s, 5m or 250ms"))
 }
 
+/// [`parse_duration`] for a repeated warning's interval: at least 1 ms, or it would repeat
+/// without pause.
+pub fn parse_warning_interval(s: &str) -> Result<Duration, String> {
+    let every = parse_duration(s)?;
+    if every < Duration::from_millis(1) {
+        return Err(format!("a warning interval must be at least 1ms, got {:?}", s.trim()));
+    }
+    Ok(every)
+}
+
 /// A delivery timeout: a [`parse_duration`] of at least 1 ms. Below that every delivery
 /// would time out and be retried for ever.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
@@ -330,6 +340,12 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warning_interval_of_zero_is_refused() {
+        assert_eq!(parse_warning_interval("200ms"), Ok(Duration::from_millis(200)));
+        assert!(parse_warning_interval("0s").unwrap_err().contains("at least 1ms, got \"0s\""));
+    }
     use clap::CommandFactory;
 
     #[test]

@@ -219,14 +219,7 @@ fn shown_url(raw: &str) -> String {
 /// last `@` is taken because a password may hold an unencoded `/`, `?` or `#`; and since URL
 /// parsers find credentials after `http:/`, `https:` or `http:\\` as well as after `http://`,
 /// the mask starts after the first `:` and the slashes that follow it.
-///
-/// ```
-/// use smartai_events::mask_url_credentials;
-/// assert_eq!(mask_url_credentials("https://u:pw@host/x"), "https://***@host/x");
-/// assert_eq!(mask_url_credentials("postgres:/u:pw@host/db"), "postgres:/***@host/db");
-/// assert_eq!(mask_url_credentials("https://host/x"), "https://host/x");
-/// ```
-pub fn mask_url_credentials(raw: &str) -> std::borrow::Cow<'_, str> {
+fn mask_url_credentials(raw: &str) -> std::borrow::Cow<'_, str> {
     if let (Some(colon), Some(at)) = (raw.find(':'), raw.rfind('@')) {
         let start = colon + 1 + raw[colon + 1..].bytes().take_while(|b| matches!(b, b'/' | b'\\')).count();
         if at >= start {

@@ -80,7 +80,6 @@ pub use batches::{Batches, DEDUPE_WINDOW, DrainOptions, DrainSummary};
 pub use client::{AssessmentClient, ClientBuilder};
 pub use config::{
     Config, DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL, ENV_SECRET_KEY, Environment, SecretString, mask_api_key,
-    mask_url_credentials,
 };
 pub use error::{Error, ErrorCode, ErrorContext, Result};
 pub use events::{

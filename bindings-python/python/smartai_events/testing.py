@@ -64,7 +64,8 @@ class Emulator:
             off, or a dict such as ``{"idle_poll_interval_ms": 5000, "bucket": None}``.
         config: any other ``EmulatorConfig`` field (``keys``, ``retention_ms``,
             ``timestamp_window_ms``, ``clock_offset_ms``, ``acknowledged_history``,
-            ``port``...).
+            ``path_prefix`` (serve the platform's paths under a gateway path such as
+            ``"/gw"``; by default they are exactly the platform's), ``port``...).
     """
 
     def __init__(

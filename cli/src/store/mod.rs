@@ -78,23 +78,33 @@ impl DbUrl {
 }
 
 /// Masks the password of `scheme://user:password@host` (also one with a `/`, `?` or `#`
-/// left unencoded) and of a `password=` query parameter.
+/// left unencoded, and one after `scheme:/` or `scheme:`, where URL parsers find it too) and
+/// of a `password=` query parameter. A SQLite URL is a file path and is left as it is.
 pub fn redact(url: &str) -> Cow<'_, str> {
-    // Not a URL of a kind this accepts (it is being refused), but `postgres:/u:pw@h` still
-    // holds a password.
-    let Some(scheme_end) = url.find("://") else { return smartai_events::mask_url_credentials(url) };
-    let rest = &url[scheme_end + 3..];
+    if url.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("sqlite:")) {
+        return Cow::Borrowed(url);
+    }
+    let Some(colon) = url.find(':') else { return Cow::Borrowed(url) };
+    let slashes = url[colon + 1..].bytes().take_while(|b| matches!(b, b'/' | b'\\')).count();
+    let start = colon + 1 + slashes;
+    let rest = &url[start..];
     let mut out = String::with_capacity(url.len());
-    out.push_str(&url[..scheme_end + 3]);
+    out.push_str(&url[..start]);
     // The user info ends at the last `@` before the query; failing that (a password with an
     // unencoded `?`), at the last `@` of all.
     let before_query = &rest[..rest.find('?').unwrap_or(rest.len())];
     let mut tail = rest;
-    if let Some(at) = before_query.rfind('@').or_else(|| rest.rfind('@'))
-        && let Some(colon) = rest[..at].find(':')
-    {
-        out.push_str(&rest[..colon]);
-        out.push_str(":***");
+    if let Some(at) = before_query.rfind('@').or_else(|| rest.rfind('@')) {
+        let user_info = &rest[..at];
+        match user_info.find(':') {
+            Some(c) => {
+                out.push_str(&user_info[..c]);
+                out.push_str(":***");
+            }
+            // Without `//`, what comes before the `@` may be a password typed without its user.
+            None if slashes == 0 => out.push_str("***"),
+            None => out.push_str(user_info),
+        }
         tail = &rest[at..];
     }
     match tail.split_once('?') {
@@ -259,9 +269,16 @@ mod tests {
         }
         assert!(matches!(DbUrl::parse("sqlite://events.db?mode=rwc").unwrap(), DbUrl::Sqlite(_)));
         assert!(matches!(DbUrl::parse("postgres://u@localhost/db").unwrap(), DbUrl::Postgres(_)));
-        for url in ["postgres:/u:hunter2@localhost/x", "postgresql:u:hunter2@h/x", "mysql:\\\\root:hunter2@h"] {
+        for url in [
+            "postgres:/u:hunter2@localhost/x",
+            "postgresql:u:hunter2@h/x",
+            "mysql:\\\\root:hunter2@h",
+            "postgres:hunter2@h/x",
+            "postgres:/app@db/hiring?password=hunter2",
+            "postgres:/app:hunter2@db/hiring?sslrootcert=file:///etc/ca.pem",
+        ] {
             let err = DbUrl::parse(url).unwrap_err().to_string();
-            assert!(!err.contains("hunter2") && err.contains("***@"), "{err}");
+            assert!(!err.contains("hunter2") && err.contains("***"), "{err}");
         }
         let err = DbUrl::parse("mysql://root:hunter2@localhost/x").unwrap_err().to_string();
         assert!(err.contains("mysql://root:***@localhost/x"), "{err}");
