@@ -152,6 +152,7 @@ declare namespace AssessmentClient {
     polls: number
     /** `pendingCount` of the last successful fetch. */
     pendingCount: number
+    /** Events a handler took: it returned (or resolved) without error. */
     eventsHandled: number
     eventsAcknowledged: number
     eventsDeadLettered: number

@@ -216,14 +216,10 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
         .ordered(true)
         .drain_options(DrainOptions::new().limit(args.limit))
         .on_cycle(status::cycle_hook(client.clone(), out.clone(), bar.clone(), "forwarded"));
+    let before = client.health();
     let result = client.run(handler, options, stop.clone().cancelled_owned()).await;
     bar.finish_and_clear();
-    let summary = result?;
-    out.status(
-        None,
-        format!("stopped after {} cycles: {} events forwarded", summary.cycles, summary.events),
-        json!({"type": "stopped", "cycles": summary.cycles, "events": summary.events, "acknowledged": summary.acknowledged, "errors": summary.errors}),
-    );
+    status::stopped(&out, &client, &before, &result?, "forwarded");
     Ok(())
 }
 

@@ -108,6 +108,12 @@ where
         if let Err(e) = handle(batch.events).await {
             // Nothing of this batch is acknowledged; the platform hands it out again.
             batches.abandon();
+            if stop.is_cancelled() {
+                // Cut short by the stop (a write given up after its grace), not a failure.
+                tracing::info!(events = count, error = %crate::output::message(&e), "the batch in hand was not finished before the stop; its events stay unacknowledged");
+                stopped = true;
+                break;
+            }
             bar.abandon();
             return Err(e);
         }
@@ -116,9 +122,11 @@ where
     }
     bar.finish_and_clear();
     let summary = batches.summary();
+    // A batch cut short by the stop was received but not taken.
+    let taken =
+        if handled == summary.events { handled.to_string() } else { format!("{handled} of {}", summary.events) };
     let human = format!(
-        "{verb} {} events in {} batches; {} acknowledged; {}",
-        summary.events,
+        "{verb} {taken} events in {} batches; {} acknowledged; {}",
         summary.batches,
         summary.acknowledged,
         if stopped { "stopped by signal".to_string() } else { format!("{} pending", summary.pending_count) }
@@ -129,6 +137,7 @@ where
         json!({
             "type": "drained",
             "events": summary.events,
+            "handled": handled,
             "batches": summary.batches,
             "acknowledged": summary.acknowledged,
             "pendingCount": summary.pending_count,

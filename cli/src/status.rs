@@ -3,7 +3,7 @@
 use crate::output::Output;
 use indicatif::ProgressBar;
 use serde_json::json;
-use smartai_events::{AssessmentClient, CycleReport};
+use smartai_events::{AssessmentClient, CycleReport, Health, RunSummary};
 
 /// A `RunOptions::on_cycle` hook that prints what each cycle did.
 pub fn cycle_hook(
@@ -58,4 +58,26 @@ pub fn cycle_hook(
         );
         before = now;
     }
+}
+
+/// The line a poller prints when the process stops. As in [`cycle_hook`], handed out is
+/// not handled: `before` is the client's health when the poller began, so that a batch the
+/// handler failed, or that the stop cut short, is received but not counted as `verb`.
+pub fn stopped(out: &Output, client: &AssessmentClient, before: &Health, summary: &RunSummary, verb: &str) {
+    let handled = client.health().events_handled - before.events_handled;
+    out.status(
+        None,
+        format!(
+            "stopped after {} cycles: {} events received, {handled} {verb}, {} acknowledged",
+            summary.cycles, summary.events, summary.acknowledged
+        ),
+        json!({
+            "type": "stopped",
+            "cycles": summary.cycles,
+            "events": summary.events,
+            "handled": handled,
+            "acknowledged": summary.acknowledged,
+            "errors": summary.errors,
+        }),
+    );
 }

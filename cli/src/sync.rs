@@ -5,10 +5,10 @@
 use crate::args::SyncArgs;
 use crate::fleet::{self, Ended};
 use crate::output::Output;
-use crate::store::{DbUrl, Store, warn_while_waiting};
+use crate::store::{DbUrl, Store, write_patiently};
 use crate::{client, once, signals, status};
 use serde_json::json;
-use smartai_events::{AssessmentClient, DrainOptions, RunOptions, RunSummary, WebhookEvent};
+use smartai_events::{AssessmentClient, DrainOptions, RunOptions, RunSummary, STOP_GRACE, WebhookEvent};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -123,28 +123,22 @@ async fn work(
             !args.no_progress,
             "stored",
             |events: Vec<WebhookEvent>| {
-                let store = store.clone();
+                let (store, stop) = (store.clone(), stop.clone());
                 let slow = args.slow_store_warning;
-                async move { warn_while_waiting(store.save(&events), slow).await }
+                async move { write_patiently(store.save(&events), slow, &stop, STOP_GRACE).await }
             },
         )
         .await?;
         return Ok(());
     }
+    let before = client.health();
     let summary = poll(client, store, args, out, stop).await?;
     if !process_stop.is_cancelled() {
         // Only the leader lock was lost: the process goes on (fleet prints `lost-leadership`
         // and stands by), so this is no `stopped` line.
         return Ok(());
     }
-    out.status(
-        None,
-        format!(
-            "stopped after {} cycles: {} events stored, {} acknowledged",
-            summary.cycles, summary.events, summary.acknowledged
-        ),
-        json!({"type": "stopped", "cycles": summary.cycles, "events": summary.events, "acknowledged": summary.acknowledged, "errors": summary.errors}),
-    );
+    status::stopped(out, client, &before, &summary, "stored");
     Ok(())
 }
 
@@ -158,21 +152,25 @@ async fn poll(
 ) -> anyhow::Result<RunSummary> {
     let slow = args.slow_store_warning;
     let handler = {
-        let store = store.clone();
+        let (store, stop) = (store.clone(), stop.clone());
         move |events: Vec<WebhookEvent>| {
-            let store = store.clone();
+            let (store, stop) = (store.clone(), stop.clone());
             // The whole chain as the message: the core keeps it as the dead-letter reason
             // and logs it, and the root cause (a constraint, a full disk) is the useful part.
-            async move { warn_while_waiting(store.save(&events), slow).await.map_err(|e| crate::output::message(&e)) }
+            async move {
+                write_patiently(store.save(&events), slow, &stop, STOP_GRACE)
+                    .await
+                    .map_err(|e| crate::output::message(&e))
+            }
         }
     };
     let dead_letter = {
-        let store = store.clone();
+        let (store, stop) = (store.clone(), stop.clone());
         move |events: Vec<WebhookEvent>, reason: String| {
-            let store = store.clone();
+            let (store, stop) = (store.clone(), stop.clone());
             async move {
                 tracing::warn!(events = events.len(), %reason, "parking events in webhook_dead_letters");
-                warn_while_waiting(store.dead_letter(&events, &reason), slow).await
+                write_patiently(store.dead_letter(&events, &reason), slow, &stop, STOP_GRACE).await
             }
         }
     };

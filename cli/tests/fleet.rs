@@ -301,6 +301,50 @@ async fn a_store_waiting_on_a_lock_says_so_and_finishes_when_the_lock_goes() {
     db.drop_db().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_gives_up_a_store_waiting_on_a_lock_after_the_grace_and_loses_nothing() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    sync_once(&emu, &db.url).await;
+    let mut holder = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
+    emu.generate(5);
+    // The poller and `--once` alike: one TERM, and each exits 0 within the grace (10 s)
+    // though the lock is still held, with nothing acknowledged.
+    for once in [false, true] {
+        let mut cmd = command(&emu);
+        cmd.args(["sync", "--db", &db.url, "--slow-store-warning", "200ms"]).args(FAST);
+        if once {
+            cmd.arg("--once");
+        }
+        let mut p = Proc::spawn(cmd);
+        eventually(Duration::from_secs(60), "the warning", || {
+            let ok = p.stderr().contains("still waiting for the database to take a batch");
+            async move { ok }
+        })
+        .await;
+        p.signal("TERM");
+        let status = p.wait(Duration::from_secs(40)).await;
+        assert!(status.success(), "once={once}: {status:?}\n{}", p.stderr());
+        assert!(p.stderr().contains("stopping with a database write unfinished"), "{}", p.stderr());
+        assert_eq!(emu.stats().pending, 5, "once={once}: nothing is acknowledged");
+        let said = if once {
+            "stored 0 of 5 events in 1 batches; 0 acknowledged; stopped by signal"
+        } else {
+            "5 events received, 0 stored, 0 acknowledged"
+        };
+        assert!(p.stderr().contains(said), "once={once}: {}", p.stderr());
+    }
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    holder.close().await.ok();
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 0, "no write of a given-up batch committed");
+    sync_once(&emu, &db.url).await;
+    assert_eq!(emu.stats().pending, 0);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
+    db.drop_db().await;
+}
+
 /// `sync --once` into the database; its stderr, once it exited 0.
 async fn sync_once(emu: &smartai_emulator::Emulator, db: &str) -> String {
     let mut cmd = command(emu);

@@ -26,7 +26,7 @@ pub struct Health {
     pub polls: u64,
     /// `pendingCount` of the last successful fetch.
     pub pending_count: u64,
-    /// Events handed to a handler.
+    /// Events a handler took: it returned without error.
     pub events_handled: u64,
     /// Events the server confirmed as removed.
     pub events_acknowledged: u64,

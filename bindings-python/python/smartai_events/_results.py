@@ -77,6 +77,7 @@ class Health:
     polls: int
     """Successful fetches."""
     events_handled: int
+    """Events a handler took: it returned without error."""
     events_acknowledged: int
     events_dead_lettered: int
     errors: int

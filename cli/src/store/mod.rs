@@ -14,6 +14,7 @@ use smartai_events::WebhookEvent;
 use std::borrow::Cow;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 pub use postgres::{CONNECT_TIMEOUT, PgStore};
 
@@ -189,24 +190,57 @@ impl Store {
         }
     }
 
+    /// Closes the connections, waiting at most [`CLOSE_LIMIT`]: a connection whose write was
+    /// given up at a stop may still be waiting on the lock that held it, and the server
+    /// rolls its transaction back once the process is gone.
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(s) => s.close().await,
-            Store::Postgres(s) => s.close().await,
+        let close = async {
+            match self {
+                Store::Sqlite(s) => s.close().await,
+                Store::Postgres(s) => s.close().await,
+            }
+        };
+        if tokio::time::timeout(CLOSE_LIMIT, close).await.is_err() {
+            tracing::debug!("a database connection did not close in time; leaving it to the server");
         }
     }
 }
+
+/// How long closing the store may take at exit.
+const CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Runs a database write, warning every `every` while it has not finished. A write that
 /// waits on a lock held by another session, or on a server that stopped answering, waits
 /// as long as that lasts (its events stay unacknowledged and nothing is lost), and the
 /// operator should hear of it rather than see a silent poller.
-pub async fn warn_while_waiting<T>(write: impl Future<Output = T>, every: Duration) -> T {
+///
+/// Once `stop` has fired, the write gets `grace` more and is then given up, so that a
+/// stop is not held for as long as somebody else's lock: its transaction is dropped
+/// before it committed (or, at worst, commits without being acknowledged, which the
+/// upsert makes harmless), and its events come back on the next run.
+pub async fn write_patiently<T>(
+    write: impl Future<Output = anyhow::Result<T>>,
+    every: Duration,
+    stop: &CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<T> {
     let started = Instant::now();
     let mut write = std::pin::pin!(write);
+    let mut give_up = std::pin::pin!(async {
+        stop.cancelled().await;
+        tokio::time::sleep(grace).await;
+    });
     loop {
         tokio::select! {
             done = &mut write => return done,
+            () = &mut give_up => {
+                tracing::warn!(
+                    waited_s = started.elapsed().as_secs(),
+                    grace_ms = grace.as_millis() as u64,
+                    "stopping with a database write unfinished; its events stay unacknowledged and come back"
+                );
+                anyhow::bail!("stopped while the database write was still waiting; its events stay unacknowledged");
+            }
             () = tokio::time::sleep(every) => tracing::warn!(
                 waited_s = started.elapsed().as_secs(),
                 "still waiting for the database to take a batch (a lock held by another session, or a \
