@@ -279,19 +279,12 @@ async fn a_store_waiting_on_a_lock_says_so_and_finishes_when_the_lock_goes() {
     let emu = emulator(0).await;
     // A first run creates the tables.
     sync_once(&emu, &db.url).await;
-    // Another session holds the table, as a long migration or a `LOCK TABLE` would.
-    let mut holder = PgConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-    sqlx::query("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
+    let mut holder = lock_events_table(&db.url).await;
     emu.generate(5);
     let mut cmd = command(&emu);
     cmd.args(["sync", "--once", "--db", &db.url, "--slow-store-warning", "200ms"]).args(FAST);
     let mut p = Proc::spawn(cmd);
-    eventually(Duration::from_secs(60), "the warning", || {
-        let ok = p.stderr().contains("still waiting for the database to take a batch");
-        async move { ok }
-    })
-    .await;
+    slow_store_warned(&p).await;
     assert_eq!(emu.stats().pending, 5, "nothing is acknowledged while the batch waits");
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
     holder.close().await.ok();
@@ -306,9 +299,7 @@ async fn a_stop_gives_up_a_store_waiting_on_a_lock_after_the_grace_and_loses_not
     let Some(db) = TestDb::create().await else { return };
     let emu = emulator(0).await;
     sync_once(&emu, &db.url).await;
-    let mut holder = PgConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-    sqlx::query("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
+    let mut holder = lock_events_table(&db.url).await;
     emu.generate(5);
     // The poller and `--once` alike: one TERM, and each exits 0 within the grace (10 s)
     // though the lock is still held, with nothing acknowledged.
@@ -319,11 +310,7 @@ async fn a_stop_gives_up_a_store_waiting_on_a_lock_after_the_grace_and_loses_not
             cmd.arg("--once");
         }
         let mut p = Proc::spawn(cmd);
-        eventually(Duration::from_secs(60), "the warning", || {
-            let ok = p.stderr().contains("still waiting for the database to take a batch");
-            async move { ok }
-        })
-        .await;
+        slow_store_warned(&p).await;
         p.signal("TERM");
         let status = p.wait(Duration::from_secs(40)).await;
         assert!(status.success(), "once={once}: {status:?}\n{}", p.stderr());
@@ -343,6 +330,24 @@ async fn a_stop_gives_up_a_store_waiting_on_a_lock_after_the_grace_and_loses_not
     assert_eq!(emu.stats().pending, 0);
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
     db.drop_db().await;
+}
+
+/// A session that holds `webhook_events` locked until it rolls back, as a long migration or
+/// a `LOCK TABLE` would.
+async fn lock_events_table(url: &str) -> PgConnection {
+    let mut holder = PgConnection::connect(url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
+    holder
+}
+
+/// Waits until `sync` has warned that its database write is waiting.
+async fn slow_store_warned(p: &Proc) {
+    eventually(Duration::from_secs(60), "the slow-store warning", || {
+        let ok = p.stderr().contains("still waiting for the database to take a batch");
+        async move { ok }
+    })
+    .await;
 }
 
 /// `sync --once` into the database; its stderr, once it exited 0.
