@@ -295,7 +295,12 @@ class BatchIterator {
     this.#native = nativeBatches
     this.#error = error
     this.#stop = stop.stop
-    this.#release = stop.release
+    let released = false
+    this.#release = () => {
+      if (released) return
+      released = true
+      stop.release()
+    }
     this.#signal = signal
   }
 
@@ -315,6 +320,8 @@ class BatchIterator {
       return await this.#step()
     } finally {
       this.#pending = false
+      // A return() while this call was pending left the signal wired to it; release it now.
+      if (this.#finished) this.#release()
     }
   }
 
@@ -342,7 +349,9 @@ class BatchIterator {
 
   #finish() {
     this.#finished = true
-    this.#release()
+    // A pending next() keeps the signal until it settles, so that aborting still ends it
+    // (a return() called meanwhile waits for that next(), as an async generator's does).
+    if (!this.#pending) this.#release()
   }
 
   async return(value) {

@@ -3,7 +3,8 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { AssessmentClient, startEmulator, clientFor, events, withinMs } = require('./helpers.js')
+const { AssessmentClient, startEmulator, clientFor, events, withinMs, requests } = require('./helpers.js')
+const { CancelledError } = AssessmentClient
 
 let emu
 let client
@@ -75,7 +76,6 @@ test('a commit() while a next() is pending is refused and acknowledges nothing',
 })
 
 test('a signal abandons a batches() iteration: a hung fetch ends at once, and the batch in hand is not acknowledged', async () => {
-  const { CancelledError } = require('..')
   emu.enqueue(events(4, 'sig'))
   const controller = new AbortController()
   const it = client.batches({ limit: 2, signal: controller.signal })
@@ -155,4 +155,24 @@ test('an error while fetching rejects the loop with a typed error', async () => 
   await assert.rejects(async () => {
     for await (const batch of client.batches()) assert.fail(`unexpected ${batch}`)
   }, (err) => err instanceof AssessmentClient.AuthenticationError)
+})
+
+test('a return() while a next() is pending keeps the signal: aborting still ends the pending next() at once', async () => {
+  emu.enqueue(events(3, 'ret'))
+  const client = clientFor(emu, { timeoutMs: 60_000, maxRetries: 0 })
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'hang' } })
+  const controller = new AbortController()
+  const reason = new Error('giving up on the platform')
+  const it = client.batches({ signal: controller.signal })
+  const pending = it.next()
+  pending.catch(() => {})
+  while (requests(emu, 'fetch').length === 0) await new Promise((resolve) => setImmediate(resolve))
+  const returned = it.return()
+  controller.abort(reason)
+  await assert.rejects(withinMs(pending, 10_000, 'the pending next()'), (err) => err instanceof CancelledError && err.cause === reason)
+  assert.deepEqual(await withinMs(returned, 10_000, 'return()'), { done: true, value: undefined })
+  assert.deepEqual(await it.next(), { done: true, value: undefined })
+  assert.deepEqual(emu.pendingIds(), ['ret_0000', 'ret_0001', 'ret_0002'])
+  emu.clearFaults()
+  await client.close()
 })
