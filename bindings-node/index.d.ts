@@ -99,7 +99,8 @@ declare namespace AssessmentClient {
   export interface HandlerContext {
     /**
      * An `AbortSignal` (typed structurally) that aborts when the `signal` of the drain or
-     * run this batch belongs to aborts. A drain abandoned that way rejects at once, while
+     * run this batch belongs to aborts, or the client is closed (with a `CancelledError` as
+     * its reason). A drain abandoned that way rejects at once, while
      * the handler may still be running; a run lets the handler finish. Either way a handler
      * may give up when it aborts: its events stay unacknowledged and come back.
      */
@@ -574,6 +575,11 @@ declare class AssessmentClient {
   ): AssessmentClient.BatchIterator
   run(handler: AssessmentClient.Handler, options?: AssessmentClient.RunOptions): Promise<AssessmentClient.RunSummary>
   health(): Promise<AssessmentClient.Health>
+  /**
+   * Releases the connections. Calls in flight reject with a `CancelledError` (a run stops as
+   * if its signal aborted), the signal of a handler still running aborts, and later calls
+   * reject with a `ConfigurationError`.
+   */
   close(): Promise<void>
   toJSON(): { apiKey: string; baseUrl: string }
 }

@@ -221,7 +221,8 @@ function signalOnly(options, what) {
 function stopToken(signal) {
   // What a handler is given: aborted with the caller's signal, so that it can give up.
   const forHandler = new AbortController()
-  if (signal == null) return { stop: null, release() {}, handlerSignal: forHandler.signal }
+  const abortHandler = (reason) => forHandler.abort(reason)
+  if (signal == null) return { stop: null, release() {}, handlerSignal: forHandler.signal, abortHandler }
   if (typeof signal !== 'object' || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean') {
     const got =
       typeof signal === 'string' ? `${JSON.stringify(signal.slice(0, 40))} (a string)`
@@ -233,14 +234,19 @@ function stopToken(signal) {
   if (signal.aborted) {
     stop.cancel()
     forHandler.abort(signal.reason)
-    return { stop, release() {}, handlerSignal: forHandler.signal }
+    return { stop, release() {}, handlerSignal: forHandler.signal, abortHandler }
   }
   const onAbort = () => {
     stop.cancel()
     forHandler.abort(signal.reason)
   }
   signal.addEventListener('abort', onAbort, { once: true })
-  return { stop, release: () => signal.removeEventListener('abort', onAbort), handlerSignal: forHandler.signal }
+  return {
+    stop,
+    release: () => signal.removeEventListener('abort', onAbort),
+    handlerSignal: forHandler.signal,
+    abortHandler,
+  }
 }
 
 async function withSignal(signal, call, decode) {
@@ -270,6 +276,8 @@ function isObject(value) {
 // The client
 
 const kNative = Symbol('smartai-events.native')
+// The `abortHandler` of each drain and run in progress, which `close()` aborts.
+const kHandlers = Symbol('smartai-events.handlers')
 
 /**
  * The async iterator returned by `client.batches()`.
@@ -394,6 +402,7 @@ class AssessmentClient {
    */
   constructor(options) {
     Object.defineProperty(this, kNative, { value: callNative(() => new native.NativeClient(options)) })
+    Object.defineProperty(this, kHandlers, { value: new Set() })
   }
 
   /** `"test"` for a `wc_ak_test_` key, `"live"` otherwise. */
@@ -436,13 +445,15 @@ class AssessmentClient {
     if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
     const context = { signal: undefined }
     const bridged = bridge(handler, slot, false, context)
-    const { stop, release, handlerSignal } = stopToken(signal)
+    const { stop, release, handlerSignal, abortHandler } = stopToken(signal)
     context.signal = handlerSignal
+    this[kHandlers].add(abortHandler)
     try {
       return JSON.parse(await this[kNative].drain(bridged, rest, stop))
     } catch (err) {
       throw withReason(translate(err, slot), signal)
     } finally {
+      this[kHandlers].delete(abortHandler)
       release()
     }
   }
@@ -482,15 +493,17 @@ class AssessmentClient {
     const context = { signal: undefined }
     const bridged = bridge(handler, slot, false, context)
     const bridgedDeadLetter = bridge(deadLetter, slot, true)
-    const { stop, release, handlerSignal } = stopToken(signal ?? undefined)
+    const { stop, release, handlerSignal, abortHandler } = stopToken(signal ?? undefined)
     context.signal = handlerSignal
     const token = stop ?? new native.StopToken()
+    this[kHandlers].add(abortHandler)
     try {
       const text = await this[kNative].run(bridged, rest, token, bridgedDeadLetter)
       return JSON.parse(text)
     } catch (err) {
       throw translate(err, slot)
     } finally {
+      this[kHandlers].delete(abortHandler)
       release()
     }
   }
@@ -500,9 +513,17 @@ class AssessmentClient {
     return JSON.parse(callNative(() => this[kNative].health()))
   }
 
-  /** Releases the connections; later calls reject with a `ConfigurationError`. */
+  /**
+   * Releases the connections; later calls reject with a `ConfigurationError`. The signal of
+   * a handler still running (given as its second argument) aborts with a `CancelledError`.
+   */
   async close() {
     this[kNative].close()
+    const handlers = [...this[kHandlers]]
+    this[kHandlers].clear()
+    for (const abortHandler of handlers) {
+      abortHandler(new errors.CancelledError('cancelled: the client was closed', { code: 'CANCELLED' }))
+    }
   }
 
   [util.inspect.custom](depth, options, inspect) {

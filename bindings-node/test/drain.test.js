@@ -262,3 +262,28 @@ test('an AbortSignal abandons a drain: CancelledError with the reason as cause, 
   // Anything else that is not a drain option is still refused.
   await assert.rejects(client.drain(() => {}, { signl: 1 }), /unknown drain option "signl"/)
 })
+
+test('close() aborts the signal of a handler still running, in a drain and in a run', async () => {
+  emu.enqueue(events(4, 'cls'))
+  const aborted = (signal) => signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+  // A drain rejects at once; its handler hears of it and can stop before code after the catch runs.
+  let client = clientFor(emu)
+  let handlerDone
+  const drained = client.drain((batch, { signal }) => {
+    handlerDone = aborted(signal).then(() => signal.reason)
+    client.close()
+    return handlerDone
+  }, { limit: 4 })
+  await assert.rejects(withinMs(drained, 10_000, 'the closed drain'), AssessmentClient.CancelledError)
+  const reason = await withinMs(handlerDone, 10_000, 'the handler of the closed drain')
+  assert.ok(reason instanceof AssessmentClient.CancelledError, String(reason))
+  assert.equal(emu.pendingIds().length, 4, 'nothing acknowledged')
+  // A run stops as if its signal aborted: the handler's signal aborts too.
+  client = clientFor(emu)
+  const summary = await withinMs(client.run((batch, { signal }) => {
+    client.close()
+    return aborted(signal)
+  }, { intervalMs: 60_000 }), 10_000, 'the closed run')
+  assert.equal(summary.events, 4)
+  assert.equal(emu.pendingIds().length, 0, 'the handler finished, so its batch is acknowledged')
+})
