@@ -185,7 +185,14 @@ function bridge(fn, slot, withReason, context) {
     } catch (err) {
       return Promise.resolve(fail(slot, err))
     }
-    if (isGenerator(result)) {
+    let generator
+    try {
+      generator = isGenerator(result)
+    } catch (err) {
+      // A result whose properties throw when read (a getter, a Proxy): that error is the failure.
+      return Promise.resolve(fail(slot, err))
+    }
+    if (generator) {
       const err = new TypeError(`${what} returned a generator: it contains \`yield\`, so calling it did not run its body; a ${what} must not yield`)
       return Promise.resolve(fail(slot, err))
     }

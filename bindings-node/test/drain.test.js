@@ -287,3 +287,19 @@ test('close() aborts the signal of a handler still running, in a drain and in a 
   assert.equal(summary.events, 4)
   assert.equal(emu.pendingIds().length, 0, 'the handler finished, so its batch is acknowledged')
 })
+
+test('a handler result whose properties throw when read is a handler error with that error as cause', async () => {
+  emu.enqueue(events(2, 'odd'))
+  const client = clientFor(emu)
+  const boom = new Error('a getter that throws')
+  const throwingNext = () => Object.defineProperty({}, 'next', { get() { throw boom } })
+  const throwingProxy = () => new Proxy({}, { get() { throw boom }, has() { throw boom } })
+  for (const handler of [throwingNext, throwingProxy]) {
+    await assert.rejects(client.drain(handler), (err) => {
+      assert.ok(err instanceof AssessmentClient.HandlerError, String(err))
+      assert.equal(err.cause, boom)
+      return true
+    })
+    assert.equal(emu.pendingIds().length, 2, 'nothing acknowledged')
+  }
+})
