@@ -380,15 +380,18 @@ declare namespace AssessmentClient {
    *   nothing of the batch in hand: it comes back on a later poll (at-least-once). JavaScript
    *   does not tell the iterator *why* the loop ended, so `break` and `throw` behave the same.
    * - To keep the batch you finished before a `break`, `await it.commit()` first.
-   * - With a `signal`, aborting rejects the pending or next `next()` with a `CancelledError`;
-   *   the batch in hand is not acknowledged.
+   * - With a `signal`, aborting rejects the pending or next `next()` (or `commit()`) with a
+   *   `CancelledError`; the batch in hand is not acknowledged.
    */
   export class BatchIterator implements AsyncIterableIterator<Batch> {
     private constructor()
     [Symbol.asyncIterator](): BatchIterator
     next(): Promise<IteratorResult<Batch, undefined>>
     return(value?: unknown): Promise<IteratorResult<Batch, undefined>>
-    /** Acknowledges the batch handed out last, if not done yet. */
+    /**
+     * Acknowledges the batch handed out last, if not done yet. The iteration's `signal` ends
+     * it as it ends `next()`: a `CancelledError`, and nothing more is sent.
+     */
     commit(): Promise<void>
     summary(): Promise<DrainSummary>
   }

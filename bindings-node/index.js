@@ -388,9 +388,9 @@ class BatchIterator {
     }
     if (!this.#native) return
     try {
-      await this.#native.commit()
+      await this.#native.commit(this.#stop)
     } catch (err) {
-      throw translate(err)
+      throw withReason(translate(err), this.#signal)
     }
   }
 

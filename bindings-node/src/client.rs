@@ -438,11 +438,14 @@ impl NativeBatches {
         .await
     }
 
-    /// Acknowledges the batch handed out last, if not done yet.
+    /// Acknowledges the batch handed out last, if not done yet. `stop` (the iteration's
+    /// signal) abandons it as it does `next`: what is not acknowledged stays owed.
     #[napi(catch_unwind)]
-    pub async fn commit(&self) -> Result<()> {
+    pub async fn commit(&self, stop: Option<&StopToken>) -> Result<()> {
         let inner = self.inner.clone();
-        logging::scoped_in(self.origin, guard(async move { inner.lock().await.commit().await.napi() })).await
+        let token = stop.map(|s| s.token.clone());
+        logging::scoped_in(self.origin, cancellable(token, async move { inner.lock().await.commit().await.napi() }))
+            .await
     }
 
     /// Forgets the batch handed out last without acknowledging it.

@@ -176,3 +176,26 @@ test('a return() while a next() is pending keeps the signal: aborting still ends
   emu.clearFaults()
   await client.close()
 })
+
+test('the signal ends a commit() too: a hung acknowledge at once, and after the abort nothing is acknowledged', async () => {
+  emu.enqueue(events(4, 'cms'))
+  const client = clientFor(emu, { timeoutMs: 60_000, maxRetries: 0 })
+  const controller = new AbortController()
+  const reason = new Error('shutting down')
+  const it = client.batches({ limit: 2, signal: controller.signal })
+  assert.equal((await it.next()).value.events.length, 2)
+  emu.addFault({ endpoint: 'acknowledge', kind: { type: 'hang' } })
+  const committing = it.commit()
+  committing.catch(() => {})
+  while (requests(emu, 'acknowledge').length === 0) await new Promise((resolve) => setImmediate(resolve))
+  controller.abort(reason)
+  await assert.rejects(withinMs(committing, 10_000, 'the hung commit()'), (err) => err instanceof CancelledError && err.cause === reason)
+  emu.clearFaults()
+  // Once aborted, a commit() sends nothing.
+  const before = requests(emu, 'acknowledge').length
+  await assert.rejects(it.commit(), (err) => err instanceof CancelledError && err.cause === reason)
+  assert.equal(requests(emu, 'acknowledge').length, before)
+  assert.deepEqual(emu.pendingIds(), ['cms_0000', 'cms_0001', 'cms_0002', 'cms_0003'])
+  await it.return()
+  await client.close()
+})
