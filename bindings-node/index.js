@@ -283,6 +283,22 @@ function isObject(value) {
 // The client
 
 const kNative = Symbol('smartai-events.native')
+
+// An iterator dropped without finishing (no `return()`) takes its signal's listener with it
+// when it is collected, so that a long-lived signal does not collect listeners.
+const droppedIterators = new FinalizationRegistry((release) => release())
+
+/** `release` made safe to call twice; it no longer runs once an iterator is collected. */
+function releaseOnce(release) {
+  let released = false
+  const once = () => {
+    if (released) return
+    released = true
+    droppedIterators.unregister(once)
+    release()
+  }
+  return once
+}
 // The `abortHandler` of each drain and run in progress, which `close()` aborts.
 const kHandlers = Symbol('smartai-events.handlers')
 
@@ -310,12 +326,8 @@ class BatchIterator {
     this.#native = nativeBatches
     this.#error = error
     this.#stop = stop.stop
-    let released = false
-    this.#release = () => {
-      if (released) return
-      released = true
-      stop.release()
-    }
+    this.#release = releaseOnce(stop.release)
+    droppedIterators.register(this, this.#release, this.#release)
     this.#signal = signal
   }
 

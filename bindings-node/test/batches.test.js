@@ -199,3 +199,24 @@ test('the signal ends a commit() too: a hung acknowledge at once, and after the 
   await it.return()
   await client.close()
 })
+
+test('an iterator dropped without finishing does not leave its listener on a long-lived signal', async () => {
+  emu.enqueue(events(20, 'gc'))
+  const { getEventListeners } = require('node:events')
+  require('node:v8').setFlagsFromString('--expose-gc')
+  const gc = require('node:vm').runInNewContext('gc')
+  const client = clientFor(emu)
+  const controller = new AbortController()
+  const handOut = async () => {
+    const it = client.batches({ limit: 1, signal: controller.signal })
+    return (await it.next()).value.events.length
+  }
+  for (let i = 0; i < 5; i += 1) assert.equal(await handOut(), 1)
+  for (let round = 0; round < 100 && getEventListeners(controller.signal, 'abort').length > 0; round += 1) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0)
+  assert.equal(emu.pendingIds().length, 20, 'nothing acknowledged')
+  await client.close()
+})
