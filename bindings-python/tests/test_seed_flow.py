@@ -115,3 +115,10 @@ def test_generated_events_roundtrip(emu: Emulator, client: se.AssessmentClient) 
         if isinstance(event, (se.AssessmentCompleted, se.AssessmentDisqualified)):
             assert isinstance(event.candidate_name, str)
             assert event.submitted_at is None or event.submitted_at.tzinfo is not None
+
+
+def test_create_session_takes_any_iterable_of_users(emu: Emulator, client: se.AssessmentClient) -> None:
+    # create_session(users: Iterable[...]): a generator is an iterable too.
+    users = ({"name": n, "email": f"{n.lower()}@b.com"} for n in ["A", "B"])
+    token = client.create_session(users, recruiter_email="r@b.com")
+    assert token.token

@@ -55,7 +55,9 @@ def run_options(
 
 
 def session_request(users: Any, recruiter_id: Any, recruiter_email: Any) -> dict[str, Any]:
-    if isinstance(users, (list, tuple)):
+    # Any iterable of users (a generator too); a string or a mapping goes to the core as
+    # is, which refuses it.
+    if isinstance(users, Iterable) and not isinstance(users, (str, bytes, Mapping)):
         users = [_user(u) for u in users]
     return {"users": users, "recruiterId": recruiter_id, "recruiterEmail": recruiter_email}
 
