@@ -253,7 +253,7 @@ impl LoopPump {
         }
         let completer = Py::new(py, Completer { reply: Mutex::new(Some(reply)) })?;
         let awaiting = cached(py, &AWAIT_HANDLER, "smartai_events._async", "_await_handler")?
-            .call1((returned, completer.clone_ref(py)))
+            .call1((returned, completer.clone_ref(py), what))
             .and_then(|coroutine| self.event_loop.bind(py).call_method1("create_task", (coroutine,)));
         match awaiting {
             Ok(task) => {

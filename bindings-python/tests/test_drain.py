@@ -299,3 +299,48 @@ def test_a_blocking_client_survives_the_server_closing_its_idle_connection() -> 
     finally:
         client.close()
         server.shutdown()
+
+
+async def test_an_async_handler_whose_result_is_an_unawaited_coroutine_fails_its_batch(
+    emu: Emulator, aclient: se.AsyncAssessmentClient
+) -> None:
+    # `return save(events)` in an async def (a forgotten `await`): save's body never ran.
+    emu.generate(5)
+    saved: list[str] = []
+
+    async def save(events: list[se.WebhookEvent]) -> None:
+        saved.extend(e.event_id for e in events)
+
+    async def handler(events: list[se.WebhookEvent]) -> object:
+        return save(events)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(se.HandlerError) as info:
+            await aclient.drain(handler)
+        gc.collect()
+    assert isinstance(info.value.__cause__, TypeError)
+    assert "coroutine" in str(info.value)
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
+    assert saved == []
+    assert len(emu.pending_ids()) == 5
+
+
+async def test_an_async_handler_whose_result_is_a_generator_fails_its_batch(
+    emu: Emulator, aclient: se.AsyncAssessmentClient
+) -> None:
+    emu.generate(5)
+    saved: list[str] = []
+
+    def save(events: list[se.WebhookEvent]) -> Iterator[None]:
+        saved.extend(e.event_id for e in events)
+        yield None
+
+    async def handler(events: list[se.WebhookEvent]) -> object:
+        return save(events)
+
+    with pytest.raises(se.HandlerError) as info:
+        await aclient.drain(handler)
+    assert isinstance(info.value.__cause__, TypeError)
+    assert saved == []
+    assert len(emu.pending_ids()) == 5

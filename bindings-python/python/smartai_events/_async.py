@@ -48,11 +48,32 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-async def _await_handler(awaitable: Awaitable[Any], done: Callable[[Optional[BaseException]], None]) -> None:
+def _refuse_unfinished(what: str, result: object) -> None:
+    """What an awaited handler resolved to, judged before its batch may be acknowledged: a
+    coroutine (``return save(events)`` in an ``async def``, a forgotten ``await``), another
+    awaitable or a generator is work that nothing will finish, so the handler has failed."""
+    if inspect.iscoroutine(result) or inspect.isgenerator(result):
+        result.close()  # so that it does not warn "never awaited" later
+        kind = "a coroutine" if inspect.iscoroutine(result) else "a generator"
+    elif inspect.isasyncgen(result):
+        kind = "an async generator"
+    elif inspect.isawaitable(result):
+        kind = f"an awaitable ({type(result).__qualname__})"
+    else:
+        return
+    raise TypeError(
+        f"{what} resolved to {kind}, which nothing awaits or runs: its work is not done, so its "
+        f"batch is not acknowledged (a missing `await` in the {what}?)"
+    )
+
+
+async def _await_handler(
+    awaitable: Awaitable[Any], done: Callable[[Optional[BaseException]], None], what: str = "handler"
+) -> None:
     """Awaits what a handler returned, as a task on the loop, and reports its end to the
     native module in the same step (a done callback would run one loop turn later)."""
     try:
-        await awaitable
+        _refuse_unfinished(what, await awaitable)
     except Exception as e:  # the handler failed: the drain reports it, nobody else must
         done(e)
         return
@@ -210,6 +231,10 @@ class AsyncAssessmentClient(ClientBase):
         :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
         events come back on a later poll (at-least-once: make your save idempotent on
         ``event_id``). Within one drain an event is never handed out twice.
+
+        A handler that resolves to a coroutine, another awaitable or a generator (a
+        forgotten ``await``) has failed in the same way, with a :class:`TypeError` as
+        ``__cause__``: that work never runs, so nothing of its batch is acknowledged.
 
         Cancelling the awaiting task aborts the drain and cancels the handler in progress
         (it sees :class:`asyncio.CancelledError`); nothing of its batch is acknowledged.
