@@ -186,7 +186,8 @@ impl NativeClient {
         ctx.finish(py, async move { client.drain_as(handler, opts).await }, summary_to_py, None)
     }
 
-    /// `stop_event` (blocking only): an object with `is_set()`, checked every 100 ms.
+    /// `stop_event`: an object with `is_set()`, checked as the run starts, and every 100 ms by
+    /// a blocking run.
     #[pyo3(signature = (handler, options, dead_letter=None, stop_event=None, event_loop=None, future=None))]
     #[allow(clippy::too_many_arguments)]
     fn run(
@@ -213,6 +214,13 @@ impl NativeClient {
         let token = CancellationToken::new();
         let stop = token.clone().cancelled_owned();
         let stop_event = stop_event.filter(|ev| !ev.is_none(py));
+        // A stop event already set begins no cycle. The blocking call checks it again every
+        // slice; the async one hears of a later set from its event loop.
+        if let Some(event) = &stop_event
+            && event.call_method0(py, "is_set")?.is_truthy(py)?
+        {
+            token.cancel();
+        }
         let fut = async move { client.run_as(handler, opts, stop).await };
         let convert = |py: Python<'_>, s: smartai_events::RunSummary| -> PyResult<Py<PyAny>> {
             let d = PyDict::new(py);

@@ -178,3 +178,48 @@ def test_run_with_a_stop_event_already_set_fetches_nothing(emu: Emulator, client
     assert seen == [] and summary.events == 0
     assert emu.request_log() == []
     assert len(emu.pending_ids()) == 5
+
+
+async def test_an_async_run_with_a_stop_event_already_set_begins_no_cycle(
+    emu: Emulator, aclient: se.AsyncAssessmentClient
+) -> None:
+    emu.generate(5)
+    emu.clear_request_log()
+    stop = asyncio.Event()
+    stop.set()
+    seen: list[int] = []
+    # A busy loop: other callbacks run before the run's own first step on it.
+    asyncio.get_running_loop().call_soon(time.sleep, 0.2)
+    summary = await aclient.run(lambda events: seen.append(len(events)), interval=0.1, stop=stop)
+    assert seen == [] and summary.events == 0
+    assert summary.cycles == 0
+    assert emu.request_log() == []
+    assert len(emu.pending_ids()) == 5
+
+
+async def test_an_async_run_stops_on_an_asyncio_event_set_from_another_thread(
+    emu: Emulator, aclient: se.AsyncAssessmentClient
+) -> None:
+    # asyncio.Event.set() from another thread (or from a signal.signal handler) does not wake
+    # the loop; the run must notice it anyway rather than sleep in the selector for ever.
+    emu.generate(5)
+    stop = asyncio.Event()
+    seen: list[str] = []
+    first_cycle = threading.Event()
+
+    def handler(events: list[se.WebhookEvent]) -> None:
+        seen.extend(e.event_id for e in events)
+        first_cycle.set()
+
+    def set_from_thread() -> None:
+        first_cycle.wait(30)
+        stop.set()
+
+    thread = threading.Thread(target=set_from_thread)
+    thread.start()
+    try:
+        summary = await asyncio.wait_for(aclient.run(handler, interval=30, stop=stop), 20)
+    finally:
+        thread.join()
+    assert summary.events == 5 and len(seen) == 5
+    assert emu.pending_ids() == []

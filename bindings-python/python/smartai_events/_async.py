@@ -83,6 +83,23 @@ async def _await_handler(
     done(None)
 
 
+# How often a run's stop event is looked at, besides being awaited.
+_STOP_POLL = 0.1
+
+
+async def _wait_for_stop(stop: asyncio.Event) -> None:
+    """Returns once ``stop`` is set. Besides awaiting it, looks at it every 100 ms (as the
+    blocking client does): an ``asyncio.Event`` set from another thread, or from a
+    ``signal.signal`` handler, does not wake the loop, which could otherwise sleep in its
+    selector for ever."""
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set():
+            await asyncio.wait((waiter,), timeout=_STOP_POLL)
+    finally:
+        waiter.cancel()
+
+
 async def _call(start: Callable[[asyncio.AbstractEventLoop, asyncio.Future[Any]], Any]) -> Any:
     """Starts a native operation on the core's runtime and awaits it; cancelling the
     awaiting task aborts the operation and cancels its handler task, if one is running."""
@@ -282,6 +299,10 @@ class AsyncAssessmentClient(ClientBase):
         queue order strictly instead: every batch is handled whole, and nothing is
         dead-lettered.
 
+        ``stop`` is also looked at every 100 ms, so that one set from another thread or a
+        ``signal.signal`` handler (which does not wake the loop) still stops the run; one
+        already set makes ``run`` return at once, without fetching.
+
         On stop (``stop.set()``): a wait or fetch in progress is abandoned at once; a handler
         in progress finishes, its batch is acknowledged, and ``run`` returns its summary. On
         cancellation of the awaiting task the same graceful stop happens, then
@@ -299,10 +320,12 @@ class AsyncAssessmentClient(ClientBase):
         opts = run_options(interval, max_attempts, limit, since, max_events, max_batches, ordered)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        pending = native.run(handler, opts, dead_letter, None, loop, future)
+        # The stop event goes along so that one already set begins no cycle: the waiter
+        # below is heard of only once the loop has run it.
+        pending = native.run(handler, opts, dead_letter, stop, loop, future)
         waiter: Optional[asyncio.Task[Any]] = None
         if stop is not None:
-            waiter = loop.create_task(stop.wait())
+            waiter = loop.create_task(_wait_for_stop(stop))
             waiter.add_done_callback(lambda _: pending.stop())
         try:
             try:
