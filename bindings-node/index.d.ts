@@ -393,6 +393,12 @@ declare namespace AssessmentClient {
      * it as it ends `next()`: a `CancelledError`, and nothing more is sent.
      */
     commit(): Promise<void>
+    /**
+     * Forgets the batch handed out last without acknowledging it: the platform delivers it
+     * again, and so does this iteration if it goes on. For a loop body that catches its own
+     * error and goes on, which the iterator cannot see.
+     */
+    abandon(): Promise<void>
     summary(): Promise<DrainSummary>
   }
 

@@ -309,6 +309,7 @@ const kHandlers = Symbol('smartai-events.handlers')
  * - `return()` (called by `break`, `return` or a `throw` inside `for await`) acknowledges
  *   nothing of the batch in hand: it comes back on a later poll (at-least-once).
  * - `commit()` acknowledges the batch in hand now, e.g. right before a `break`.
+ * - `abandon()` forgets the batch in hand, for a body that caught its own error and goes on.
  */
 class BatchIterator {
   #native
@@ -404,6 +405,20 @@ class BatchIterator {
     } catch (err) {
       throw withReason(translate(err), this.#signal)
     }
+  }
+
+  /**
+   * Forgets the batch handed out last without acknowledging it, for a loop body that caught
+   * its own error and goes on: the platform delivers that batch again, and so does this
+   * iteration if it goes on.
+   */
+  async abandon() {
+    if (this.#pending) {
+      throw new errors.InvalidArgumentError(
+        'abandon() was called before the pending next() settled; await next() first',
+      )
+    }
+    if (this.#native) await this.#native.abandon()
   }
 
   /** `{ batches, events, acknowledged, pendingCount }` so far. */

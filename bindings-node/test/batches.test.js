@@ -135,6 +135,37 @@ test('commit() before break keeps the finished batch', async () => {
   assert.deepEqual(emu.pendingIds(), ['cmt_0002', 'cmt_0003'])
 })
 
+test('an abandoned batch is handed out again and only then acknowledged', async () => {
+  emu.enqueue(events(30, 'aban'))
+  const it = client.batches({ limit: 10 })
+  const handed = []
+  let failed = null
+  for await (const batch of it) {
+    const ids = batch.events.map((e) => e.eventId)
+    handed.push(...ids)
+    if (failed === null) {
+      // Saving the first batch fails; the body catches it and goes on.
+      failed = ids
+      await it.abandon()
+      assert.ok(failed.every((id) => emu.pendingIds().includes(id)))
+    }
+  }
+  assert.equal(handed.filter((id) => id === failed[0]).length, 2, 'the abandoned batch came back')
+  assert.deepEqual([...new Set(handed)].sort(), handed.slice(10).sort(), 'after it, every event once')
+  assert.deepEqual(emu.pendingIds(), [])
+  assert.equal((await it.summary()).acknowledged, 30)
+})
+
+test('an abandon() while a next() is pending is refused', async () => {
+  emu.enqueue(events(2, 'abp'))
+  const { InvalidArgumentError } = require('..')
+  const it = client.batches({ limit: 2 })
+  const pending = it.next()
+  await assert.rejects(it.abandon(), (err) => err instanceof InvalidArgumentError && /pending next\(\)/.test(err.message))
+  await pending
+  await it.return()
+})
+
 test('a throw inside the loop acknowledges nothing of the batch in hand', async () => {
   emu.enqueue(events(4, 'thr'))
   const boom = new Error('save failed')

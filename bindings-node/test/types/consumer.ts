@@ -109,6 +109,10 @@ async function main(): Promise<void> {
   const it = client.batches({ limit: 10 })
   for await (const batch of it) {
     console.log(batch.events.length, batch.pendingCount)
+    if (batch.events.length === 0) {
+      await it.abandon()
+      continue
+    }
     await it.commit()
     break
   }
