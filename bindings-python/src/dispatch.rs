@@ -6,7 +6,7 @@
 use crate::convert::events_to_py;
 use crate::errors::{PyHandlerError, to_pyerr};
 use crate::loop_pump::{Job, LoopPump, LoopSender};
-use crate::returned::{refuse_awaitable, refuse_generator};
+use crate::returned::{Given, refuse_unfinished};
 use crate::runtime;
 use crate::runtime::{LocalCell, LocalRuntime};
 use pyo3::exceptions::{PyException, PyRuntimeError};
@@ -225,8 +225,7 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
                         None => ("handler", callable.bind(py).call1((list,))?),
                         Some(r) => ("dead_letter", callable.bind(py).call1((list, r))?),
                     };
-                    refuse_generator(py, what, &returned)?;
-                    refuse_awaitable(py, what, &returned)
+                    refuse_unfinished(py, what, Given::Returned, &returned)
                 })();
                 match result {
                     Ok(()) => {

@@ -15,6 +15,7 @@
 use crate::convert::events_to_py;
 use crate::dispatch::Call;
 use crate::errors::PyHandlerError;
+use crate::returned::Given;
 use pyo3::exceptions::{PyException, PyNotImplementedError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -243,7 +244,7 @@ impl LoopPump {
                 return Ok(());
             }
         };
-        if let Err(e) = crate::returned::refuse_generator(py, what, &returned) {
+        if let Err(e) = crate::returned::refuse_generator(py, what, Given::Returned, &returned) {
             let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
             return Ok(());
         }
@@ -251,9 +252,9 @@ impl LoopPump {
             let _ = reply.send(Ok(()));
             return Ok(());
         }
-        let completer = Py::new(py, Completer { reply: Mutex::new(Some(reply)) })?;
+        let completer = Py::new(py, Completer { reply: Mutex::new(Some(reply)), what })?;
         let awaiting = cached(py, &AWAIT_HANDLER, "smartai_events._async", "_await_handler")?
-            .call1((returned, completer.clone_ref(py), what))
+            .call1((returned, completer.clone_ref(py)))
             .and_then(|coroutine| self.event_loop.bind(py).call_method1("create_task", (coroutine,)));
         match awaiting {
             Ok(task) => {
@@ -307,10 +308,12 @@ impl Drop for LoopPump {
 }
 
 /// Reports the end of a handler's task to the waiting worker (called by `_await_handler`
-/// with `None` or the exception).
+/// with the exception, or with what the handler resolved to).
 #[pyclass(frozen, module = "smartai_events._native")]
 struct Completer {
     reply: Mutex<Option<oneshot::Sender<Result<(), smartai_events::BoxError>>>>,
+    /// `handler` or `dead_letter`, for the message if what it resolved to is refused.
+    what: &'static str,
 }
 
 impl Completer {
@@ -323,10 +326,18 @@ impl Completer {
 
 #[pymethods]
 impl Completer {
-    fn __call__(&self, py: Python<'_>, error: Option<Bound<'_, PyAny>>) {
-        self.complete(match error {
-            None => Ok(()),
-            Some(e) => Err(Box::new(PyHandlerError::new(py, PyErr::from_value(e)))),
+    /// The handler failed (or was cancelled) with `error`.
+    fn failed(&self, py: Python<'_>, error: Bound<'_, PyAny>) {
+        self.complete(Err(Box::new(PyHandlerError::new(py, PyErr::from_value(error)))));
+    }
+
+    /// The handler finished with `value`, judged as a blocking handler's result is: a
+    /// coroutine or generator in it is work nothing will run (a forgotten `await`).
+    fn resolved(&self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<()> {
+        self.complete(match crate::returned::refuse_unfinished(py, self.what, Given::ResolvedTo, &value) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(Box::new(PyHandlerError::new(py, e))),
         });
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
-//! What a Python handler or dead-letter hook returned, judged before its batch may be
-//! acknowledged: a value that shows its body never ran fails the batch.
+//! What a Python handler or dead-letter hook returned (or, async, resolved to), judged
+//! before its batch may be acknowledged: a value that shows its work never ran fails the
+//! batch.
 
 use crate::loop_pump::{IS_AWAITABLE, IS_COROUTINE, cached};
 use pyo3::exceptions::PyTypeError;
@@ -9,10 +10,26 @@ use pyo3::types::PyTuple;
 
 static GENERATOR_TYPES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
+/// Where the value comes from: a call's result, or what an awaited handler resolved to.
+#[derive(Clone, Copy)]
+pub(crate) enum Given {
+    Returned,
+    ResolvedTo,
+}
+
+impl Given {
+    fn verb(self) -> &'static str {
+        match self {
+            Given::Returned => "returned",
+            Given::ResolvedTo => "resolved to",
+        }
+    }
+}
+
 /// Calling a function that contains `yield` only makes a generator: none of its body ran,
 /// so its events were not handled, and nothing of its batch may be acknowledged. A
 /// generator is closed; an async generator that never started needs no closing.
-pub(crate) fn refuse_generator(py: Python<'_>, what: &str, returned: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn refuse_generator(py: Python<'_>, what: &str, given: Given, returned: &Bound<'_, PyAny>) -> PyResult<()> {
     let types = GENERATOR_TYPES
         .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
             let types = py.import("types")?;
@@ -29,16 +46,18 @@ pub(crate) fn refuse_generator(py: Python<'_>, what: &str, returned: &Bound<'_, 
     } else {
         "an async generator"
     };
+    let verb = given.verb();
     Err(PyTypeError::new_err(format!(
-        "{what} returned {kind}: it contains `yield`, so calling it did not run its body; a {what} must not yield"
+        "{what} {verb} {kind}: it contains `yield`, so calling it did not run its body; a {what} must not yield"
     )))
 }
 
-/// Nothing awaits what a blocking client's handler returns, so an awaitable (a plain
-/// function or lambda returning a coroutine) means the handler did not run: that is the
-/// handler failing, and nothing of its batch may be acknowledged. A coroutine is closed so
-/// that it does not warn "never awaited" later.
-pub(crate) fn refuse_awaitable(py: Python<'_>, what: &str, returned: &Bound<'_, PyAny>) -> PyResult<()> {
+/// An awaitable the handler leaves behind is work that nothing will run: a blocking
+/// client's handler is not awaited (a plain function or lambda returning a coroutine), and
+/// an async handler that resolves to one forgot an `await` (`return save(events)`). Either
+/// way the handler did not do its work, and nothing of its batch may be acknowledged. A
+/// coroutine is closed so that it does not warn "never awaited" later.
+pub(crate) fn refuse_awaitable(py: Python<'_>, what: &str, given: Given, returned: &Bound<'_, PyAny>) -> PyResult<()> {
     if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((returned,))?.is_truthy()? {
         return Ok(());
     }
@@ -49,8 +68,20 @@ pub(crate) fn refuse_awaitable(py: Python<'_>, what: &str, returned: &Bound<'_, 
         let type_name = returned.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
         format!("an awaitable ({type_name})")
     };
-    Err(PyTypeError::new_err(format!(
-        "{what} returned {returned_what}, which nothing awaits: the blocking AssessmentClient takes plain \
-         functions (use AsyncAssessmentClient for async handlers)"
-    )))
+    let why = match given {
+        Given::Returned => "which nothing awaits: the blocking AssessmentClient takes plain functions (use \
+                            AsyncAssessmentClient for async handlers)"
+            .to_string(),
+        Given::ResolvedTo => format!(
+            "which nothing awaits: its work is not done, so its batch is not acknowledged (a missing `await` in \
+             the {what}?)"
+        ),
+    };
+    Err(PyTypeError::new_err(format!("{what} {} {returned_what}, {why}", given.verb())))
+}
+
+/// Both checks, in order.
+pub(crate) fn refuse_unfinished(py: Python<'_>, what: &str, given: Given, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    refuse_generator(py, what, given, value)?;
+    refuse_awaitable(py, what, given, value)
 }

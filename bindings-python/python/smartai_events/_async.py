@@ -48,39 +48,19 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _refuse_unfinished(what: str, result: object) -> None:
-    """What an awaited handler resolved to, judged before its batch may be acknowledged: a
-    coroutine (``return save(events)`` in an ``async def``, a forgotten ``await``), another
-    awaitable or a generator is work that nothing will finish, so the handler has failed."""
-    if inspect.iscoroutine(result) or inspect.isgenerator(result):
-        result.close()  # so that it does not warn "never awaited" later
-        kind = "a coroutine" if inspect.iscoroutine(result) else "a generator"
-    elif inspect.isasyncgen(result):
-        kind = "an async generator"
-    elif inspect.isawaitable(result):
-        kind = f"an awaitable ({type(result).__qualname__})"
-    else:
-        return
-    raise TypeError(
-        f"{what} resolved to {kind}, which nothing awaits or runs: its work is not done, so its "
-        f"batch is not acknowledged (a missing `await` in the {what}?)"
-    )
-
-
-async def _await_handler(
-    awaitable: Awaitable[Any], done: Callable[[Optional[BaseException]], None], what: str = "handler"
-) -> None:
+async def _await_handler(awaitable: Awaitable[Any], done: Any) -> None:
     """Awaits what a handler returned, as a task on the loop, and reports its end to the
-    native module in the same step (a done callback would run one loop turn later)."""
+    native module in the same step (a done callback would run one loop turn later). What it
+    resolved to is judged there too: a coroutine in it is a forgotten ``await``."""
     try:
-        _refuse_unfinished(what, await awaitable)
+        value = await awaitable
     except Exception as e:  # the handler failed: the drain reports it, nobody else must
-        done(e)
+        done.failed(e)
         return
     except BaseException as e:  # cancelled, or the process is told to stop: let it go on
-        done(e)
+        done.failed(e)
         raise
-    done(None)
+    done.resolved(value)
 
 
 # How often a run's stop event is looked at, besides being awaited.
