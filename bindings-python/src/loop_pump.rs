@@ -244,7 +244,7 @@ impl LoopPump {
                 return Ok(());
             }
         };
-        if let Err(e) = crate::returned::refuse_generator(py, what, Given::Returned, &returned) {
+        if let Err(e) = crate::returned::refuse_unrun(py, what, Given::Returned, &returned) {
             let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
             return Ok(());
         }

@@ -29,7 +29,7 @@ impl Given {
 /// Calling a function that contains `yield` only makes a generator: none of its body ran,
 /// so its events were not handled, and nothing of its batch may be acknowledged. A
 /// generator is closed; an async generator that never started needs no closing.
-pub(crate) fn refuse_generator(py: Python<'_>, what: &str, given: Given, returned: &Bound<'_, PyAny>) -> PyResult<()> {
+fn refuse_generator(py: Python<'_>, what: &str, given: Given, returned: &Bound<'_, PyAny>) -> PyResult<()> {
     let types = GENERATOR_TYPES
         .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
             let types = py.import("types")?;
@@ -57,7 +57,7 @@ pub(crate) fn refuse_generator(py: Python<'_>, what: &str, given: Given, returne
 /// an async handler that resolves to one forgot an `await` (`return save(events)`). Either
 /// way the handler did not do its work, and nothing of its batch may be acknowledged. A
 /// coroutine is closed so that it does not warn "never awaited" later.
-pub(crate) fn refuse_awaitable(py: Python<'_>, what: &str, given: Given, returned: &Bound<'_, PyAny>) -> PyResult<()> {
+fn refuse_awaitable(py: Python<'_>, what: &str, given: Given, returned: &Bound<'_, PyAny>) -> PyResult<()> {
     if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((returned,))?.is_truthy()? {
         return Ok(());
     }
@@ -80,8 +80,31 @@ pub(crate) fn refuse_awaitable(py: Python<'_>, what: &str, given: Given, returne
     Err(PyTypeError::new_err(format!("{what} {} {returned_what}, {why}", given.verb())))
 }
 
-/// Both checks, in order.
-pub(crate) fn refuse_unfinished(py: Python<'_>, what: &str, given: Given, value: &Bound<'_, PyAny>) -> PyResult<()> {
+static THREAD_FUTURE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// A `concurrent.futures.Future` (`return executor.submit(save, events)`, a forgotten
+/// `.result()`) is work that may not have run, or that failed without anyone seeing it:
+/// the handler must wait for it itself.
+fn refuse_thread_future(py: Python<'_>, what: &str, given: Given, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    if !value.is_instance(&cached(py, &THREAD_FUTURE, "concurrent.futures", "Future")?)? {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} {} a concurrent.futures.Future, which nothing waits for: its work may not be done, so its batch \
+         is not acknowledged (call .result() in the {what})",
+        given.verb()
+    )))
+}
+
+/// What no client runs for the handler: a generator or a thread's future. (An async
+/// client awaits an awaitable a handler returns.)
+pub(crate) fn refuse_unrun(py: Python<'_>, what: &str, given: Given, value: &Bound<'_, PyAny>) -> PyResult<()> {
     refuse_generator(py, what, given, value)?;
+    refuse_thread_future(py, what, given, value)
+}
+
+/// Every check: what a blocking handler returns, or what an async one resolved to.
+pub(crate) fn refuse_unfinished(py: Python<'_>, what: &str, given: Given, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    refuse_unrun(py, what, given, value)?;
     refuse_awaitable(py, what, given, value)
 }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
+import threading
 import time
 import warnings
 from collections import Counter
@@ -344,3 +346,36 @@ async def test_an_async_handler_whose_result_is_a_generator_fails_its_batch(
     assert isinstance(info.value.__cause__, TypeError)
     assert saved == []
     assert len(emu.pending_ids()) == 5
+
+
+async def test_a_handler_leaving_a_thread_future_fails_its_batch(
+    emu: Emulator, client: se.AssessmentClient, aclient: se.AsyncAssessmentClient
+) -> None:
+    # `return executor.submit(save, events)`: a forgotten `.result()`; the save may not have
+    # run (here it waits on a gate), so its batch must not be acknowledged.
+    emu.generate(5)
+    gate = threading.Event()
+    saved: list[str] = []
+
+    def save(events: list[se.WebhookEvent]) -> None:
+        gate.wait(10)
+        saved.extend(e.event_id for e in events)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+
+        def plain(events: list[se.WebhookEvent]) -> object:
+            return pool.submit(save, events)
+
+        async def resolving(events: list[se.WebhookEvent]) -> object:
+            return pool.submit(save, events)
+
+        with pytest.raises(se.HandlerError) as blocking:
+            await asyncio.to_thread(client.drain, plain)
+        for handler in (plain, resolving):
+            with pytest.raises(se.HandlerError) as info:
+                await aclient.drain(handler)
+            assert isinstance(info.value.__cause__, TypeError)
+            assert "concurrent.futures.Future" in str(info.value) and ".result()" in str(info.value)
+        assert "returned a concurrent.futures.Future" in str(blocking.value)
+        assert len(emu.pending_ids()) == 5, "nothing acknowledged"
+        gate.set()
