@@ -201,7 +201,10 @@ impl Store {
             }
         };
         if tokio::time::timeout(CLOSE_LIMIT, close).await.is_err() {
-            tracing::debug!("a database connection did not close in time; leaving it to the server");
+            tracing::debug!(
+                limit_ms = CLOSE_LIMIT.as_millis() as u64,
+                "the database connections did not close in time; exiting without waiting for them"
+            );
         }
     }
 }
