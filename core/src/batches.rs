@@ -200,7 +200,10 @@ impl<E: QueueEvent> Batches<E> {
         self.options.validate()?;
         let mut limit = self.options.limit.min(validate::MAX_LIMIT as i64);
         if let Some(max) = self.options.max_events {
-            limit = limit.min((max - self.summary.events) as i64);
+            // Any u64 is a valid bound (u64::MAX for "no bound" included): what is left of it
+            // may not fit an i64, and a plain cast would turn it negative.
+            let left = max.saturating_sub(self.summary.events);
+            limit = limit.min(i64::try_from(left).unwrap_or(i64::MAX));
         }
         let mut fetch = FetchOptions::new().limit(limit);
         if let Some(since) = self.options.since {

@@ -149,6 +149,25 @@ async fn drain_bounds_and_summary() {
 }
 
 #[tokio::test]
+async fn a_max_events_beyond_i64_is_a_bound_like_any_other() {
+    let emu = emulator().await;
+    emu.generate(150);
+    let client = client(&emu);
+    let ok = |_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) };
+    // u64::MAX, the natural "no bound", once failed every drain with "limit must be an
+    // integer >= 1, got -1": a limit the caller never gave.
+    for max in [u64::MAX, i64::MAX as u64 + 1] {
+        emu.generate(10);
+        let s = client.drain(ok, DrainOptions::new().max_events(max)).await.unwrap();
+        assert!(s.events >= 10 && s.events == s.acknowledged, "max_events {max}: {s:?}");
+        assert!(emu.pending_ids().is_empty(), "max_events {max}");
+    }
+    let mut batches = client.batches(DrainOptions::new().max_events(u64::MAX));
+    emu.generate(3);
+    assert_eq!(batches.next_batch().await.unwrap().unwrap().events.len(), 3);
+}
+
+#[tokio::test]
 async fn an_event_returned_again_within_a_drain_is_not_handed_out_twice() {
     let emu = emulator().await;
     emu.generate(30);
