@@ -228,6 +228,12 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                             dl.attempts.forget(&ids);
                             client.inner.health.dead_lettered(ids.len());
                         }
+                        Err(source) if stop.fired() => {
+                            // Most likely cut short by the stop, as a handler can be: those
+                            // events stay unacknowledged, with no error reported.
+                            tracing::info!(events = ids.len(), error = %Error::handler(source), "the dead-letter hook failed after the stop; its events stay unacknowledged");
+                            batches.release(&ids);
+                        }
                         Err(source) => {
                             // Those events stay unacknowledged; the rest of the batch is still
                             // handled, so that a hook that cannot take one event does not

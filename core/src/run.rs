@@ -197,7 +197,8 @@ impl AssessmentClient {
     /// - On stop, a fetch or a wait in progress is abandoned at once; a handler in progress
     ///   is allowed to finish, its batch is acknowledged, and `run` returns. (If it fails
     ///   once the stop has come, as a handler cut short by the stop does, its events stay
-    ///   unacknowledged, without an error reported or an attempt counted against them.) Events of that
+    ///   unacknowledged, without an error reported or an attempt counted against them; so do
+    ///   the events of a dead-letter hook that fails once the stop has come.) Events of that
     ///   batch still waiting for a retry one at a time are not handed out: they stay in the
     ///   queue for the next run.
     ///

@@ -990,3 +990,47 @@ async fn a_handler_that_fails_because_of_the_stop_is_no_error_and_counts_no_atte
         assert_eq!(emu.pending_ids().len(), 10, "ordered={ordered}: nothing acknowledged");
     }
 }
+
+#[tokio::test]
+async fn a_dead_letter_hook_that_fails_because_of_the_stop_is_no_error() {
+    let emu = emulator().await;
+    emu.generate(5);
+    let poison = emu.pending_ids()[0].clone();
+    let client = client(&emu);
+    let token = CancellationToken::new();
+    let reports: Arc<Mutex<Vec<smartai_events::CycleReport>>> = Default::default();
+    let (reports2, stopper, poison2) = (reports.clone(), token.clone(), poison.clone());
+    let summary = within(
+        "run",
+        client.run(
+            move |events: Vec<WebhookEvent>| {
+                let bad = events.iter().any(|e| e.event_id() == poison2);
+                async move { if bad { Err(Boom("cannot store it")) } else { Ok(()) } }
+            },
+            RunOptions::new()
+                .interval(Duration::from_millis(10))
+                .max_attempts(1)
+                .dead_letter(move |_: Vec<WebhookEvent>, _: String| {
+                    let stopper = stopper.clone();
+                    async move {
+                        // As a hook cut short by the stop: the stop comes, the hook gives up.
+                        stopper.cancel();
+                        Err(Boom("stopped before the event was parked"))
+                    }
+                })
+                .on_cycle(move |report| reports2.lock().unwrap().push(report.clone())),
+            token.cancelled_owned(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(emu.pending_ids(), [poison], "the poison event stays queued, the rest is acknowledged");
+    // The batch failed, then the poison event alone: two errors, and none for the hook.
+    assert_eq!(summary.errors, 2, "{summary:?}");
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.last().unwrap().error, None, "{reports:?}");
+    let health = client.health();
+    assert_eq!(health.errors, 2, "{health:?}");
+    assert!(!health.last_error.unwrap_or_default().contains("parked"));
+    assert_eq!(health.events_dead_lettered, 0);
+}
