@@ -194,7 +194,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
             if let Err(source) = handler.handle(batch.events).await {
                 batches.abandon();
                 if stop.fired() {
-                    ended_by_stop(source, count);
+                    ended_by_stop("handler", source, count);
                     return Ok(Ended::Stopped);
                 }
                 // The error goes to the caller (a drain's, or run's, which logs it).
@@ -229,9 +229,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                             client.inner.health.dead_lettered(ids.len());
                         }
                         Err(source) if stop.fired() => {
-                            // Most likely cut short by the stop, as a handler can be: those
-                            // events stay unacknowledged, with no error reported.
-                            tracing::info!(events = ids.len(), error = %Error::handler(source), "the dead-letter hook failed after the stop; its events stay unacknowledged");
+                            ended_by_stop("dead-letter hook", source, ids.len());
                             batches.release(&ids);
                         }
                         Err(source) => {
@@ -274,7 +272,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                     dl.attempts.forget(&ids);
                 }
                 Err(source) if stop.fired() => {
-                    ended_by_stop(source, ids.len());
+                    ended_by_stop("handler", source, ids.len());
                     batches.release(&ids);
                 }
                 Err(source) => {
@@ -315,11 +313,12 @@ fn ids_of<E: QueueEvent>(events: &[E]) -> Vec<String> {
     events.iter().map(|e| e.event_id().to_string()).collect()
 }
 
-/// A handler that failed once the run was stopping, most likely because of the stop (a
-/// delivery cut short, a pool closing): its events stay unacknowledged and come back, but
-/// no attempt is counted and no error reported against them.
-fn ended_by_stop(source: crate::handler::BoxError, events: usize) {
-    tracing::info!(events, error = %Error::handler(source), "the handler failed after the stop; its events stay unacknowledged");
+/// A handler (or dead-letter hook) that failed once the run was stopping, most likely
+/// because of the stop (a delivery cut short, a pool closing): its events stay
+/// unacknowledged and come back, but no attempt is counted and no error reported against
+/// them.
+fn ended_by_stop(what: &str, source: crate::handler::BoxError, events: usize) {
+    tracing::info!(events, error = %Error::handler(source), "the {what} failed after the stop; its events stay unacknowledged");
 }
 
 fn handler_failed(client: &AssessmentClient, source: crate::handler::BoxError, events: usize) -> Error {
