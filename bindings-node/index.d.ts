@@ -395,7 +395,8 @@ declare namespace AssessmentClient {
     commit(): Promise<void>
     /**
      * Forgets the batch handed out last without acknowledging it: the platform delivers it
-     * again, and so does this iteration if it goes on. For a loop body that catches its own
+     * again, and so does this iteration if it goes on (after the last batch, the iteration
+     * ends and the events wait in the queue for the next poll). For a loop body that catches its own
      * error and goes on, which the iterator cannot see.
      */
     abandon(): Promise<void>

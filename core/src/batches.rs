@@ -311,7 +311,9 @@ impl<E: QueueEvent> Batches<E> {
     }
 
     /// Forgets the batch handed out last without acknowledging it; the platform delivers it
-    /// again, and so does this drain if it goes on.
+    /// again, and so does this drain if it goes on. A drain whose last batch was abandoned
+    /// (the queue held no more, or a bound was reached) ends: those events wait in the
+    /// queue for the next poll rather than come back at once.
     ///
     /// ```no_run
     /// # async fn save(_: &[smartai_events::WebhookEvent]) -> Result<(), std::io::Error> { Ok(()) }

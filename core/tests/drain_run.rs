@@ -753,6 +753,24 @@ async fn an_abandoned_batch_is_handed_out_again_before_it_is_acknowledged() {
 }
 
 #[tokio::test]
+async fn an_abandoned_last_batch_ends_the_drain_and_waits_in_the_queue() {
+    let emu = emulator().await;
+    emu.generate(5);
+    let client = client(&emu);
+    let mut batches = client.batches_as::<RawEvent>(DrainOptions::new().limit(10));
+    let only = batches.next_batch().await.unwrap().unwrap();
+    assert_eq!((only.events.len(), only.pending_count), (5, 0));
+    batches.abandon();
+    // Not fetched again at once (a body that keeps failing would spin): the drain ends, and
+    // the next one hands the events out.
+    assert!(batches.next_batch().await.unwrap().is_none());
+    assert_eq!(emu.pending_ids().len(), 5);
+    assert_eq!(batches.summary().acknowledged, 0);
+    let mut next = client.batches_as::<RawEvent>(DrainOptions::new().limit(10));
+    assert_eq!(next.next_batch().await.unwrap().unwrap().events.len(), 5);
+}
+
+#[tokio::test]
 async fn abandoning_a_batch_with_repeated_events_hands_out_only_its_own_again() {
     let emu = emulator().await;
     emu.generate(4);

@@ -70,7 +70,8 @@ class Batches:
 
     def abandon(self) -> None:
         """Forgets the batch handed out last without acknowledging it. The platform delivers
-        it again, and so does this loop if it goes on."""
+        it again, and so does this loop if it goes on (after the last batch, the loop ends and
+        the events wait in the queue for the next poll)."""
         self._native.abandon()
 
     @property
