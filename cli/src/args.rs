@@ -89,8 +89,8 @@ pub struct ClientArgs {
     #[arg(long)]
     pub allow_insecure_http: bool,
 
-    /// Retries of each request after the first attempt (transient errors only).
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    /// Retries of each request after the first attempt (transient errors only; 0 to 100).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=100), value_name = "N")]
     pub max_retries: u32,
 
     /// The idle-poll gate (the platform rate-limits polls < 5 s apart). For tests only.

@@ -144,10 +144,16 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
         .ok_or_else(|| {
             usage(format!("invalid --to {:?}: expected an http:// or https:// URL", crate::store::redact(&args.to)))
         })?;
-    if args.secret.as_deref() == Some("") {
-        return Err(usage("--secret (or SMARTAI_FORWARD_SECRET) is empty"));
+    // Whitespace alone is no secret either: an unset shell variable inside quotes, most likely.
+    if args.secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        return Err(usage("--secret (or SMARTAI_FORWARD_SECRET) is empty or only whitespace"));
     }
     let client = client::build(&args.client)?;
+    if !args.once {
+        // Before the start line, as in `sync`: a bad --interval is a usage error, not a
+        // forwarder that started and then failed.
+        client.validate_run_options(&RunOptions::new().interval(args.interval).ordered(true))?;
+    }
     let stop = signals::stop_token(&out)?;
     let http = reqwest::Client::builder()
         // A redirect is not a delivery: following one would turn the POST into a GET of

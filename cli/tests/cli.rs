@@ -247,3 +247,70 @@ async fn every_command_has_examples_in_help() {
     let (_, out, _) = run(cmd, BOUND).await;
     assert!(out.contains("Exit codes:"), "{out}");
 }
+
+#[tokio::test]
+async fn a_database_in_a_missing_directory_exits_2_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir.path().join("no-such-dir"), "events.db");
+    for command in ["sync", "demo"] {
+        let mut cmd = bare();
+        cmd.args([command, "--db", &url, "--no-progress"]);
+        if command == "sync" {
+            cmd.arg("--once").env("ASSESSMENT_API_KEY", "wc_ak_test_x").env("ASSESSMENT_SECRET_KEY", "s");
+        }
+        let (status, out, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(2), "{command}\n{out}\n{err}");
+        assert!(err.contains(&url) && err.contains("does not exist"), "{command}: {err}");
+        assert!(!err.contains(".lock"), "{command}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_scheme_in_capitals_opens_the_file_it_names() {
+    let emu = emulator(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (n, scheme) in ["SQLITE://", "Sqlite:"].into_iter().enumerate() {
+        let file = dir.path().join(format!("caps{n}.db"));
+        let mut cmd = command(&emu);
+        cmd.current_dir(dir.path()).args(["sync", "--once", "--db", &format!("{scheme}{}", file.display())]).args(FAST);
+        let (status, out, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(0), "{scheme}\n{out}\n{err}");
+        assert!(file.exists(), "{scheme}: no {}; {err}", file.display());
+        assert!(dir.path().join(format!("caps{n}.db.lock")).exists(), "{scheme}: no lock file");
+    }
+}
+
+#[tokio::test]
+async fn a_percent_encoded_sqlite_path_takes_the_lock_of_the_file_it_opens() {
+    let emu = emulator(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(&emu);
+    cmd.args(["sync", "--once", "--db", &format!("sqlite://{}/my%20events.db", dir.path().display())]).args(FAST);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(0), "{out}\n{err}");
+    assert!(dir.path().join("my events.db").exists(), "{err}");
+    // The same lock as `sqlite://.../my events.db`, so that the two spellings do not both poll.
+    assert!(dir.path().join("my events.db.lock").exists(), "{err}");
+    assert!(!dir.path().join("my%20events.db.lock").exists(), "{err}");
+}
+
+#[tokio::test]
+async fn odd_client_flags_exit_2_and_name_the_flag() {
+    let emu = emulator(0).await;
+    for (args, needle) in [
+        (vec!["events", "--max-retries", "101"], "'101' for '--max-retries"),
+        (vec!["forward", "--once", "--to", "http://127.0.0.1:9/hook", "--secret", "  "], "--secret"),
+    ] {
+        let mut cmd = command(&emu);
+        cmd.args(&args);
+        let (status, out, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(2), "{args:?}\n{out}\n{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // A bad --interval is refused before anything starts, as in `sync`.
+    let mut cmd = command(&emu);
+    cmd.args(["--json", "forward", "--to", "http://127.0.0.1:9/hook", "--interval", "1s"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{out}\n{err}");
+    assert!(!out.contains("\"start\""), "{out}");
+}

@@ -45,8 +45,22 @@ impl DbUrl {
                     redact(trimmed)
                 )));
             }
-            sqlite::check_url(trimmed)?;
-            return Ok(DbUrl::Sqlite(trimmed.to_string()));
+            // The scheme in lower case: the driver strips only `sqlite:`, and would read
+            // `SQLITE://x.db` as a file named `x.db` in a directory named `SQLITE:`.
+            let url = format!("sqlite:{}", &trimmed["sqlite:".len()..]);
+            let options = sqlite::check_url(&url)?;
+            // A database in a directory that does not exist is a typo in the URL, not a
+            // runtime failure: name the URL rather than the lock file it would need.
+            let file = options.get_filename();
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                return Err(usage(format!(
+                    "invalid database URL {url:?}: the directory {} does not exist",
+                    dir.display()
+                )));
+            }
+            return Ok(DbUrl::Sqlite(url));
         }
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             postgres::check_url(trimmed)?;
@@ -60,14 +74,16 @@ impl DbUrl {
 
     /// The file behind a `sqlite:` URL, as the user would type it for `sqlite3`; `None`
     /// for PostgreSQL.
+    /// The path is the one the driver opens (percent-decoded, without the query), so that
+    /// two spellings of one file (`my%20file.db`, `my file.db`) meet at one lock.
     pub fn sqlite_file(&self) -> Option<String> {
         let DbUrl::Sqlite(url) = self else { return None };
-        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or(rest);
+        let options = sqlite::check_url(url).ok()?;
+        let path = options.get_filename().to_string_lossy().into_owned();
         if path.is_empty() || path.starts_with(':') {
             return None;
         }
-        Some(path.to_string())
+        Some(path)
     }
 
     /// The URL with its password masked, for messages and logs.
@@ -338,5 +354,10 @@ mod tests {
         let file = |u: &str| DbUrl::parse(u).unwrap().sqlite_file();
         assert_eq!(file("sqlite://demo.db").as_deref(), Some("demo.db"));
         assert_eq!(file("sqlite:///tmp/x.db?mode=rwc").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(file("SQLite:///tmp/x.db").as_deref(), Some("/tmp/x.db"));
+        assert_eq!(file("sqlite:///tmp/my%20x.db").as_deref(), Some("/tmp/my x.db"));
+        let err = DbUrl::parse("sqlite:///no/such/dir/x.db").unwrap_err();
+        assert_eq!(crate::exit::code_of(&err), crate::exit::USAGE);
+        assert!(err.to_string().contains("\"sqlite:///no/such/dir/x.db\": the directory /no/such/dir does not exist"));
     }
 }
