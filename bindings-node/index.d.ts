@@ -505,6 +505,7 @@ declare namespace AssessmentClient {
     /** `{ apiKey, secretKey, baseUrl }` for `new AssessmentClient(...)`. */
     clientOptions(): { apiKey: string; secretKey: string; baseUrl: string }
     enqueue(events: object | object[]): number
+    /** Enqueues `n` generated events (at most 10,000,000 per call); returns how many. */
     generate(n: number): number
     setFaults(rules: FaultRule | FaultRule[]): void
     addFault(rule: FaultRule | FaultRule[]): void

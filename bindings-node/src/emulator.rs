@@ -100,7 +100,9 @@ impl NativeEmulator {
         if !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)) {
             return Err(coded(ErrorCode::InvalidArgument, format!("generate needs a non-negative integer, got {n}")));
         }
-        Ok(self.get()?.generate(n as usize) as u32)
+        let n = smartai_emulator::generator::generated_count("generate", n as u64)
+            .map_err(|e| coded(ErrorCode::InvalidArgument, e))?;
+        Ok(self.get()?.generate(n) as u32)
     }
 
     #[napi(catch_unwind)]

@@ -190,6 +190,7 @@ const CASES = [
   { name: 'run signal not an AbortSignal', run: (emu) => client(emu).run(() => {}, { intervalMs: 5000, signal: 'stop' }), error: IA, fragments: ['signal must be an AbortSignal', '"stop" (a string)'] },
   { name: 'fetch signal not an AbortSignal', run: (emu) => client(emu).getWebhookEvents({ signal: {} }), error: IA, fragments: ['signal must be an AbortSignal'] },
   { name: 'emulator generate -1', run: async (emu) => emu.generate(-1), error: IA, fragments: ['generate needs a non-negative integer', 'got -1'] },
+  { name: 'emulator generate 1e8', run: async (emu) => emu.generate(1e8), error: IA, fragments: ['generate must be at most 10000000 events', 'got 100000000'] },
   { name: 'drain handler not a function', run: (emu) => client(emu).drain(42), error: IA, fragments: ['handler'] },
   { name: 'drain maxEvents 0', run: (emu) => client(emu).drain(() => {}, { maxEvents: 0 }), error: IA, fragments: ['>= 1, got 0'] },
   // client options

@@ -79,7 +79,8 @@ impl NativeEmulator {
         py.detach(|| emu.enqueue_json(events_json)).map_err(|e| PyValueError::new_err(format!("invalid events: {e}")))
     }
 
-    fn generate(&self, py: Python<'_>, n: usize) -> PyResult<usize> {
+    fn generate(&self, py: Python<'_>, n: u64) -> PyResult<usize> {
+        let n = smartai_emulator::generator::generated_count("generate", n).map_err(PyValueError::new_err)?;
         let emu = self.get()?;
         Ok(py.detach(|| emu.generate(n)))
     }

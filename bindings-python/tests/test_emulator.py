@@ -74,3 +74,9 @@ def test_clock_skew_is_corrected() -> None:
         emu.set_clock_offset_ms(40 * 60 * 1000)  # the server's clock runs 40 minutes ahead
         client = se.AssessmentClient(**emu.client_kwargs())
         assert len(client.get_webhook_events()) == 2
+
+
+def test_a_generate_count_beyond_the_limit_is_refused(emu: Emulator) -> None:
+    with pytest.raises(ValueError, match="generate must be at most 10000000 events, got 100000000"):
+        emu.generate(100_000_000)
+    assert emu.stats()["pending"] == 0

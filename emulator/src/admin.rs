@@ -101,9 +101,11 @@ async fn enqueue(
         }
         Value::Object(mut map) => {
             if let Some(n) = map.get("generate") {
-                let n = n.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
-                    ApiError::bad_request(format!("generate must be a non-negative integer, got {n}"))
-                })?;
+                let n = n
+                    .as_u64()
+                    .ok_or_else(|| format!("generate must be a non-negative integer, got {n}"))
+                    .and_then(|n| crate::generator::generated_count("generate", n))
+                    .map_err(ApiError::bad_request)?;
                 blocking(move || work.generate_for(&target, n)).await?
             } else if let Some(Value::Array(events)) = map.remove("events") {
                 objects(&events)?;

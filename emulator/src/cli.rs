@@ -29,7 +29,7 @@ pub struct Args {
     pub host: IpAddr,
 
     /// Generated events to enqueue for the first key at start.
-    #[arg(long = "events", default_value_t = 0, value_name = "N")]
+    #[arg(long = "events", default_value_t = 0, value_parser = parse_events, value_name = "N")]
     pub events: usize,
 
     /// Seed for the event generator and the fault dice; the same seed gives the same events.
@@ -156,6 +156,11 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!("expected a number between 0 and 1, got {s:?}")),
     }
+}
+
+fn parse_events(s: &str) -> Result<usize, String> {
+    let n = s.trim().parse::<u64>().map_err(|_| format!("expected a number of events, got {s:?}"))?;
+    crate::generator::generated_count("--events", n)
 }
 
 /// Starts the emulator, prints the ready line to stdout and serves until SIGINT/SIGTERM.

@@ -10,6 +10,24 @@ use rand::{Rng, RngCore};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// The most events one generation may make (about 12 GB of event text). More is a typo
+/// that would keep the emulator busy for hours and hold its memory, not a test.
+pub const MAX_GENERATED: usize = 10_000_000;
+
+/// `n` as a count of events to generate, or a message that names it.
+///
+/// ```
+/// use smartai_emulator::generator::{MAX_GENERATED, generated_count};
+/// assert_eq!(generated_count("generate", 500), Ok(500));
+/// assert!(generated_count("generate", MAX_GENERATED as u64 + 1).is_err());
+/// ```
+pub fn generated_count(name: &str, n: u64) -> Result<usize, String> {
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n <= MAX_GENERATED)
+        .ok_or_else(|| format!("{name} must be at most {MAX_GENERATED} events, got {n}"))
+}
+
 /// The `assessment.completed` example from the platform's documentation page, field for field.
 ///
 /// ```

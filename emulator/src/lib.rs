@@ -121,6 +121,8 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
         let shared = Arc::new(Shared::new(&config, stop_rx));
+        generator::generated_count("initial_events", config.initial_events as u64)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         if config.initial_events > 0 {
             shared.generate(config.initial_events);
         }

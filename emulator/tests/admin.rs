@@ -57,6 +57,10 @@ async fn enqueue_stats_events_and_reset() {
     assert!(r.error().contains("events[0]"));
     let r = c.admin("POST", "/_emulator/events", Some(&json!({ "generate": -1 }))).await;
     assert_eq!(r.status, 400);
+    // A count that would keep the emulator busy for hours is refused, not started.
+    let r = c.admin("POST", "/_emulator/events", Some(&json!({ "generate": u64::MAX }))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("generate must be at most 10000000 events, got 18446744073709551615"), "{}", r.error());
     let r = c.admin("POST", "/_emulator/events?apiKey=wc_ak_test_nobody", Some(&json!([]))).await;
     assert_eq!(r.status, 404);
 

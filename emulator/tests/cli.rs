@@ -28,6 +28,21 @@ fn help_explains_every_flag() {
     }
 }
 
+#[test]
+fn an_events_count_beyond_the_limit_is_a_usage_error_not_hours_of_work() {
+    let out = Command::new(BIN).args(["--port", "0", "--events", "18446744073709551615"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--events must be at most 10000000 events, got 18446744073709551615"), "{err}");
+}
+
+#[tokio::test]
+async fn a_config_with_too_many_initial_events_does_not_start() {
+    let config = smartai_emulator::EmulatorConfig::default().with_initial_events(10_000_001);
+    let err = smartai_emulator::Emulator::start(config).await.expect_err("refused");
+    assert!(err.to_string().contains("initial_events must be at most 10000000 events, got 10000001"), "{err}");
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn prints_one_json_line_serves_and_exits_zero_on_sigterm() {

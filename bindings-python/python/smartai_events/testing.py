@@ -116,7 +116,8 @@ class Emulator:
         return int(self._native.enqueue(json.dumps(list(events))))
 
     def generate(self, n: int) -> int:
-        """Enqueues ``n`` realistic generated events (all types, some unknown); returns how many."""
+        """Enqueues ``n`` realistic generated events (all types, some unknown; at most
+        10,000,000 per call); returns how many."""
         return int(self._native.generate(n))
 
     def add_fault(self, rule: Union[str, Mapping[str, Any], None] = None, /, **params: Any) -> None:
