@@ -174,22 +174,28 @@ impl DeadLetterHook<RawEvent> for JsDeadLetter {
 }
 
 /// Runs `future` (panics caught) until it ends or `stop` is cancelled; a cancelled call is
-/// dropped, so nothing more is sent, and rejects with the core's `Error::Cancelled`.
+/// dropped, so nothing more is sent, and rejects with the core's `Error::Cancelled`, as
+/// does a call that ended once `stop` was already cancelled.
 async fn cancellable<T, F>(token: Option<CancellationToken>, future: F) -> Result<T>
 where
     F: std::future::Future<Output = Result<T>>,
 {
     let future = guard(future);
-    match token {
-        None => future.await,
-        Some(token) => {
-            tokio::select! {
-                biased;
-                _ = token.cancelled() => Err(crate::error::to_napi(smartai_events::Error::Cancelled)),
-                result = future => result,
-            }
-        }
+    let Some(token) = token else { return future.await };
+    let cancelled = || Err(crate::error::to_napi(smartai_events::Error::Cancelled));
+    let result = tokio::select! {
+        biased;
+        _ = token.cancelled() => return cancelled(),
+        result = future => result,
+    };
+    // The signal aborted while the call was finishing, in the same poll: a handler that
+    // aborts and then throws, or a response that came in that instant. JavaScript saw the
+    // abort before the call settled, so it rejects as cancelled, as fetch() does. Nothing
+    // is lost: what was not acknowledged comes back.
+    if token.is_cancelled() {
+        return cancelled();
     }
+    result
 }
 
 /// Cancels a `run`; the facade wires an `AbortSignal` to `cancel()`.
