@@ -132,7 +132,7 @@ pub struct SyncArgs {
     pub db: String,
 
     /// Wait between drains (at least 5s; e.g. 10s, 30s, 5m).
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub interval: Duration,
 
     /// Drain until the queue is empty, then exit.
@@ -189,7 +189,7 @@ pub struct ForwardArgs {
     pub secret: Option<String>,
 
     /// Wait between drains (at least 5s).
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
     pub interval: Duration,
 
     /// Forward until the queue is empty, then exit.
@@ -201,7 +201,7 @@ pub struct ForwardArgs {
     pub limit: i64,
 
     /// Timeout of one delivery (at least 1ms).
-    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = parse_timeout, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Duration,
 
     /// No progress bar.
@@ -305,6 +305,10 @@ pub struct DemoArgs {
 /// `30s`, `5m`, `250ms`, `1h 30m` (humantime), or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
+    // humantime would say "expected number at 0" about the sign.
+    if t.starts_with('-') {
+        return Err(format!("expected a non-negative duration, e.g. 30s; got {t:?}"));
+    }
     if let Ok(secs) = t.parse::<f64>() {
         return Duration::try_from_secs_f64(secs).map_err(|_| {
             if secs.is_nan() || secs < 0.0 {
@@ -380,6 +384,7 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").unwrap_err().contains("non-negative"));
+        assert!(parse_duration(" -5s").unwrap_err().contains("non-negative duration, e.g. 30s; got \"-5s\""));
         assert!(parse_duration("1e400").unwrap_err().contains("1e400 seconds is too long"));
         assert_eq!(parse_timeout("250ms"), Ok(Duration::from_millis(250)));
         for zero in ["0", "0s", "0ms", "500us"] {

@@ -300,6 +300,9 @@ async fn odd_client_flags_exit_2_and_name_the_flag() {
     for (args, needle) in [
         (vec!["events", "--max-retries", "101"], "'101' for '--max-retries"),
         (vec!["forward", "--once", "--to", "http://127.0.0.1:9/hook", "--secret", "  "], "--secret"),
+        // A negative duration reaches the flag's own check, not "unexpected argument '-5s'".
+        (vec!["sync", "--interval", "-5s"], "'-5s' for '--interval <DURATION>': expected a non-negative duration"),
+        (vec!["forward", "--to", "http://127.0.0.1:9/hook", "--timeout", "-1"], "'-1' for '--timeout"),
     ] {
         let mut cmd = command(&emu);
         cmd.args(&args);
