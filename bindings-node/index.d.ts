@@ -82,8 +82,15 @@ declare namespace AssessmentClient {
   }
 
   export interface DrainSummary {
+    /** Batches fetched. */
     batches: number
+    /** Events handed out: each once per drain, unless its batch was abandoned (then again). */
     events: number
+    /**
+     * Events the server confirmed as removed. An acknowledge the server applied but whose
+     * answer was lost is sent again, and that retry counts 0 for them: so this can be lower
+     * than what was handled, with nothing of it left in the queue.
+     */
     acknowledged: number
     /** `pendingCount` of the last fetch. */
     pendingCount: number
@@ -139,9 +146,17 @@ declare namespace AssessmentClient {
   }
 
   export interface RunSummary {
+    /** Drains started. */
     cycles: number
+    /** Events handed to the handler. */
     events: number
+    /**
+     * Events the server confirmed as removed. An acknowledge the server applied but whose
+     * answer was lost is sent again, and that retry counts 0 for them: so this can be lower
+     * than what was handled, with nothing of it left in the queue.
+     */
     acknowledged: number
+    /** Failed cycles (network, server, handler). */
     errors: number
   }
 

@@ -114,7 +114,9 @@ pub struct DrainSummary {
     /// Events handed out. Each once per drain, unless its batch was abandoned: then it is
     /// handed out, and counted, again.
     pub events: u64,
-    /// Events the server confirmed as removed.
+    /// Events the server confirmed as removed. An acknowledge the server applied but whose
+    /// answer was lost is sent again, and that retry counts 0 for them: so this can be lower
+    /// than what was handled, with nothing of it left in the queue.
     pub acknowledged: u64,
     /// `pendingCount` of the last fetch.
     pub pending_count: u64,

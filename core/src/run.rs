@@ -179,7 +179,9 @@ pub struct RunSummary {
     pub cycles: u64,
     /// Events handed to the handler.
     pub events: u64,
-    /// Events the server confirmed as removed.
+    /// Events the server confirmed as removed. An acknowledge the server applied but whose
+    /// answer was lost is sent again, and that retry counts 0 for them: so this can be lower
+    /// than what was handled, with nothing of it left in the queue.
     pub acknowledged: u64,
     /// Failed cycles (network, server, handler).
     pub errors: u64,

@@ -32,9 +32,12 @@ class DrainSummary:
     batches: int
     """Batches fetched."""
     events: int
-    """Events handed out (each at most once per drain)."""
+    """Events handed out: each once per drain, unless its batch was abandoned (then it is
+    handed out, and counted, again)."""
     acknowledged: int
-    """Events the server confirmed as removed."""
+    """Events the server confirmed as removed. An acknowledge the server applied but whose
+    answer was lost is sent again, and that retry counts 0 for them: so this can be lower
+    than what was handled, with nothing of it left in the queue."""
     pending_count: int
     """``pendingCount`` of the last fetch."""
 
@@ -48,7 +51,9 @@ class RunSummary:
     events: int
     """Events handed to the handler."""
     acknowledged: int
-    """Events the server confirmed as removed."""
+    """Events the server confirmed as removed. An acknowledge the server applied but whose
+    answer was lost is sent again, and that retry counts 0 for them: so this can be lower
+    than what was handled, with nothing of it left in the queue."""
     errors: int
     """Failed cycles (network, server, handler)."""
 
