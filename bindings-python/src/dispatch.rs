@@ -155,6 +155,11 @@ impl Ctx {
     {
         match self {
             Ctx::Async { pump, sender } => {
+                // The waiter in `_async.py` hears of the stop a few loop turns later; the
+                // pump looks at the event itself before handing a handler's result over.
+                if let Some((Some(event), token)) = &stop {
+                    pump.get().watch_stop(event.clone_ref(py), token.clone());
+                }
                 let task = runtime::handle().spawn(async move {
                     let result = fut.await;
                     sender.send(Job::Finish(Box::new(move |py| match result {
@@ -248,10 +253,17 @@ fn drive<T: Send, F: Future<Output = Result<T, Error>> + Send>(
 
 /// Cancels the stop token once the stop event is set.
 fn check_stop(py: Python<'_>, stop: Option<&(Option<Py<PyAny>>, CancellationToken)>) -> PyResult<()> {
-    if let Some((Some(event), token)) = stop
-        && !token.is_cancelled()
-        && event.call_method0(py, "is_set")?.is_truthy(py)?
-    {
+    match stop {
+        Some((Some(event), token)) => stop_if_set(py, event, token),
+        _ => Ok(()),
+    }
+}
+
+/// Cancels `token` if `event` is set. Called before a handler's result goes to the core, so
+/// that a stop set by the handler itself is seen with its result (a handler that sets the
+/// stop and then raises was cut short by the stop, not failed).
+pub(crate) fn stop_if_set(py: Python<'_>, event: &Py<PyAny>, token: &CancellationToken) -> PyResult<()> {
+    if !token.is_cancelled() && event.call_method0(py, "is_set")?.is_truthy(py)? {
         token.cancel();
     }
     Ok(())

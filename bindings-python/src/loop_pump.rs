@@ -13,7 +13,7 @@
 //! `call_soon_threadsafe` instead, with the GIL.
 
 use crate::convert::events_to_py;
-use crate::dispatch::Call;
+use crate::dispatch::{Call, stop_if_set};
 use crate::errors::PyHandlerError;
 use crate::returned::Given;
 use pyo3::exceptions::{PyException, PyNotImplementedError};
@@ -22,8 +22,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 /// Builds the call's result (or exception) on the loop's thread.
 pub type Finish = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
@@ -136,6 +137,29 @@ pub struct LoopPump {
     /// `call_soon_threadsafe`).
     #[cfg(unix)]
     reader: Mutex<Option<std::os::unix::net::UnixDatagram>>,
+    /// A run's stop event and the token it cancels in the core.
+    stop: OnceLock<Arc<StopLink>>,
+}
+
+/// A run's stop event, looked at before each handler result is handed over.
+struct StopLink {
+    event: Py<PyAny>,
+    token: CancellationToken,
+}
+
+/// Hands a handler's result to the core, once the stop event (if set) has reached it.
+fn answer(
+    py: Python<'_>,
+    stop: Option<&StopLink>,
+    reply: oneshot::Sender<Result<(), smartai_events::BoxError>>,
+    result: Result<(), smartai_events::BoxError>,
+) {
+    if let Some(link) = stop {
+        // Raises only for a stop object that is not an asyncio.Event; the run's waiter
+        // meets the same error.
+        let _ = stop_if_set(py, &link.event, &link.token);
+    }
+    let _ = reply.send(result);
 }
 
 static RESOLVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -201,8 +225,14 @@ impl LoopPump {
             tasks: Mutex::new(Vec::new()),
             #[cfg(unix)]
             reader: Mutex::new(reader),
+            stop: OnceLock::new(),
         };
         Ok((Py::new(py, pump)?, LoopSender(queue)))
+    }
+
+    /// Has every handler result of this call wait for `event` to reach the core first.
+    pub fn watch_stop(&self, event: Py<PyAny>, token: CancellationToken) {
+        let _ = self.stop.set(Arc::new(StopLink { event, token }));
     }
 
     /// Stops listening, drops what is still queued and cancels the handler tasks still
@@ -224,6 +254,8 @@ impl LoopPump {
     fn run_call(&self, py: Python<'_>, call: Call) -> PyResult<()> {
         let Call { callable, events, reason, reply } = call;
         let what = if reason.is_some() { "dead_letter" } else { "handler" };
+        let stop = self.stop.get().cloned();
+        let stop = stop.as_deref();
         let started = (|| -> PyResult<Bound<'_, PyAny>> {
             let list = events_to_py(py, events)?;
             match reason {
@@ -236,23 +268,24 @@ impl LoopPump {
             // KeyboardInterrupt, SystemExit: the process is being told to stop. The call
             // fails (nothing is acknowledged) and the exception goes on to the loop.
             Err(e) if !e.is_instance_of::<PyException>(py) => {
-                let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e.clone_ref(py)))));
+                answer(py, stop, reply, Err(Box::new(PyHandlerError::new(py, e.clone_ref(py)))));
                 return Err(e);
             }
             Err(e) => {
-                let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
+                answer(py, stop, reply, Err(Box::new(PyHandlerError::new(py, e))));
                 return Ok(());
             }
         };
         if let Err(e) = crate::returned::refuse_unrun(py, what, Given::Returned, &returned) {
-            let _ = reply.send(Err(Box::new(PyHandlerError::new(py, e))));
+            answer(py, stop, reply, Err(Box::new(PyHandlerError::new(py, e))));
             return Ok(());
         }
         if !cached(py, &IS_AWAITABLE, "inspect", "isawaitable")?.call1((&returned,))?.is_truthy()? {
-            let _ = reply.send(Ok(()));
+            answer(py, stop, reply, Ok(()));
             return Ok(());
         }
-        let completer = Py::new(py, Completer { reply: Mutex::new(Some(reply)), what })?;
+        let completer =
+            Py::new(py, Completer { reply: Mutex::new(Some(reply)), what, stop: self.stop.get().cloned() })?;
         let awaiting = cached(py, &AWAIT_HANDLER, "smartai_events._async", "_await_handler")?
             .call1((returned, completer.clone_ref(py)))
             .and_then(|coroutine| self.event_loop.bind(py).call_method1("create_task", (coroutine,)));
@@ -263,7 +296,7 @@ impl LoopPump {
                 tasks.retain(|t| !t.call_method0(py, "done").and_then(|d| d.is_truthy(py)).unwrap_or(true));
                 tasks.push(task.unbind());
             }
-            Err(e) => completer.get().complete(Err(Box::new(PyHandlerError::new(py, e)))),
+            Err(e) => completer.get().complete(py, Err(Box::new(PyHandlerError::new(py, e)))),
         }
         Ok(())
     }
@@ -314,12 +347,13 @@ struct Completer {
     reply: Mutex<Option<oneshot::Sender<Result<(), smartai_events::BoxError>>>>,
     /// `handler` or `dead_letter`, for the message if what it resolved to is refused.
     what: &'static str,
+    stop: Option<Arc<StopLink>>,
 }
 
 impl Completer {
-    fn complete(&self, result: Result<(), smartai_events::BoxError>) {
+    fn complete(&self, py: Python<'_>, result: Result<(), smartai_events::BoxError>) {
         if let Some(reply) = self.reply.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = reply.send(result);
+            answer(py, self.stop.as_deref(), reply, result);
         }
     }
 }
@@ -328,16 +362,19 @@ impl Completer {
 impl Completer {
     /// The handler failed (or was cancelled) with `error`.
     fn failed(&self, py: Python<'_>, error: Bound<'_, PyAny>) {
-        self.complete(Err(Box::new(PyHandlerError::new(py, PyErr::from_value(error)))));
+        self.complete(py, Err(Box::new(PyHandlerError::new(py, PyErr::from_value(error)))));
     }
 
     /// The handler finished with `value`, judged as a blocking handler's result is: a
     /// coroutine or generator in it is work nothing will run (a forgotten `await`).
     fn resolved(&self, py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<()> {
-        self.complete(match crate::returned::refuse_unfinished(py, self.what, Given::ResolvedTo, &value) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(Box::new(PyHandlerError::new(py, e))),
-        });
+        self.complete(
+            py,
+            match crate::returned::refuse_unfinished(py, self.what, Given::ResolvedTo, &value) {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Box::new(PyHandlerError::new(py, e))),
+            },
+        );
         Ok(())
     }
 }
