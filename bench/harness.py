@@ -5,7 +5,8 @@
 Starts the release emulator as its own process (rate limits off), and for every
 measurement gives it a fresh queue through the admin API (POST /_emulator/reset, then
 POST /_emulator/events {"generate": n}). Bench traffic goes to 127.0.0.1 only.
-Writes bench/results.json and bench/.work/table.md, and prints the Markdown table.
+Writes bench/results.json (bench/results-quick.json with --quick) and bench/.work/table.md,
+and prints the Markdown table.
 """
 
 from __future__ import annotations
@@ -599,7 +600,11 @@ def main() -> int:
     results["elapsed_s"] = time.time() - started
     if not args.skip:
         results["table_markdown"] = table(results)
-    out = BENCH / "results.json" if not args.skip else WORK / "results-partial.json"
+    # A quick check must not overwrite the full run that the README's table comes from.
+    if args.skip:
+        out = WORK / "results-partial.json"
+    else:
+        out = BENCH / ("results-quick.json" if args.quick else "results.json")
     out.write_text(json.dumps(results, indent=2) + "\n")
     if not args.skip:
         (WORK / "table.md").write_text(results["table_markdown"] + "\n")

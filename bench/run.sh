@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command for the whole benchmark (issue 7): builds release artifacts, starts the
-# emulator, measures, writes bench/results.json and prints the Markdown table.
+# emulator, measures, writes bench/results.json (results-quick.json with --quick) and
+# prints the Markdown table.
 #
 #   bench/run.sh --quick     # a minute or two (after the builds)
 #   bench/run.sh             # full mode, about ten minutes
