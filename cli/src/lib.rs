@@ -93,6 +93,9 @@ fn init_tracing(verbose: u8, json: bool, emulator: bool) {
         _ => "debug,smartai_events=trace,smartai_events_cli=trace,smartai_emulator=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A stderr that cannot be written loses the record, not the run: by default the fmt
+    // layer reports a failed write with `eprintln!`, which panics on that same stderr.
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     let _ = if json { builder.json().try_init() } else { builder.with_target(verbose > 0).try_init() };
 }

@@ -13,6 +13,14 @@ pub struct Output {
     tty: bool,
 }
 
+/// One line for people on stderr. A stderr that cannot be written (closed, or a pipe whose
+/// reader went away, as in `2>&1 | head -1`) loses the line, not the run: `eprintln!`
+/// would panic there and end the process with 101, a batch possibly in hand.
+fn to_stderr(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}
+
 impl Output {
     pub fn new(json: bool) -> Self {
         Output { json, tty: std::io::stderr().is_terminal() }
@@ -36,8 +44,8 @@ impl Output {
         }
         let line = format!("{} {}", chrono::Local::now().format("%H:%M:%S"), human.as_ref());
         match bar {
-            Some(bar) if !bar.is_hidden() => bar.suspend(|| eprintln!("{line}")),
-            _ => eprintln!("{line}"),
+            Some(bar) if !bar.is_hidden() => bar.suspend(|| to_stderr(&line)),
+            _ => to_stderr(&line),
         }
     }
 
@@ -78,7 +86,7 @@ impl Output {
             let _ = writeln!(stdout, "{line}");
             let _ = stdout.flush();
         } else {
-            eprintln!("error: {}", message(error));
+            to_stderr(&format!("error: {}", message(error)));
         }
     }
 

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use std::process::Stdio;
 use std::time::Duration;
 
 const BOUND: Duration = Duration::from_secs(60);
@@ -206,6 +207,44 @@ async fn demo_runs_end_to_end_and_prints_the_summary() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["stored"], 20);
     assert_eq!(summary["pendingCount"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stderr_does_not_end_the_run() {
+    // `smartai-events demo 2>&1 | head -1`, or a log reader that went away: the status
+    // lines for people go to stderr, and a failed write there must not stop the work.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "demo.db");
+    let mut cmd = bare();
+    cmd.args(["demo", "--db", &db, "--events", "20"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("binary starts");
+    drop(child.stderr.take());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("SmartAI events demo"), "{stdout}");
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM webhook_events").await, 20);
+
+    // Logs (here a warning per failed poll) go to stderr as well, in both output modes.
+    for json in [false, true] {
+        let mut cmd = bare();
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.args(["sync", "--db", &db, "--base-url", "http://127.0.0.1:9", "--max-retries", "0"])
+            .env("ASSESSMENT_API_KEY", "wc_ak_test_x")
+            .env("ASSESSMENT_SECRET_KEY", "s")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("binary starts");
+        drop(child.stderr.take());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(child.try_wait().unwrap(), None, "sync (json: {json}) ended while polling");
+        let killed = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+        assert_eq!(status.code(), Some(0), "json: {json}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
