@@ -230,6 +230,9 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A stderr that cannot be written loses the record, not the server: by default the
+        // fmt layer reports a failed write with `eprintln!`, which panics on that stderr.
+        .log_internal_errors(false)
         .try_init();
 }
 

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use smartai_emulator::cli::{Args, init_tracing, run_cli};
+use std::io::Write;
 use std::process::ExitCode;
 
 // A queue of many ~1 kB event texts, freed in bursts of a hundred by each acknowledge
@@ -25,7 +26,8 @@ async fn main() -> ExitCode {
     match run_cli(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("smartai-emulator: {e}");
+            // Not eprintln!, which panics (exit 101) when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "smartai-emulator: {e}");
             ExitCode::FAILURE
         }
     }

@@ -83,6 +83,41 @@ async fn prints_one_json_line_serves_and_exits_zero_on_sigterm() {
     assert_eq!(rest, "", "only one line goes to stdout");
 }
 
+/// A test harness that reads the ready line and closes the emulator's stderr (or a pipe
+/// whose reader went away) must still get an emulator that serves: its log lines are lost,
+/// not the process.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_closed_stderr_still_serves_and_exits_zero_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--events", "3", "--no-rate-limit"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).expect("the ready line");
+    let caller = common::Caller {
+        http: reqwest::Client::new(),
+        base: ready["url"].as_str().unwrap().into(),
+        api_key: ready["apiKey"].as_str().unwrap().into(),
+        secret: ready["secretKey"].as_str().unwrap().into(),
+    };
+    // Each request is logged at debug, to the closed stderr.
+    for _ in 0..3 {
+        let r = caller.fetch("?limit=10").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
 #[test]
 fn bad_flags_are_refused() {
     let out = Command::new(BIN).args(["--retention", "forever"]).output().unwrap();
