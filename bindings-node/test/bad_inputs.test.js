@@ -190,6 +190,8 @@ const CASES = [
   { name: 'run signal not an AbortSignal', run: (emu) => client(emu).run(() => {}, { intervalMs: 5000, signal: 'stop' }), error: IA, fragments: ['signal must be an AbortSignal', '"stop" (a string)'] },
   { name: 'fetch signal not an AbortSignal', run: (emu) => client(emu).getWebhookEvents({ signal: {} }), error: IA, fragments: ['signal must be an AbortSignal'] },
   { name: 'emulator generate -1', run: async (emu) => emu.generate(-1), error: IA, fragments: ['generate needs a non-negative integer', 'got -1'] },
+  { name: 'emulator option misspelt', run: async () => AssessmentClient.Emulator.start({ rateLimit: false }), error: IA, fragments: ['unknown field `rateLimit`'] },
+  { name: 'emulator key option misspelt', run: async () => AssessmentClient.Emulator.start({ keys: [{ apiKey: KEY, secret_key: 's' }] }), error: IA, fragments: ['unknown field `apiKey`'] },
   { name: 'emulator generate 1e8', run: async (emu) => emu.generate(1e8), error: IA, fragments: ['generate must be at most 10000000 events', 'got 100000000'] },
   { name: 'drain handler not a function', run: (emu) => client(emu).drain(42), error: IA, fragments: ['handler'] },
   { name: 'drain maxEvents 0', run: (emu) => client(emu).drain(() => {}, { maxEvents: 0 }), error: IA, fragments: ['>= 1, got 0'] },

@@ -80,3 +80,11 @@ def test_a_generate_count_beyond_the_limit_is_refused(emu: Emulator) -> None:
     with pytest.raises(ValueError, match="generate must be at most 10000000 events, got 100000000"):
         emu.generate(100_000_000)
     assert emu.stats()["pending"] == 0
+
+
+def test_a_misspelt_emulator_option_is_refused_by_name() -> None:
+    # Left at its default, a misspelt rate-limit option would turn into 429s in the tests.
+    with pytest.raises(ValueError, match="unknown field `rateLimit`"):
+        Emulator(config={"rateLimit": None})
+    with pytest.raises(ValueError, match="unknown field `apiKey`"):
+        Emulator(config={"keys": [{"apiKey": "wc_ak_test_0123456789", "secret_key": "s"}]})

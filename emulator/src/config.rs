@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// One API key with its secret. Each key has its own queue and its own rate limits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiKey {
     /// The public key sent as `x-api-key`.
     pub api_key: String,
@@ -138,8 +139,10 @@ impl RateLimitConfig {
 ///     .with_rate_limit(RateLimitConfig::disabled());
 /// assert_eq!(config.port, 0);
 /// ```
+// A misspelt option (`rateLimit`, `initialEvents`) is refused by name rather than left at
+// its default without a word.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EmulatorConfig {
     /// Address to bind. Default 127.0.0.1.
     pub host: IpAddr,

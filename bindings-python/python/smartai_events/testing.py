@@ -65,7 +65,9 @@ class Emulator:
         config: any other ``EmulatorConfig`` field (``keys``, ``retention_ms``,
             ``timestamp_window_ms``, ``clock_offset_ms``, ``acknowledged_history``,
             ``path_prefix`` (serve the platform's paths under a gateway path such as
-            ``"/gw"``; by default they are exactly the platform's), ``port``...).
+            ``"/gw"``; by default they are exactly the platform's), ``port``...). Any
+            other key raises ``ValueError`` naming it, so that a misspelt option is not
+            left at its default.
     """
 
     def __init__(
