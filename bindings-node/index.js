@@ -63,6 +63,7 @@ for (const [code, name] of Object.entries(CODES)) {
  * `slot` holds the original error of a failed JS handler (the `cause` of a HANDLER error).
  */
 function translate(err, slot) {
+  if (err instanceof SmartAIError) return err
   const message = err && typeof err.message === 'string' ? err.message : null
   if (message === null) return err
   if (message.startsWith(MARKER)) {
@@ -256,10 +257,24 @@ function stopToken(signal) {
   }
 }
 
+/**
+ * What a native call given `signal`'s stop token resolved to, unless the signal aborted
+ * before that result reached JavaScript: then a `CancelledError`, as if the abort had come a
+ * moment sooner. The native side hears of an abort at once, but a result it had just sent
+ * is still on its way to this thread; the caller aborted while the call was pending, and
+ * aborting rejects the call in progress. (A batch that `next()` brought then reaches no
+ * one, and nothing acknowledges it: the iteration has ended.)
+ */
+async function unlessAborted(signal, promise) {
+  const value = await promise
+  if (signal != null && signal.aborted) throw new errors.CancelledError('cancelled', { code: 'CANCELLED' })
+  return value
+}
+
 async function withSignal(signal, call, decode) {
   const { stop, release } = stopToken(signal)
   try {
-    return decode(await call(stop))
+    return decode(await unlessAborted(signal, call(stop)))
   } catch (err) {
     throw withReason(translate(err), signal)
   } finally {
@@ -363,7 +378,7 @@ class BatchIterator {
     if (this.#finished) return { done: true, value: undefined }
     let text
     try {
-      text = await this.#native.next(this.#stop)
+      text = await unlessAborted(this.#signal, this.#native.next(this.#stop))
     } catch (err) {
       this.#finish()
       throw withReason(translate(err), this.#signal)
@@ -401,7 +416,7 @@ class BatchIterator {
     }
     if (!this.#native) return
     try {
-      await this.#native.commit(this.#stop)
+      await unlessAborted(this.#signal, this.#native.commit(this.#stop))
     } catch (err) {
       throw withReason(translate(err), this.#signal)
     }
@@ -483,7 +498,7 @@ class AssessmentClient {
     context.signal = handlerSignal
     this[kHandlers].add(abortHandler)
     try {
-      return JSON.parse(await this[kNative].drain(bridged, rest, stop))
+      return JSON.parse(await unlessAborted(signal, this[kNative].drain(bridged, rest, stop)))
     } catch (err) {
       throw withReason(translate(err, slot), signal)
     } finally {

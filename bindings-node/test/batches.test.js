@@ -251,3 +251,44 @@ test('an iterator dropped without finishing does not leave its listener on a lon
   assert.equal(emu.pendingIds().length, 20, 'nothing acknowledged')
   await client.close()
 })
+
+/** Holds the JavaScript thread (nothing native reaches it meanwhile) until `done()`, then `ms` more. */
+function holdThread(done, ms) {
+  while (!done()) {}
+  const until = Date.now() + ms
+  while (Date.now() < until) {}
+}
+
+test('a next() or commit() pending when the signal aborts rejects, even when its result was already on its way', async () => {
+  // The native call can finish just before the abort, its result then reaching JavaScript
+  // after it. Holding this thread until the emulator has answered (and a little more) puts
+  // the abort in that window every time; the call must reject all the same.
+  for (let round = 0; round < 10; round += 1) {
+    emu.reset()
+    emu.enqueue(events(2, `win${round}`))
+    const controller = new AbortController()
+    const reason = new Error('shutting down')
+    const it = client.batches({ limit: 1, signal: controller.signal })
+    const first = await it.next()
+    assert.deepEqual(first.value.events.map((e) => e.eventId), [`win${round}_0000`])
+    const fetches = requests(emu, 'fetch').length
+    const pending = it.next()
+    pending.catch(() => {})
+    holdThread(() => requests(emu, 'fetch').length > fetches, 30)
+    controller.abort(reason)
+    await assert.rejects(pending, (err) => err instanceof CancelledError && err.cause === reason)
+    assert.deepEqual(await it.next(), { done: true, value: undefined })
+    // The first batch was finished (asking for more acknowledged it); the second reached no one.
+    assert.deepEqual(emu.pendingIds(), [`win${round}_0001`])
+
+    const again = new AbortController()
+    const more = client.batches({ limit: 1, signal: again.signal })
+    await more.next()
+    const committing = more.commit()
+    committing.catch(() => {})
+    holdThread(() => emu.pendingIds().length === 0, 30)
+    again.abort(reason)
+    await assert.rejects(committing, (err) => err instanceof CancelledError && err.cause === reason)
+    await more.return()
+  }
+})
