@@ -303,11 +303,16 @@ impl AssessmentClient {
 
     /// `call`, ended with [`Error::Closed`] when the client is closed, or refused at once
     /// if it is closed already.
+    ///
+    /// A call that fails once the client is closed fails with [`Error::Closed`] too: the
+    /// close can come in the very poll in which the call ends (a handler that closes the
+    /// client and then fails, from this thread or another), and the call was in flight when
+    /// the client closed. What it did not acknowledge comes back.
     pub(crate) async fn until_closed<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         tokio::select! {
             biased;
             _ = self.inner.closed.cancelled() => Err(Error::Closed),
-            result = call => result,
+            result = call => result.map_err(|e| if self.is_closed() { Error::Closed } else { e }),
         }
     }
 

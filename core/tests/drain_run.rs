@@ -691,6 +691,45 @@ async fn close_ends_calls_in_flight_abandons_a_drain_and_stops_a_run_that_still_
     assert_eq!(err.code(), ErrorCode::Cancelled);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_whose_handler_fails_once_the_client_is_closed_ends_with_closed_every_time() {
+    // The close and the handler's failure come in the same poll here (a binding's handler
+    // closes the client and then raises, its result reaching the drain an instant later).
+    // The drain was in flight when the client closed: it ends with Closed, never Handler.
+    let emu = emulator().await;
+    for round in 0..50 {
+        emu.reset();
+        emu.generate(3);
+        let closing = client(&emu);
+        let handle = closing.clone();
+        let err = closing
+            .drain(
+                move |_events: Vec<WebhookEvent>| {
+                    let handle = handle.clone();
+                    async move {
+                        if round % 2 == 1 {
+                            // From another thread, while the drain waits for the handler.
+                            let (tx, rx) = tokio::sync::oneshot::channel();
+                            std::thread::spawn(move || {
+                                handle.close();
+                                let _ = tx.send(());
+                            });
+                            rx.await.unwrap();
+                        } else {
+                            handle.close();
+                        }
+                        Err::<(), Boom>(Boom("the pool closed"))
+                    }
+                },
+                DrainOptions::new().limit(3),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Cancelled, "round {round}: {err}");
+        assert_eq!(emu.pending_ids().len(), 3, "round {round}: the batch in hand is not acknowledged");
+    }
+}
+
 #[tokio::test]
 async fn a_batch_put_back_is_not_acknowledged_and_is_handed_out_again() {
     let emu = emulator().await;
