@@ -258,23 +258,27 @@ function stopToken(signal) {
 }
 
 /**
- * What a native call given `signal`'s stop token resolved to, unless the signal aborted
- * before that result reached JavaScript: then a `CancelledError`, as if the abort had come a
- * moment sooner. The native side hears of an abort at once, but a result it had just sent
- * is still on its way to this thread; the caller aborted while the call was pending, and
- * aborting rejects the call in progress. (A batch that `next()` brought then reaches no
- * one, and nothing acknowledges it: the iteration has ended.)
+ * What a native call resolved to, unless it was ended from this thread before that result
+ * reached JavaScript: its `signal` aborted, or `native` (the client) was closed. Then a
+ * `CancelledError`, as if the abort or the close had come a moment sooner. The native side
+ * hears of either at once, but a result it had just sent is still on its way to this
+ * thread; the call was pending when it was ended, and ending it rejects the call in
+ * progress. (A batch that `next()` brought then reaches no one, and nothing acknowledges
+ * it: the iteration has ended.)
  */
-async function unlessAborted(signal, promise) {
+async function unlessEnded(promise, signal, native) {
   const value = await promise
   if (signal != null && signal.aborted) throw new errors.CancelledError('cancelled', { code: 'CANCELLED' })
+  if (native != null && native.closed) {
+    throw new errors.CancelledError('cancelled: the client was closed', { code: 'CANCELLED' })
+  }
   return value
 }
 
-async function withSignal(signal, call, decode) {
+async function withSignal(native, signal, call, decode) {
   const { stop, release } = stopToken(signal)
   try {
-    return decode(await unlessAborted(signal, call(stop)))
+    return decode(await unlessEnded(call(stop), signal, native))
   } catch (err) {
     throw withReason(translate(err), signal)
   } finally {
@@ -334,12 +338,15 @@ class BatchIterator {
   #stop
   #release
   #signal
+  // The native client, whose close() ends the iteration.
+  #client
   // A next() that has not settled: the batch it brings has reached no one yet, so a second
   // next() must not acknowledge it as finished.
   #pending = false
 
-  constructor(nativeBatches, error, stop = { stop: null, release() {} }, signal = undefined) {
+  constructor(nativeBatches, error, stop = { stop: null, release() {} }, signal = undefined, client = undefined) {
     this.#native = nativeBatches
+    this.#client = client
     this.#error = error
     this.#stop = stop.stop
     this.#release = releaseOnce(stop.release)
@@ -378,7 +385,7 @@ class BatchIterator {
     if (this.#finished) return { done: true, value: undefined }
     let text
     try {
-      text = await unlessAborted(this.#signal, this.#native.next(this.#stop))
+      text = await unlessEnded(this.#native.next(this.#stop), this.#signal, this.#client)
     } catch (err) {
       this.#finish()
       throw withReason(translate(err), this.#signal)
@@ -416,7 +423,7 @@ class BatchIterator {
     }
     if (!this.#native) return
     try {
-      await unlessAborted(this.#signal, this.#native.commit(this.#stop))
+      await unlessEnded(this.#native.commit(this.#stop), this.#signal, this.#client)
     } catch (err) {
       throw withReason(translate(err), this.#signal)
     }
@@ -467,19 +474,19 @@ class AssessmentClient {
     let rest = options
     let signal
     if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
-    return withSignal(signal, (stop) => this[kNative].getWebhookEvents(rest, stop), unpack)
+    return withSignal(this[kNative], signal, (stop) => this[kNative].getWebhookEvents(rest, stop), unpack)
   }
 
   /** Removes events from the queue; returns `{ acknowledged }`. Options: `{ signal }`. */
   async acknowledgeWebhookEvents(eventIds, options) {
     const signal = signalOnly(options, 'acknowledge')
-    return withSignal(signal, (stop) => this[kNative].acknowledgeWebhookEvents(eventIds, stop), JSON.parse)
+    return withSignal(this[kNative], signal, (stop) => this[kNative].acknowledgeWebhookEvents(eventIds, stop), JSON.parse)
   }
 
   /** Creates a candidate session; returns `{ token, expiresAt }`. Options: `{ signal }`. */
   async createSession(request, options) {
     const signal = signalOnly(options, 'session')
-    return withSignal(signal, (stop) => this[kNative].createSession(request, stop), JSON.parse)
+    return withSignal(this[kNative], signal, (stop) => this[kNative].createSession(request, stop), JSON.parse)
   }
 
   /**
@@ -498,7 +505,7 @@ class AssessmentClient {
     context.signal = handlerSignal
     this[kHandlers].add(abortHandler)
     try {
-      return JSON.parse(await unlessAborted(signal, this[kNative].drain(bridged, rest, stop)))
+      return JSON.parse(await unlessEnded(this[kNative].drain(bridged, rest, stop), signal, this[kNative]))
     } catch (err) {
       throw withReason(translate(err, slot), signal)
     } finally {
@@ -519,7 +526,7 @@ class AssessmentClient {
     let stop
     try {
       stop = stopToken(signal)
-      return new BatchIterator(this[kNative].batches(rest), undefined, stop, signal)
+      return new BatchIterator(this[kNative].batches(rest), undefined, stop, signal, this[kNative])
     } catch (err) {
       stop?.release()
       // Reported by the first `next()`, so that `for await` sees a rejection.

@@ -292,3 +292,41 @@ test('a next() or commit() pending when the signal aborts rejects, even when its
     await more.return()
   }
 })
+
+test('calls pending when the client closes reject, even when their result was already on its way', async () => {
+  // As with a signal: the client is closed after the native call finished but before its
+  // result reached JavaScript, and the call must reject all the same.
+  const closedError = (err) => err instanceof CancelledError && err.message === 'cancelled: the client was closed'
+  for (let round = 0; round < 5; round += 1) {
+    emu.reset()
+    emu.enqueue(events(2, `cls${round}`))
+    let closing = clientFor(emu)
+    const it = closing.batches({ limit: 1 })
+    await it.next()
+    const fetches = requests(emu, 'fetch').length
+    const pending = it.next()
+    pending.catch(() => {})
+    holdThread(() => requests(emu, 'fetch').length > fetches, 30)
+    await closing.close()
+    await assert.rejects(pending, closedError)
+    assert.deepEqual(emu.pendingIds(), [`cls${round}_0001`], 'the batch that reached no one is not acknowledged')
+
+    closing = clientFor(emu)
+    const fetching = closing.getWebhookEvents({ limit: 1 })
+    fetching.catch(() => {})
+    holdThread(() => requests(emu, 'fetch').length > fetches + 1, 30)
+    await closing.close()
+    await assert.rejects(fetching, closedError)
+
+    closing = clientFor(emu)
+    let drained
+    // The handler lets the drain finish; the thread is held until it has acknowledged.
+    await new Promise((resolve) => {
+      drained = closing.drain(() => { setImmediate(resolve) }, { limit: 1 })
+    })
+    drained.catch(() => {})
+    holdThread(() => emu.pendingIds().length === 0, 30)
+    await closing.close()
+    await assert.rejects(drained, closedError)
+  }
+})
