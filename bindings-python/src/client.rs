@@ -63,6 +63,18 @@ pub fn summary_to_py(py: Python<'_>, s: DrainSummary) -> PyResult<Py<PyAny>> {
     Ok(d.into_any().unbind())
 }
 
+/// `convert`, unless the client was closed before the call's result reached its caller:
+/// then the call ends with `Error::Closed`, as a call in flight when the client closes does.
+/// An async call's result is handed to its event loop a moment after the core produced it,
+/// and a `close()` on that loop in the meantime came first for the caller. (A batch that
+/// `next` brought then reaches no one: it is put back, not acknowledged.)
+fn unless_closed<T>(
+    client: AssessmentClient,
+    convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
+) -> impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static {
+    move |py, value| if client.is_closed() { Err(to_pyerr(py, Error::Closed)) } else { convert(py, value) }
+}
+
 fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp_micros())
 }
@@ -127,7 +139,11 @@ impl NativeClient {
         let client = self.begin(py)?;
         let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        ctx.finish(py, async move { client.get_webhook_events_as::<RawEvent>(opts).await }, batch_to_py, None)
+        let fut = {
+            let client = client.clone();
+            async move { client.get_webhook_events_as::<RawEvent>(opts).await }
+        };
+        ctx.finish(py, fut, unless_closed(client, batch_to_py), None)
     }
 
     #[pyo3(signature = (event_ids, event_loop=None, future=None))]
@@ -142,12 +158,14 @@ impl NativeClient {
         let ids = json_arg(py, event_ids, "event_ids")?;
         let ids = core(py, validate::event_ids_value(&ids))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        ctx.finish(
-            py,
-            async move { client.acknowledge_webhook_events(&ids).await },
-            |py, r| Ok(r.acknowledged.into_pyobject(py)?.into_any().unbind()),
-            None,
-        )
+        let fut = {
+            let client = client.clone();
+            async move { client.acknowledge_webhook_events(&ids).await }
+        };
+        let convert = |py: Python<'_>, r: smartai_events::AcknowledgeResult| {
+            Ok(r.acknowledged.into_pyobject(py)?.into_any().unbind())
+        };
+        ctx.finish(py, fut, unless_closed(client, convert), None)
     }
 
     #[pyo3(signature = (request, event_loop=None, future=None))]
@@ -161,12 +179,14 @@ impl NativeClient {
         let client = self.begin(py)?;
         let req = core(py, SessionRequest::from_json(&json_arg(py, request, "request")?))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        ctx.finish(
-            py,
-            async move { client.create_session(req).await },
-            |py, t| Ok((t.token, t.expires_at).into_pyobject(py)?.into_any().unbind()),
-            None,
-        )
+        let fut = {
+            let client = client.clone();
+            async move { client.create_session(req).await }
+        };
+        let convert = |py: Python<'_>, t: smartai_events::SessionToken| {
+            Ok((t.token, t.expires_at).into_pyobject(py)?.into_any().unbind())
+        };
+        ctx.finish(py, fut, unless_closed(client, convert), None)
     }
 
     #[pyo3(signature = (handler, options, event_loop=None, future=None))]
@@ -183,7 +203,11 @@ impl NativeClient {
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let handler = PyCallback::new(handler, ctx.target());
-        ctx.finish(py, async move { client.drain_as(handler, opts).await }, summary_to_py, None)
+        let fut = {
+            let client = client.clone();
+            async move { client.drain_as(handler, opts).await }
+        };
+        ctx.finish(py, fut, unless_closed(client, summary_to_py), None)
     }
 
     /// `stop_event`: an object with `is_set()`, checked as the run starts, and every 100 ms by
@@ -240,6 +264,7 @@ impl NativeClient {
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(opts))),
+            client,
             in_flight: Arc::default(),
             local: self.local.clone(),
         })
@@ -255,6 +280,8 @@ pub struct NativeBatches {
     /// on its way) is put back before the next step, so that it is handed out again rather
     /// than acknowledged unseen.
     in_flight: Arc<Mutex<Vec<String>>>,
+    /// The client, whose close ends the calls in flight.
+    client: AssessmentClient,
     local: Arc<LocalCell>,
 }
 
@@ -284,10 +311,10 @@ impl NativeBatches {
                 }
                 Ok(batch)
             },
-            |py, b| match b {
+            unless_closed(self.client.clone(), |py, b| match b {
                 Some(batch) => batch_to_py(py, batch),
                 None => Ok(py.None()),
-            },
+            }),
             None,
         )
     }
@@ -302,7 +329,7 @@ impl NativeBatches {
             put_back_undelivered(&mut batches, &in_flight);
             batches.commit().await
         };
-        ctx.finish(py, fut, |py, ()| Ok(py.None()), None)
+        ctx.finish(py, fut, unless_closed(self.client.clone(), |py, ()| Ok(py.None())), None)
     }
 
     /// The batch `next` returned reached the caller.

@@ -9,12 +9,14 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
 import smartai_events as se
 from smartai_events.testing import Emulator
+
+from conftest import seed_event
 
 FAULTS = [
     {"kind": {"type": "status", "status": 503}, "endpoint": "fetch", "probability": 0.3},
@@ -233,6 +235,49 @@ async def test_aclose_cancels_async_calls(emu: Emulator) -> None:
     await client.aclose()
     with pytest.raises(se.CancelledError):
         await asyncio.wait_for(task, 10)
+
+
+def _hold_loop_until(done: Callable[[], bool], then: float) -> None:
+    """Blocks the event loop (nothing native reaches it meanwhile) until ``done()``, then
+    ``then`` seconds more."""
+    while not done():
+        pass
+    time.sleep(then)
+
+
+async def test_async_calls_pending_when_the_client_closes_raise_even_with_their_result_on_its_way(
+    emu: Emulator,
+) -> None:
+    # The core finished the call, and its result waits for the loop, when the client is
+    # closed on the loop: the call was in flight, so it ends with CancelledError all the same.
+    def fetches() -> int:
+        return sum(1 for r in emu.request_log() if r["endpoint"] == "fetch")
+
+    for round in range(5):
+        emu.reset()
+        emu.enqueue([seed_event(eventId=f"cls{round}_{i}") for i in range(2)])
+        client = se.AsyncAssessmentClient(**emu.client_kwargs(min_poll_interval=0))
+        before = fetches()
+        fetching = asyncio.ensure_future(client.get_webhook_events(limit=1))
+        await asyncio.sleep(0)
+        _hold_loop_until(lambda: fetches() > before, 0.03)
+        await client.aclose()
+        with pytest.raises(se.CancelledError, match="the client was closed"):
+            await fetching
+
+        client = se.AsyncAssessmentClient(**emu.client_kwargs(min_poll_interval=0))
+        batches = client.batches(limit=1)
+        await batches.__anext__()
+        before = fetches()
+        stepping = asyncio.ensure_future(batches.__anext__())
+        await asyncio.sleep(0)
+        _hold_loop_until(lambda: fetches() > before, 0.03)
+        await client.aclose()
+        with pytest.raises(se.CancelledError, match="the client was closed"):
+            await stepping
+        # The first batch was finished (asking for more acknowledged it); the second reached
+        # no one and is not acknowledged.
+        assert emu.pending_ids() == [f"cls{round}_1"]
 
 
 def test_close_stops_run_gracefully(emu: Emulator) -> None:
