@@ -175,27 +175,23 @@ impl DeadLetterHook<RawEvent> for JsDeadLetter {
 
 /// Runs `future` (panics caught) until it ends or `stop` is cancelled; a cancelled call is
 /// dropped, so nothing more is sent, and rejects with the core's `Error::Cancelled`, as
-/// does a call that ended once `stop` was already cancelled.
+/// does a call that failed once `stop` was already cancelled.
 async fn cancellable<T, F>(token: Option<CancellationToken>, future: F) -> Result<T>
 where
     F: std::future::Future<Output = Result<T>>,
 {
     let future = guard(future);
     let Some(token) = token else { return future.await };
-    let cancelled = || Err(crate::error::to_napi(smartai_events::Error::Cancelled));
-    let result = tokio::select! {
+    let cancelled = || crate::error::to_napi(smartai_events::Error::Cancelled);
+    tokio::select! {
         biased;
-        _ = token.cancelled() => return cancelled(),
-        result = future => result,
-    };
-    // The signal aborted while the call was finishing, in the same poll: a handler that
-    // aborts and then throws, or a response that came in that instant. JavaScript saw the
-    // abort before the call settled, so it rejects as cancelled, as fetch() does. Nothing
-    // is lost: what was not acknowledged comes back.
-    if token.is_cancelled() {
-        return cancelled();
+        _ = token.cancelled() => Err(cancelled()),
+        // A failure once the signal aborted is the abort's doing, even in the very poll in
+        // which both arrive (a handler that aborts and then throws), as the core's close is.
+        // A result that succeeded is the facade's to judge: it also knows whether the
+        // signal aborted before that result reached JavaScript.
+        result = future => result.map_err(|e| if token.is_cancelled() { cancelled() } else { e }),
     }
-    result
 }
 
 /// Cancels a `run`; the facade wires an `AbortSignal` to `cancel()`.
