@@ -36,7 +36,9 @@ impl Stop {
             && let Some(f) = self.future.as_mut()
         {
             let mut cx = Context::from_waker(Waker::noop());
-            if f.as_mut().poll(&mut cx).is_ready() {
+            // Unconstrained: a task that used up its tokio budget in this poll would see a
+            // ready channel as pending, and take a handler cut short by the stop for a failure.
+            if std::pin::pin!(tokio::task::unconstrained(f.as_mut())).poll(&mut cx).is_ready() {
                 self.fired = true;
                 self.future = None;
             }
@@ -57,5 +59,31 @@ impl Stop {
             }
             None => std::future::pending().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stop_that_came_is_seen_by_a_task_that_used_up_its_budget() {
+        let (send, came) = tokio::sync::oneshot::channel::<()>();
+        let mut stop = Stop::new(async move {
+            let _ = came.await;
+        });
+        send.send(()).unwrap();
+        // Each ready receive takes from the task's budget, until one says pending.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for n in 0..1000 {
+            tx.send(n).unwrap();
+        }
+        let fired = std::future::poll_fn(|cx| {
+            while rx.poll_recv(cx).is_ready() {}
+            std::task::Poll::Ready(stop.fired())
+        })
+        .await;
+        assert!(rx.try_recv().is_ok(), "the budget was never used up");
+        assert!(fired);
     }
 }
