@@ -63,18 +63,6 @@ pub fn summary_to_py(py: Python<'_>, s: DrainSummary) -> PyResult<Py<PyAny>> {
     Ok(d.into_any().unbind())
 }
 
-/// `convert`, unless the client was closed before the call's result reached its caller:
-/// then the call ends with `Error::Closed`, as a call in flight when the client closes does.
-/// An async call's result is handed to its event loop a moment after the core produced it,
-/// and a `close()` on that loop in the meantime came first for the caller. (A batch that
-/// `next` brought then reaches no one: it is put back, not acknowledged.)
-fn unless_closed<T>(
-    client: AssessmentClient,
-    convert: impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
-) -> impl FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static {
-    move |py, value| if client.is_closed() { Err(to_pyerr(py, Error::Closed)) } else { convert(py, value) }
-}
-
 fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp_micros())
 }
@@ -139,11 +127,13 @@ impl NativeClient {
         let client = self.begin(py)?;
         let opts = core(py, FetchOptions::from_json(&json_arg(py, options, "options")?))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        let fut = {
-            let client = client.clone();
-            async move { client.get_webhook_events_as::<RawEvent>(opts).await }
-        };
-        ctx.finish(py, fut, unless_closed(client, batch_to_py), None)
+        ctx.finish(
+            py,
+            client.clone(),
+            async move { client.get_webhook_events_as::<RawEvent>(opts).await },
+            batch_to_py,
+            None,
+        )
     }
 
     #[pyo3(signature = (event_ids, event_loop=None, future=None))]
@@ -158,14 +148,10 @@ impl NativeClient {
         let ids = json_arg(py, event_ids, "event_ids")?;
         let ids = core(py, validate::event_ids_value(&ids))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        let fut = {
-            let client = client.clone();
-            async move { client.acknowledge_webhook_events(&ids).await }
-        };
         let convert = |py: Python<'_>, r: smartai_events::AcknowledgeResult| {
             Ok(r.acknowledged.into_pyobject(py)?.into_any().unbind())
         };
-        ctx.finish(py, fut, unless_closed(client, convert), None)
+        ctx.finish(py, client.clone(), async move { client.acknowledge_webhook_events(&ids).await }, convert, None)
     }
 
     #[pyo3(signature = (request, event_loop=None, future=None))]
@@ -179,14 +165,10 @@ impl NativeClient {
         let client = self.begin(py)?;
         let req = core(py, SessionRequest::from_json(&json_arg(py, request, "request")?))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
-        let fut = {
-            let client = client.clone();
-            async move { client.create_session(req).await }
-        };
         let convert = |py: Python<'_>, t: smartai_events::SessionToken| {
             Ok((t.token, t.expires_at).into_pyobject(py)?.into_any().unbind())
         };
-        ctx.finish(py, fut, unless_closed(client, convert), None)
+        ctx.finish(py, client.clone(), async move { client.create_session(req).await }, convert, None)
     }
 
     #[pyo3(signature = (handler, options, event_loop=None, future=None))]
@@ -203,11 +185,7 @@ impl NativeClient {
             core(py, DrainOptions::from_json_strict_spelled(&json_arg(py, options, "options")?, Spelling::SnakeCase))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let handler = PyCallback::new(handler, ctx.target());
-        let fut = {
-            let client = client.clone();
-            async move { client.drain_as(handler, opts).await }
-        };
-        ctx.finish(py, fut, unless_closed(client, summary_to_py), None)
+        ctx.finish(py, client.clone(), async move { client.drain_as(handler, opts).await }, summary_to_py, None)
     }
 
     /// `stop_event`: an object with `is_set()`, checked as the run starts, and every 100 ms by
@@ -245,7 +223,6 @@ impl NativeClient {
         {
             token.cancel();
         }
-        let fut = async move { client.run_as(handler, opts, stop).await };
         let convert = |py: Python<'_>, s: smartai_events::RunSummary| -> PyResult<Py<PyAny>> {
             let d = PyDict::new(py);
             d.set_item("cycles", s.cycles)?;
@@ -254,7 +231,13 @@ impl NativeClient {
             d.set_item("errors", s.errors)?;
             Ok(d.into_any().unbind())
         };
-        ctx.finish(py, fut, convert, Some((stop_event, token)))
+        ctx.finish(
+            py,
+            client.clone(),
+            async move { client.run_as(handler, opts, stop).await },
+            convert,
+            Some((stop_event, token)),
+        )
     }
 
     #[pyo3(signature = (options))]
@@ -301,6 +284,7 @@ impl NativeBatches {
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         ctx.finish(
             py,
+            self.client.clone(),
             async move {
                 let mut batches = inner.lock().await;
                 put_back_undelivered(&mut batches, &in_flight);
@@ -311,10 +295,10 @@ impl NativeBatches {
                 }
                 Ok(batch)
             },
-            unless_closed(self.client.clone(), |py, b| match b {
+            |py, b| match b {
                 Some(batch) => batch_to_py(py, batch),
                 None => Ok(py.None()),
-            }),
+            },
             None,
         )
     }
@@ -329,7 +313,7 @@ impl NativeBatches {
             put_back_undelivered(&mut batches, &in_flight);
             batches.commit().await
         };
-        ctx.finish(py, fut, unless_closed(self.client.clone(), |py, ()| Ok(py.None())), None)
+        ctx.finish(py, self.client.clone(), fut, |py, ()| Ok(py.None()), None)
     }
 
     /// The batch `next` returned reached the caller.

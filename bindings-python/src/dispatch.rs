@@ -11,7 +11,7 @@ use crate::runtime;
 use crate::runtime::{LocalCell, LocalRuntime};
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
-use smartai_events::{BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
+use smartai_events::{AssessmentClient, BoxError, BoxFuture, DeadLetterHook, Error, Handler, RawEvent};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,13 +137,21 @@ impl Ctx {
         }
     }
 
-    /// Runs `fut`. Async: on the shared runtime; returns a `Pending` at once and resolves
-    /// the future later. Blocking: on the client's own runtime, driven by this thread with
-    /// the GIL released, and returns the result. `stop_event` (blocking only) is polled
-    /// every slice and cancels `stop_token` once set.
+    /// Runs `fut`, a call of `client`. Async: on the shared runtime; returns a `Pending` at
+    /// once and resolves the future later. Blocking: on the client's own runtime, driven by
+    /// this thread with the GIL released, and returns the result. `stop` (a run's) is the
+    /// stop event, polled every slice by a blocking call, and the token it cancels.
+    ///
+    /// A call other than a run whose client was closed before its result reached the caller
+    /// ends with `Error::Closed`, as a call in flight when the client closes does: an async
+    /// call's result is handed to its event loop a moment after the core produced it, and a
+    /// `close()` on that loop in the meantime came first for the caller. (A batch that `next`
+    /// brought then reaches no one: it is put back, not acknowledged.) A run resolves with
+    /// its summary, since closing is one way to stop it.
     pub fn finish<T, F, C>(
         self,
         py: Python<'_>,
+        client: AssessmentClient,
         fut: F,
         convert: C,
         stop: Option<(Option<Py<PyAny>>, CancellationToken)>,
@@ -153,6 +161,10 @@ impl Ctx {
         F: Future<Output = Result<T, Error>> + Send + 'static,
         C: FnOnce(Python<'_>, T) -> PyResult<Py<PyAny>> + Send + 'static,
     {
+        let is_run = stop.is_some();
+        let convert = move |py: Python<'_>, value: T| {
+            if !is_run && client.is_closed() { Err(to_pyerr(py, Error::Closed)) } else { convert(py, value) }
+        };
         match self {
             Ctx::Async { pump, sender } => {
                 // The waiter in `_async.py` hears of the stop a few loop turns later; the
