@@ -34,3 +34,17 @@ pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
     tracing::debug!(api_key = %client.config().api_key_masked(), base_url = %client.config().base_url(), "client ready");
     Ok(client)
 }
+
+/// Checks `options` as `run` will, before anything starts. Every other flag that reaches
+/// these options is bounded by clap already, so a failure here is `--interval`'s, and the
+/// message names the flag and its value: the core's words alone say "got 0.000 s" for `1ns`.
+pub fn check_run_options<E: smartai_events::QueueEvent>(
+    client: &AssessmentClient,
+    options: &smartai_events::RunOptions<E>,
+    interval: std::time::Duration,
+) -> anyhow::Result<()> {
+    client.validate_run_options(options).map_err(|e| {
+        let typed = humantime::format_duration(interval);
+        anyhow::Error::from(e).context(format!("invalid value '{typed}' for '--interval'"))
+    })
+}

@@ -152,7 +152,7 @@ pub async fn run(args: ForwardArgs, out: Output) -> anyhow::Result<()> {
     if !args.once {
         // Before the start line, as in `sync`: a bad --interval is a usage error, not a
         // forwarder that started and then failed.
-        client.validate_run_options(&RunOptions::new().interval(args.interval).ordered(true))?;
+        client::check_run_options(&client, &RunOptions::new().interval(args.interval).ordered(true), args.interval)?;
     }
     let stop = signals::stop_token(&out)?;
     let http = reqwest::Client::builder()

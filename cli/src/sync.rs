@@ -21,7 +21,7 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
     if !args.once {
         // Now, not when this process becomes the leader: a standby with a bad --interval
         // would otherwise wait quietly and fail only when it is needed.
-        client.validate_run_options(&run_options(&args))?;
+        client::check_run_options(&client, &run_options(&args), args.interval)?;
     }
     let stop = signals::stop_token(&out)?;
     let mode = if args.once { "once" } else { "poll" };

@@ -349,6 +349,17 @@ async fn odd_client_flags_exit_2_and_name_the_flag() {
         assert_eq!(status.code(), Some(2), "{args:?}\n{out}\n{err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+    // Below the floor: the flag and its value are named, as clap names them for the rest.
+    for (command_args, typed) in
+        [(vec!["sync"], "1ns"), (vec!["forward", "--to", "http://127.0.0.1:9/hook"], "4s 900ms")]
+    {
+        let mut cmd = command(&emu);
+        cmd.args(&command_args).args(["--interval", typed]);
+        let (status, out, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(2), "{out}\n{err}");
+        let needle = format!("invalid value '{typed}' for '--interval': interval must be at least 5s");
+        assert!(err.contains(&needle), "{command_args:?}: {err}");
+    }
     // A bad --interval is refused before anything starts, as in `sync`.
     let mut cmd = command(&emu);
     cmd.args(["--json", "forward", "--to", "http://127.0.0.1:9/hook", "--interval", "1s"]);

@@ -234,7 +234,7 @@ async fn a_standby_with_a_bad_interval_exits_2_at_start_not_at_takeover() {
     standby.args(["sync", "--json", "--db", &db, "--interval", "2s"]);
     let (status, stdout, stderr) = run(standby, Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(2), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(format!("{stdout}{stderr}").contains("interval must be at least 5 s"), "{stdout}{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("interval must be at least 5s"), "{stdout}{stderr}");
     assert!(!stdout.contains(r#""type":"standby""#), "{stdout}");
     leader.signal("TERM");
     assert!(leader.wait(Duration::from_secs(15)).await.success());

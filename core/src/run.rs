@@ -346,7 +346,7 @@ impl AssessmentClient {
     ///     .build()
     ///     .unwrap();
     /// let err = client.validate_run_options(&RunOptions::new().interval(Duration::from_secs(2))).unwrap_err();
-    /// assert!(err.to_string().starts_with("interval must be at least 5 s"));
+    /// assert!(err.to_string().starts_with("interval must be at least 5s"));
     /// assert!(client.validate_run_options(&RunOptions::new()).is_ok());
     /// ```
     pub fn validate_run_options<E: QueueEvent>(&self, options: &RunOptions<E>) -> Result<()> {
@@ -354,18 +354,18 @@ impl AssessmentClient {
         let floor = MIN_INTERVAL.min(self.config().min_poll_interval);
         if options.interval < floor {
             let why = "the platform rate-limits faster polling";
-            let (floor_s, floor_ms) = (floor.as_secs_f64(), floor.as_millis());
-            let (got_s, got_ms) = (options.interval.as_secs_f64(), options.interval.as_millis());
+            // Shortest exact decimals, not a fixed precision: 1e-6 s must not read "got 0 ms".
+            let (floor_s, floor_ms) = (floor.as_secs_f64(), floor.as_nanos() as f64 / 1e6);
+            let (got_s, got_ms) = (options.interval.as_secs_f64(), options.interval.as_nanos() as f64 / 1e6);
             return Err(Error::invalid_argument(match options.spelling {
                 Some(crate::Spelling::CamelCase) => {
                     format!("intervalMs must be at least {floor_ms} ms ({floor_s} s; {why}), got {got_ms} ms")
                 }
                 Some(crate::Spelling::SnakeCase) => {
-                    format!("interval must be at least {floor_s} s ({why}), got {got_s:.3} s")
+                    format!("interval must be at least {floor_s} s ({why}), got {got_s} s")
                 }
-                None => format!(
-                    "interval must be at least {floor_s} s ({floor_ms} ms; {why}), got {got_s:.3} s ({got_ms} ms)"
-                ),
+                // Rust callers hold Durations, so Duration's own notation: "got 1ns", not "got 0.000 s".
+                None => format!("interval must be at least {floor:?} ({why}), got {:?}", options.interval),
             }));
         }
         if options.max_attempts == 0 {

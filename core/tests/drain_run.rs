@@ -357,7 +357,7 @@ async fn run_refuses_an_interval_below_five_seconds_unless_the_gate_was_lowered(
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
-    assert!(err.to_string().contains("at least 5 s"), "{err}");
+    assert!(err.to_string().contains("at least 5s"), "{err}");
     assert!(emu.request_log().is_empty());
 }
 
