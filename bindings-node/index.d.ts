@@ -173,6 +173,11 @@ declare namespace AssessmentClient {
     eventsAcknowledged: number
     eventsDeadLettered: number
     errors: number
+    /**
+     * Failures since the queue last moved (an acknowledge succeeded, or a fetch found nothing
+     * to handle). A fetch that brings events does not end the count, so it keeps growing while
+     * every batch fails in the handler or at the acknowledge; 0 when healthy.
+     */
     consecutiveFailures: number
   }
 

@@ -357,7 +357,7 @@ impl AssessmentClient {
         match &result {
             Ok(batch) => {
                 self.inner.gate.record(batch.pending_count);
-                self.inner.health.poll_succeeded(batch.pending_count);
+                self.inner.health.poll_succeeded(batch.events.len(), batch.pending_count);
                 tracing::debug!(events = batch.events.len(), pending = batch.pending_count, "fetched");
             }
             Err(e) => self.inner.health.failed(e),

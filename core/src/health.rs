@@ -34,7 +34,9 @@ pub struct Health {
     pub events_dead_lettered: u64,
     /// Failed fetches, acknowledges and handler calls.
     pub errors: u64,
-    /// Failures since the last success; 0 when healthy.
+    /// Failures since the queue last moved: since an acknowledge succeeded or a fetch found
+    /// nothing to handle. A fetch that brings events does not end the count, so it keeps
+    /// growing while every batch fails in the handler or at the acknowledge; 0 when healthy.
     pub consecutive_failures: u64,
 }
 
@@ -50,12 +52,16 @@ impl HealthTracker {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn poll_succeeded(&self, pending_count: u64) {
+    pub(crate) fn poll_succeeded(&self, events: usize, pending_count: u64) {
         let mut h = self.lock();
         h.last_success_at = Some(Utc::now());
         h.polls += 1;
         h.pending_count = pending_count;
-        h.consecutive_failures = 0;
+        // Events fetched are not progress yet: a handler or an acknowledge that fails on
+        // every cycle would otherwise read as healthy after each fetch.
+        if events == 0 {
+            h.consecutive_failures = 0;
+        }
     }
 
     pub(crate) fn handled(&self, events: usize) {
@@ -63,7 +69,9 @@ impl HealthTracker {
     }
 
     pub(crate) fn acknowledged(&self, events: u64) {
-        self.lock().events_acknowledged += events;
+        let mut h = self.lock();
+        h.events_acknowledged += events;
+        h.consecutive_failures = 0;
     }
 
     pub(crate) fn dead_lettered(&self, events: usize) {

@@ -122,6 +122,37 @@ async fn a_failed_acknowledge_stops_the_drain_with_its_error() {
 }
 
 #[tokio::test]
+async fn consecutive_failures_keep_counting_while_every_batch_fails_although_each_fetch_succeeds() {
+    let emu = emulator().await;
+    emu.generate(5);
+    let client = builder(&emu).max_retries(0).build().unwrap();
+    let failing = |_e: Vec<WebhookEvent>| async { Err::<(), Boom>(Boom("database down")) };
+    for _ in 0..3 {
+        let err = client.drain(failing, DrainOptions::default()).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Handler);
+    }
+    let health = client.health();
+    assert_eq!((health.polls, health.errors, health.consecutive_failures), (3, 3, 3));
+
+    emu.add_fault(fault(Endpoint::Acknowledge, 3, status(500)));
+    let fine = |_e: Vec<WebhookEvent>| async { Ok::<(), Boom>(()) };
+    for _ in 0..3 {
+        let err = client.drain(fine, DrainOptions::default()).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Server);
+    }
+    let health = client.health();
+    assert_eq!((health.errors, health.consecutive_failures, health.events_acknowledged), (6, 6, 0));
+
+    // The queue moves again: the acknowledge ends the count, and an empty fetch keeps it at 0.
+    let summary = client.drain(fine, DrainOptions::default()).await.unwrap();
+    assert_eq!(summary.acknowledged, 5);
+    assert_eq!(client.health().consecutive_failures, 0);
+    client.drain(fine, DrainOptions::default()).await.unwrap();
+    let health = client.health();
+    assert_eq!((health.errors, health.consecutive_failures, health.pending_count), (6, 0, 0));
+}
+
+#[tokio::test]
 async fn draining_an_empty_queue_never_calls_the_handler() {
     let emu = emulator().await;
     let client = client(&emu);

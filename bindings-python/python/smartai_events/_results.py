@@ -88,7 +88,9 @@ class Health:
     errors: int
     """Failed fetches, acknowledges and handler calls."""
     consecutive_failures: int
-    """Failures since the last success; 0 when healthy."""
+    """Failures since the queue last moved (an acknowledge succeeded, or a fetch found nothing
+    to handle). A fetch that brings events does not end the count, so it keeps growing while
+    every batch fails in the handler or at the acknowledge; 0 when healthy."""
 
     @classmethod
     def _from_native(cls, d: dict[str, Any]) -> Health:
