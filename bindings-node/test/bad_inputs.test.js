@@ -119,6 +119,8 @@ const CASES = [
   { name: 'base URL plain http, remote', run: build({ apiKey: KEY, secretKey: 's', baseUrl: 'http://example.com' }), error: CF, fragments: ['insecure', 'http://example.com'] },
   { name: 'base URL empty', run: build({ apiKey: KEY, secretKey: 's', baseUrl: '' }), error: CF, fragments: ['invalid base URL', '""', 'empty'] },
   { name: 'base URL not a string', run: build({ apiKey: KEY, secretKey: 's', baseUrl: 8080 }), error: CF, fragments: ['baseUrl must be a string', 'a number'] },
+  { name: 'API key empty', run: build({ apiKey: '', secretKey: 's' }), error: CF, fragments: ['API key given is empty', 'ASSESSMENT_API_KEY'] },
+  { name: 'secret key blank', run: build({ apiKey: KEY, secretKey: '  ' }), error: CF, fragments: ['secret key given is empty', 'ASSESSMENT_SECRET_KEY'] },
   { name: 'missing API key', run: build({ secretKey: 's' }), error: CF, fragments: ['Missing API key'] },
   { name: 'missing secret key', run: build({ apiKey: KEY }), error: CF, fragments: ['Missing secret key'] },
   {

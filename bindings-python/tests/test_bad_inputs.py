@@ -173,6 +173,8 @@ CASES = [
     Case("base URL plain http, remote", build(KEY, "s", "http://example.com"), CF, ("insecure", "http://example.com")),
     Case("base URL empty", build(KEY, "s", ""), CF, ("invalid base URL", '""', "empty")),
     Case("base URL not a string", build(KEY, "s", 8080), CF, ("base_url must be a string", "a number")),
+    Case("API key empty", build("", "s"), CF, ("API key given is empty", "ASSESSMENT_API_KEY")),
+    Case("secret key blank", build(KEY, "  "), CF, ("secret key given is empty", "ASSESSMENT_SECRET_KEY")),
     Case("missing API key", build(secret_key="s"), CF, ("Missing API key",)),
     Case("missing secret key", build(api_key=KEY), CF, ("Missing secret key",)),
     Case("wrong API key", emulator_client(api_key="wc_ak_test_not_a_real_key_0000"), se.AuthenticationError,

@@ -71,17 +71,18 @@ It prints one JSON line with url, apiKey and secretKey, then serves until Ctrl-C
 /// How to reach the platform. Flags win over the environment.
 #[derive(Args, Clone)]
 pub struct ClientArgs {
-    /// API key (wc_ak_...).
-    #[arg(long, env = "ASSESSMENT_API_KEY", hide_env_values = true, value_name = "KEY")]
+    // The three variables are not read by clap but by the core, where an empty variable
+    // means unset, while an explicitly empty flag is refused: an empty --api-key must not
+    // quietly become the environment's key, nor an empty --base-url production.
+    /// API key (wc_ak_...) [env: ASSESSMENT_API_KEY].
+    #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
 
-    /// Secret key (wc_sk_...) that signs requests. Never printed.
-    #[arg(long, env = "ASSESSMENT_SECRET_KEY", hide_env_values = true, value_name = "SECRET")]
+    /// Secret key (wc_sk_...) that signs requests. Never printed [env: ASSESSMENT_SECRET_KEY].
+    #[arg(long, value_name = "SECRET")]
     pub secret_key: Option<String>,
 
     /// Platform base URL [env: ASSESSMENT_BASE_URL] [default: https://platform.smartai.app].
-    // Not read by clap: the core reads the variable, where empty means unset, while an
-    // explicitly empty --base-url is refused rather than silently meaning production.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 

@@ -17,8 +17,8 @@ pub fn build(args: &ClientArgs) -> anyhow::Result<AssessmentClient> {
     if let Some(v) = &args.secret_key {
         builder = builder.secret_key(v.clone());
     }
-    // ASSESSMENT_BASE_URL is left to the core, which counts an empty one as unset; an
-    // empty --base-url is refused there, as an explicitly empty option is in every SDK.
+    // The ASSESSMENT_* variables are left to the core, which counts an empty one as unset;
+    // an empty flag is refused there, as an explicitly empty option is in every SDK.
     if let Some(v) = &args.base_url {
         builder = builder.base_url(v.clone());
     }

@@ -132,7 +132,7 @@ async fn events_peeks_and_ack_acknowledges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_explicitly_empty_base_url_is_refused_not_read_as_production() {
+async fn an_explicitly_empty_base_url_or_key_is_refused_not_read_as_production_or_the_variable() {
     let emu = emulator(1).await;
     let mut cmd = command(&emu);
     cmd.args(["events", "--base-url", ""]);
@@ -145,6 +145,20 @@ async fn an_explicitly_empty_base_url_is_refused_not_read_as_production() {
     let (status, _, err) = run(cmd, BOUND).await;
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.trim_end().ends_with("a loopback host, or pass --allow-insecure-http"), "{err}");
+    // An explicitly empty key is refused, not replaced by the variable's key.
+    for (flag, var) in [("--api-key", "ASSESSMENT_API_KEY"), ("--secret-key", "ASSESSMENT_SECRET_KEY")] {
+        let mut cmd = command(&emu);
+        cmd.args(["events", flag, ""]);
+        let (status, _, err) = run(cmd, BOUND).await;
+        assert_eq!(status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("given is empty; pass the key, or leave the option out to read {var}")), "{err}");
+    }
+    // An empty variable is unset: a missing key, told as such.
+    let mut cmd = command(&emu);
+    cmd.env("ASSESSMENT_API_KEY", " ").args(["events"]);
+    let (status, _, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("Missing API key: set ASSESSMENT_API_KEY"), "{err}");
     // An empty variable is unset, and the flag wins over it.
     let mut cmd = command(&emu);
     cmd.env("ASSESSMENT_BASE_URL", "").args(["events", "--base-url", &emu.url(), "--min-poll-interval", "0"]);

@@ -162,9 +162,12 @@ async fn processes_that_give_the_api_key_differently_meet_at_one_lock() {
         async move { ok }
     })
     .await;
-    // The same key, from the environment behind an empty --api-key.
+    // The same key, from --api-key with an empty variable behind it.
     let mut second = command(&emu);
-    second.args(["sync", "--json", "--db", &db.url, "--api-key", ""]).args(FAST);
+    second
+        .env("ASSESSMENT_API_KEY", "")
+        .args(["sync", "--json", "--db", &db.url, "--api-key", emu.api_key()])
+        .args(FAST);
     let mut second = Proc::spawn(second);
     eventually(Duration::from_secs(60), "the second stands by", || {
         let ok = second.has_line(r#""type":"standby""#);

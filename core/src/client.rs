@@ -179,9 +179,10 @@ impl ClientBuilder {
 
     /// Validates the options and builds the client.
     pub fn build(self) -> Result<AssessmentClient> {
-        let api_key = config::resolve(self.api_key, config::ENV_API_KEY)
+        let api_key = config::resolve_key(self.api_key, config::ENV_API_KEY, "API key")?
             .ok_or_else(|| Error::configuration("Missing API key"))?;
-        let secret_key = config::resolve(self.secret_key.map(|s| s.expose().to_string()), config::ENV_SECRET_KEY)
+        let secret = self.secret_key.map(|s| s.expose().to_string());
+        let secret_key = config::resolve_key(secret, config::ENV_SECRET_KEY, "secret key")?
             .ok_or_else(|| Error::configuration("Missing secret key"))?;
         for (name, value) in [("API key", &api_key), ("secret key", &secret_key)] {
             if value.chars().any(|c| c.is_control() || c.is_whitespace()) || !value.is_ascii() {

@@ -153,19 +153,35 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Resolves one setting: an explicit non-empty option wins over the environment.
-pub(crate) fn resolve(option: Option<String>, env_var: &str) -> Option<String> {
-    option.filter(|v| !v.trim().is_empty()).or_else(|| std::env::var(env_var).ok().filter(|v| !v.trim().is_empty()))
+/// Resolves one key: an explicit option wins over the environment, where an empty variable
+/// counts as unset. An explicit empty option is refused, not replaced by the environment's
+/// key: a tenant whose key column is empty must not poll, and acknowledge, another account's
+/// queue.
+pub(crate) fn resolve_key(option: Option<String>, env_var: &str, what: &str) -> Result<Option<String>> {
+    match option {
+        Some(v) if v.trim().is_empty() => Err(Error::configuration(format!(
+            "the {what} given is empty; pass the key, or leave the option out to read {env_var}"
+        ))),
+        Some(v) => Ok(Some(v)),
+        None => Ok(env_value(env_var)),
+    }
+}
+
+fn env_value(env_var: &str) -> Option<String> {
+    std::env::var(env_var).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The base URL to use: an explicit option, else the environment, else production. An
 /// explicit empty option is refused rather than silently replaced by production; an empty
 /// environment variable counts as unset, as shells make that easy.
 pub(crate) fn resolve_base_url(option: Option<String>) -> Result<String> {
-    if let Some(raw) = option.as_deref().filter(|v| v.trim().is_empty()) {
-        return Err(Error::configuration(format!("invalid base URL {raw:?}: it is empty")));
+    match option {
+        Some(raw) if raw.trim().is_empty() => {
+            Err(Error::configuration(format!("invalid base URL {raw:?}: it is empty")))
+        }
+        Some(url) => Ok(url),
+        None => Ok(env_value(ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_string())),
     }
-    Ok(resolve(option, ENV_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_string()))
 }
 
 /// Parses and checks a base URL: http(s) only, no query or fragment, and plain http only

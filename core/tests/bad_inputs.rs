@@ -215,6 +215,12 @@ fn cases() -> Vec<Case> {
             keys(Some("wc_ak_test_0123456789"), Some("s")).base_url("https://h/?q=1").build().map(drop)
         }),
         // --- keys ----------------------------------------------------------------------------
+        case("API key empty", err(Configuration, &["API key given is empty", "ASSESSMENT_API_KEY"]), |_| async move {
+            keys(Some(""), Some("s")).build().map(drop)
+        }),
+        case("secret key blank", err(Configuration, &["secret key given is empty"]), |_| async move {
+            keys(Some("wc_ak_test_0123456789"), Some("  ")).build().map(drop)
+        }),
         case("missing API key", err(Configuration, &["Missing API key"]), |_| async move {
             keys(None, Some("s")).build().map(drop)
         })

@@ -19,6 +19,16 @@ fn environment_variables_fill_in_and_options_win() {
 
     let client = AssessmentClient::from_env().unwrap();
     assert_eq!(client.config().base_url().as_str(), "https://platform.smartai.app/");
+    // An explicit empty key is refused, not replaced by the environment's key.
+    for (builder, what, var) in [
+        (AssessmentClient::builder().api_key(""), "API key", "ASSESSMENT_API_KEY"),
+        (AssessmentClient::builder().secret_key(" "), "secret key", "ASSESSMENT_SECRET_KEY"),
+    ] {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Configuration);
+        let expected = format!("the {what} given is empty; pass the key, or leave the option out to read {var}");
+        assert_eq!(err.to_string(), expected);
+    }
     assert_eq!(client.environment().as_str(), "test");
     assert_eq!(client.config().api_key_masked(), "wc_ak_test_…1234");
 
