@@ -582,7 +582,14 @@ pub(crate) fn only_whitespace_after(text: &str, len: usize) -> bool {
 
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     // serde quotes a mistyped string whole; the reason is logged and stored, so it stays short.
-    serde_json::from_str(text).map_err(|e| crate::validate::shorten(&e.to_string(), 300))
+    let reason = |e: serde_json::Error| crate::validate::shorten(&e.to_string(), 300);
+    serde_json::from_str(text).or_else(|e| {
+        // A lone surrogate escape (a name that JavaScript cut inside an emoji) is valid JSON
+        // that no Rust string holds. The event is well formed, so its typed fields get U+FFFD
+        // for that half, as `raw()` does, and its text stays as sent.
+        let mended = replace_lone_surrogates(text);
+        if mended == text { Err(reason(e)) } else { serde_json::from_str(&mended).map_err(reason) }
+    })
 }
 
 /// The value of the first top-level `"event"` key, if the text is an object and that value a
@@ -941,7 +948,7 @@ mod tests {
     }
 
     #[test]
-    fn answers_read_as_values_and_one_a_value_cannot_hold_fails_the_event() {
+    fn answers_read_as_values_and_one_a_value_cannot_hold_fails_the_event_but_a_lone_surrogate_does_not() {
         let text = seed_event().to_string().replacen(
             r#""passed":true"#,
             r#""passed":true,"questionAnswers":[{"questionId":"q_1","marks":15},"free text",[1,{"a":null}]]"#,
@@ -954,14 +961,23 @@ mod tests {
         assert_eq!(answers[1], json!("free text"));
         assert_eq!(answers[2].raw_json(), r#"[1,{"a":null}]"#);
         assert_eq!(event.raw()["questionAnswers"][2][1], json!({"a": null}));
-        for (bad, why) in [("1e400", "number out of range"), (r#""\udc00""#, "lone")] {
-            let text = text.replacen(r#""free text""#, bad, 1);
-            for event in
-                [WebhookEvent::from_json_text(text.clone()), WebhookEvent::from_json_text_checked(text.clone())]
-            {
-                assert!(matches!(event, WebhookEvent::Unknown(_)), "{bad}: {event:?}");
-                assert!(event.decode_error().is_some_and(|e| e.contains(why)), "{bad}: {:?}", event.decode_error());
-            }
+        let too_big = text.replacen(r#""free text""#, "1e400", 1);
+        for event in
+            [WebhookEvent::from_json_text(too_big.clone()), WebhookEvent::from_json_text_checked(too_big.clone())]
+        {
+            assert!(matches!(event, WebhookEvent::Unknown(_)), "{event:?}");
+            assert!(
+                event.decode_error().is_some_and(|e| e.contains("number out of range")),
+                "{:?}",
+                event.decode_error()
+            );
+        }
+        // Half a surrogate pair is valid JSON: the answer reads U+FFFD, the text stays as sent.
+        let half = text.replacen(r#""free text""#, r#""\udc00""#, 1);
+        for event in [WebhookEvent::from_json_text(half.clone()), WebhookEvent::from_json_text_checked(half.clone())] {
+            let WebhookEvent::AssessmentCompleted(e) = &event else { panic!("{event:?}") };
+            assert_eq!(*e.question_answers.as_ref().unwrap()[1], json!("\u{fffd}"));
+            assert_eq!(event.raw_json(), half);
         }
     }
 

@@ -117,6 +117,30 @@ fn a_lone_surrogate_keeps_the_event_and_its_json() {
 }
 
 #[test]
+fn a_known_event_with_a_lone_surrogate_in_a_field_decodes_typed_and_keeps_its_text() {
+    // JSON.stringify of 'Priya 😀'.slice(0, 7): well formed, so not a malformed event.
+    let completed = r#"{"eventId":"e1","event":"assessment.completed","assessmentId":"a","candidateId":"c","candidateName":"Priya \ud83d","candidateEmail":"p@example.com","assessmentName":"n","jobTitle":"j","score":1,"totalMarks":2,"passMarks":1,"passed":false,"status":"completed","submittedAt":"2026-06-09T10:30:00Z","storedAt":"2026-06-09T10:31:00Z"}"#;
+    let sent = r#"{"eventId":"e2","event":"assessment.sent","assessmentId":"a","assessmentUrl":"u","keyId":"k","orgId":"o","jobTitle":"j","candidates":[{"id":"c","name":"\ude00 Zoë","email":"z@example.com"}],"totalCandidates":1,"storedAt":"2026-06-09T10:31:00Z"}"#;
+    let body = format!(r#"{{"events":[{completed},{sent}],"pendingCount":0}}"#);
+    let batch = fuzzing::decode_fetch_body(body.as_bytes()).unwrap();
+    match &batch.events[..] {
+        [WebhookEvent::AssessmentCompleted(c), WebhookEvent::AssessmentSent(s)] => {
+            assert_eq!(c.candidate_name, "Priya \u{fffd}");
+            assert_eq!(s.candidates[0].name, "\u{fffd} Zoë");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(batch.events[0].raw_json(), completed, "the text stays as sent");
+    assert_eq!(serde_json::to_string(&batch.events[1]).unwrap(), sent);
+    let raw = fuzzing::decode_fetch_body_as::<smartai_events::RawEvent>(body.as_bytes()).unwrap();
+    let kinds: Vec<_> = raw.events.iter().map(|e| (e.kind(), e.decode_error().is_none())).collect();
+    assert_eq!(
+        kinds,
+        [(smartai_events::EventKind::AssessmentCompleted, true), (smartai_events::EventKind::AssessmentSent, true)]
+    );
+}
+
+#[test]
 fn an_event_beyond_what_a_value_holds_is_still_delivered_with_its_text() {
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     let body = format!(r#"{{"events":[{{"eventId":"e1","n":1e400}},{deep},{{"eventId":"e3"}}],"pendingCount":0}}"#);
