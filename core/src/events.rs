@@ -4,6 +4,11 @@
 //! not know yet are never lost. An event whose type is unknown, or whose known type does
 //! not decode, arrives as [`WebhookEvent::Unknown`] with the reason attached: one
 //! malformed event never hides the rest of its batch.
+//!
+//! Two edges of well-formed JSON, so that every binding reads the same events: a timestamp
+//! must fall in the years 0001 to 9999 (UTC), the range of Python's `datetime` and of
+//! RFC 3339, or the event is malformed; a lone UTF-16 surrogate escape in a string (half an
+//! emoji that JavaScript cut) reads as U+FFFD in typed fields, while `raw_json()` keeps it.
 
 use crate::json_text::JsonText;
 pub use crate::question_answer::QuestionAnswer;
@@ -810,7 +815,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for HeadValue<'a> {
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().and_then(|t| crate::timestamps::in_range(t.with_timezone(&Utc)))
 }
 
 fn json_kind_of_text(text: &str) -> &'static str {

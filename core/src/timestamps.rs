@@ -26,6 +26,15 @@ pub(crate) fn parse(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     }
 }
 
+const OUT_OF_RANGE: &str = "is outside the years 0001 to 9999 (UTC)";
+
+/// `at` if its UTC year is one that every binding's date type holds: Python's `datetime`
+/// stops at 1 and 9999, and RFC 3339 has four-digit years. An event stamped outside them
+/// is malformed, rather than a typed event whose `stored_at` cannot be read in Python.
+pub(crate) fn in_range(at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (1..=9999).contains(&chrono::Datelike::year(&at)).then_some(at)
+}
+
 struct Timestamp(DateTime<Utc>);
 
 impl<'de> Deserialize<'de> for Timestamp {
@@ -38,7 +47,8 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an RFC 3339 formatted date and time string")
             }
             fn visit_str<E: Error>(self, v: &str) -> Result<Timestamp, E> {
-                parse(v).map(Timestamp).map_err(E::custom)
+                let at = parse(v).map_err(E::custom)?;
+                in_range(at).map(Timestamp).ok_or_else(|| E::custom(format_args!("{v:?} {OUT_OF_RANGE}")))
             }
         }
         deserializer.deserialize_str(V)
@@ -124,6 +134,26 @@ mod tests {
         for text in left {
             assert!(platform_form(text.as_bytes()).is_none(), "{text}");
             assert_eq!(parse(text).map_err(|e| e.to_string()), by_chrono(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_year_outside_0001_to_9999_in_utc_is_refused_by_name() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Field {
+            #[allow(dead_code)]
+            #[serde(deserialize_with = "utc")]
+            at: DateTime<Utc>,
+        }
+        let read = |text: &str| serde_json::from_value::<Field>(serde_json::json!({ "at": text }));
+        for text in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "0001-01-01T00:30:00-01:00"] {
+            assert!(read(text).is_ok(), "{text}");
+        }
+        for text in
+            ["0000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z", "-0001-06-01T00:00:00Z", "0001-01-01T00:30:00+01:00"]
+        {
+            let err = read(text).unwrap_err().to_string();
+            assert!(err.contains(&format!("{text:?} is outside the years 0001 to 9999 (UTC)")), "{err}");
         }
     }
 

@@ -141,6 +141,31 @@ fn a_known_event_with_a_lone_surrogate_in_a_field_decodes_typed_and_keeps_its_te
 }
 
 #[test]
+fn an_event_stamped_outside_the_years_0001_to_9999_is_malformed_not_typed() {
+    // Python's datetime cannot hold such a time: a typed event would fail on reading it.
+    let event = |field: &str, at: &str| {
+        let mut e = json!({"eventId": "e", "event": "assessment.completed", "assessmentId": "a", "candidateId": "c",
+            "candidateName": "n", "candidateEmail": "e", "assessmentName": "n", "jobTitle": "j", "score": 1,
+            "totalMarks": 2, "passMarks": 1, "passed": false, "status": "completed",
+            "submittedAt": "2026-06-09T10:30:00Z", "storedAt": "2026-06-09T10:31:00Z"});
+        e[field] = json!(at);
+        e
+    };
+    let events = [event("storedAt", "+10000-01-01T00:00:00Z"), event("submittedAt", "0000-01-01T00:00:00Z")];
+    let body = json!({"events": events, "pendingCount": 0}).to_string();
+    let batch = fuzzing::decode_fetch_body(body.as_bytes()).unwrap();
+    for event in &batch.events {
+        assert!(matches!(event, WebhookEvent::Unknown(_)), "{event:?}");
+        let reason = event.decode_error().unwrap_or_default();
+        assert!(reason.contains("is outside the years 0001 to 9999"), "{reason}");
+    }
+    assert_eq!(batch.events[0].stored_at(), None, "a storedAt out of range is none, not a time Python cannot hold");
+    assert!(batch.events[1].stored_at().is_some());
+    let raw = fuzzing::decode_fetch_body_as::<smartai_events::RawEvent>(body.as_bytes()).unwrap();
+    assert!(raw.events.iter().all(|e| e.kind() == smartai_events::EventKind::Unknown && e.decode_error().is_some()));
+}
+
+#[test]
 fn an_event_beyond_what_a_value_holds_is_still_delivered_with_its_text() {
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     let body = format!(r#"{{"events":[{{"eventId":"e1","n":1e400}},{deep},{{"eventId":"e3"}}],"pendingCount":0}}"#);
