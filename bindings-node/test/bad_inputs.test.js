@@ -185,6 +185,7 @@ const CASES = [
   // run and drain
   { name: 'run intervalMs below 5 s', run: runWith({ intervalMs: 1000 }), error: IA, fragments: ['intervalMs must be at least 5000 ms', 'got 1000 ms'] },
   { name: 'run intervalMs of half a millisecond', run: runWith({ intervalMs: 0.5 }), error: IA, fragments: ['at least 5000 ms', 'got 0.5 ms'] },
+  { name: 'run ordered with a deadLetter hook', run: runWith({ ordered: true, deadLetter: async () => {} }), error: IA, fragments: ['deadLetter is never called when ordered is true'] },
   { name: 'run intervalMs negative', run: runWith({ intervalMs: -1 }), error: IA, fragments: ['intervalMs', '-1'] },
   { name: 'run intervalMs a string', run: runWith({ intervalMs: '5000' }), error: IA, fragments: ['intervalMs', '"5000" (a string)'] },
   { name: 'run intervalMs beyond a duration', run: runWith({ intervalMs: 1e300 }), error: IA, fragments: ['intervalMs is too large', '1e+300'] },

@@ -206,6 +206,8 @@ CASES = [
     # run and drain
     Case("run interval below 5 s", run_with(interval=1.0), IA, ("interval must be at least 5 s", "got 1 s")),
     Case("run interval of a microsecond", run_with(interval=1e-6), IA, ("at least 5 s", "got 0.000001 s")),
+    Case("run ordered with a dead_letter hook", run_with(ordered=True, dead_letter=lambda events, reason: None), IA,
+         ("dead_letter is never called when ordered is true",)),
     Case("run interval negative", run_with(interval=-1.0), IA, ("interval", "-1")),
     Case("run interval beyond a duration", run_with(interval=1e300), IA, ("interval is too large", "1e+300")),
     Case("run interval infinite", run_with(interval=float("inf")), IA, ("interval must be a finite number", "got inf")),

@@ -93,7 +93,10 @@ def test_an_ordered_run_retries_whole_batches_and_dead_letters_nothing(emu: Emul
     emu.generate(3)
     stop = threading.Event()
     sizes: list[int] = []
-    dead: list[list[str]] = []
+    # A hook would never be called, so it is refused rather than taken in silence.
+    with pytest.raises(se.InvalidArgumentError, match="dead_letter is never called when ordered is true"):
+        client.run(lambda events: None, interval=0.05, stop=stop, ordered=True, dead_letter=lambda events, _: None)
+    assert emu.stats()["fetches"] == 0, "refused before the first poll"
 
     def handler(events: list[se.WebhookEvent]) -> None:
         sizes.append(len(events))
@@ -101,13 +104,10 @@ def test_an_ordered_run_retries_whole_batches_and_dead_letters_nothing(emu: Emul
             stop.set()
         raise ValueError("cannot save")
 
-    summary = client.run(
-        handler, interval=0.05, stop=stop, max_attempts=1, ordered=True, dead_letter=lambda events, _: dead.append(events)
-    )
+    summary = client.run(handler, interval=0.05, stop=stop, max_attempts=1, ordered=True)
     # Whole batches every time: without ordered, the second cycle hands them out one by one
     # and the third dead-letters them.
     assert sizes == [3, 3, 3, 3]
-    assert dead == []
     # The fourth failure came after the stop: no error of its events.
     assert summary.errors == 3
     assert len(emu.pending_ids()) == 3

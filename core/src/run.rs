@@ -141,7 +141,8 @@ impl<E: QueueEvent> RunOptions<E> {
     /// Keeps queue order strictly: every batch is handled whole, all or nothing, even after
     /// failures. By default events that failed before are retried one at a time, so that
     /// one poison event cannot hold back the others (at the price of order). With
-    /// `ordered(true)` nothing is dead-lettered: a batch that keeps failing blocks the queue.
+    /// `ordered(true)` nothing is dead-lettered: a batch that keeps failing blocks the queue,
+    /// and a [`RunOptions::dead_letter`] hook with it is refused.
     pub fn ordered(mut self, ordered: bool) -> Self {
         self.ordered = ordered;
         self
@@ -367,6 +368,17 @@ impl AssessmentClient {
                 // Rust callers hold Durations, so Duration's own notation: "got 1ns", not "got 0.000 s".
                 None => format!("interval must be at least {floor:?} ({why}), got {:?}", options.interval),
             }));
+        }
+        if options.ordered && options.dead_letter.is_some() {
+            // Ordered runs dead-letter nothing, so the hook would never be called: a run set
+            // up to park poison events would block the queue behind one instead.
+            let (hook, ordered) = options.spelling.map_or_else(
+                || ("dead_letter".to_string(), "ordered".to_string()),
+                |s| (s.name("deadLetter"), s.name("ordered")),
+            );
+            return Err(Error::invalid_argument(format!(
+                "{hook} is never called when {ordered} is true (an ordered run dead-letters nothing): drop one of them"
+            )));
         }
         if options.max_attempts == 0 {
             let name = options.spelling.map_or_else(|| "max_attempts".to_string(), |s| s.name("maxAttempts"));

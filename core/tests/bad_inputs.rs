@@ -364,6 +364,20 @@ fn cases() -> Vec<Case> {
                 .await
                 .map(drop)
         }),
+        case(
+            "run ordered with a dead-letter hook",
+            err(InvalidArgument, &["dead_letter is never called when ordered is true"]),
+            |emu| async move {
+                let opts = RunOptions::new().interval(Duration::from_millis(10)).ordered(true).dead_letter(
+                    |_: Vec<smartai_events::WebhookEvent>, _: String| async { Ok::<(), std::io::Error>(()) },
+                );
+                builder(&emu)
+                    .build()?
+                    .run(|_events| async { Ok::<(), std::io::Error>(()) }, opts, std::future::pending())
+                    .await
+                    .map(drop)
+            },
+        ),
         case("drain max_events 0", err(InvalidArgument, &["got 0"]), |emu| async move {
             let opts = DrainOptions::new().max_events(0);
             builder(&emu).build()?.drain(|_events| async { Ok::<(), std::io::Error>(()) }, opts).await.map(drop)

@@ -1048,6 +1048,14 @@ async fn a_handler_that_fails_because_of_the_stop_is_no_error_and_counts_no_atte
         let token = CancellationToken::new();
         let reports: Arc<Mutex<Vec<smartai_events::CycleReport>>> = Default::default();
         let (reports2, stopper) = (reports.clone(), token.clone());
+        let mut options = RunOptions::new()
+            .interval(Duration::from_millis(10))
+            .ordered(ordered)
+            .max_attempts(1)
+            .on_cycle(move |report| reports2.lock().unwrap().push(report.clone()));
+        if !ordered {
+            options = options.dead_letter(|_: Vec<WebhookEvent>, _: String| async { Err(Boom("never called")) });
+        }
         let summary = within(
             "run",
             client.run(
@@ -1059,12 +1067,7 @@ async fn a_handler_that_fails_because_of_the_stop_is_no_error_and_counts_no_atte
                         Err(Boom("stopped before the event was delivered"))
                     }
                 },
-                RunOptions::new()
-                    .interval(Duration::from_millis(10))
-                    .ordered(ordered)
-                    .max_attempts(1)
-                    .dead_letter(|_: Vec<WebhookEvent>, _: String| async { Err(Boom("never called")) })
-                    .on_cycle(move |report| reports2.lock().unwrap().push(report.clone())),
+                options,
                 token.cancelled_owned(),
             ),
         )
