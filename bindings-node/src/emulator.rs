@@ -90,6 +90,7 @@ impl NativeEmulator {
             Value::Array(items) => items,
             other => vec![other],
         };
+        smartai_emulator::admin::check_events(&events).map_err(|e| coded(ErrorCode::InvalidArgument, e))?;
         Ok(self.get()?.enqueue(events) as u32)
     }
 

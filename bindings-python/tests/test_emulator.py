@@ -82,6 +82,19 @@ def test_a_generate_count_beyond_the_limit_is_refused(emu: Emulator) -> None:
     assert emu.stats()["pending"] == 0
 
 
+def test_helpers_refuse_what_they_would_otherwise_drop_or_misread(emu: Emulator) -> None:
+    with pytest.raises(ValueError, match=r"events\[1\] must be a JSON object, got 1"):
+        emu.enqueue([{"eventId": "fine"}, 1])  # type: ignore[list-item]
+    assert emu.pending_ids() == [], "nothing of a refused call is enqueued"
+    with pytest.raises(ValueError, match="unknown field `retry_afterr`"):
+        emu.add_fault("status", status=503, retry_afterr="2")
+    with pytest.raises(TypeError, match="got True"):
+        emu.generate(True)
+    with pytest.raises(TypeError, match="rate_limit must be True, False or a mapping, got 'no'"):
+        Emulator(rate_limit="no")  # type: ignore[arg-type]
+    assert emu.stats()["pending"] == 0
+
+
 def test_a_misspelt_emulator_option_is_refused_by_name() -> None:
     # Left at its default, a misspelt rate-limit option would turn into 429s in the tests.
     with pytest.raises(ValueError, match="unknown field `rateLimit`"):

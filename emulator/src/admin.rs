@@ -75,9 +75,21 @@ fn resolve_key(shared: &Shared, query: &KeyQuery, body: &Value) -> Result<String
 }
 
 fn objects(events: &[Value]) -> Result<()> {
-    match events.iter().position(|e| !e.is_object()) {
+    check_events(events).map_err(ApiError::bad_request)
+}
+
+/// Refuses events that are not JSON objects, naming the first one: a queue holds objects,
+/// and one left out in silence would make a test count the wrong events.
+///
+/// ```
+/// let events = [serde_json::json!({"eventId": "e1"}), serde_json::json!(1)];
+/// let err = smartai_emulator::admin::check_events(&events).unwrap_err();
+/// assert_eq!(err, "events[1] must be a JSON object, got 1");
+/// ```
+pub fn check_events<'a>(events: impl IntoIterator<Item = &'a Value>) -> std::result::Result<(), String> {
+    match events.into_iter().enumerate().find(|(_, e)| !e.is_object()) {
         None => Ok(()),
-        Some(i) => Err(ApiError::bad_request(format!("events[{i}] must be a JSON object, got {}", events[i]))),
+        Some((i, e)) => Err(format!("events[{i}] must be a JSON object, got {e}")),
     }
 }
 

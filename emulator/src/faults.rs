@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// `{"type":"redirect","status":307,"location":"http://elsewhere/"}`, `{"type":"reset"}` and
 /// so on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+// A misspelt parameter (`retry_afterr`) is refused rather than left at its default.
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// Answer with this status without applying the request.
     Status {
@@ -292,6 +293,18 @@ mod tests {
         t.set(vec![FaultRule::new(FaultKind::Hang).with_probability(0.25)]);
         let hits = (0..10_000).filter(|_| t.pick(Endpoint::Fetch).is_some()).count();
         assert!((2_000..3_000).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn a_misspelt_fault_parameter_is_refused_by_name() {
+        let err = serde_json::from_str::<FaultKind>(r#"{"type":"status","status":503,"retry_afterr":"2"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `retry_afterr`"), "{err}");
+        let err = serde_json::from_str::<FaultKind>(r#"{"type":"latency","ms":5,"jitter":1}"#).unwrap_err().to_string();
+        assert!(err.contains("unknown field `jitter`"), "{err}");
+        let ok = serde_json::from_str::<FaultKind>(r#"{"type":"status","status":503,"retryAfter":"2"}"#).unwrap();
+        assert_eq!(ok, FaultKind::status_retry_after(503, "2"));
     }
 
     #[test]

@@ -177,7 +177,8 @@ impl Emulator {
     /// [`enqueue`](Self::enqueue) from the JSON text of an array of events. Each event is
     /// served exactly as written (a number beyond an f64's precision included), with only a
     /// missing `eventId` or `storedAt` appended (one that is there but unusable, such as
-    /// `"eventId": 5`, is replaced, and that event is written anew).
+    /// `"eventId": 5`, is replaced, and that event is written anew). An element that is not
+    /// an object is refused, by its index.
     ///
     /// ```no_run
     /// # async fn demo(emu: smartai_emulator::Emulator) {
@@ -191,6 +192,7 @@ impl Emulator {
             .into_iter()
             .map(|t| Ok((serde_json::from_str::<Value>(t.get())?, Some(t.get().to_string()))))
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        admin::check_events(events.iter().map(|(v, _)| v)).map_err(<serde_json::Error as serde::de::Error>::custom)?;
         Ok(self.shared().enqueue_given_for(self.api_key(), events))
     }
 

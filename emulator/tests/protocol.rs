@@ -277,6 +277,10 @@ async fn events_enqueued_as_text_are_served_exactly_as_written() {
     assert!(body.contains(r#"{"eventId":"big","event":"x.y","n":1180591620717411303425,"storedAt":"#), "{body}");
     assert!(emu.enqueue_json(r#"{"eventId":"not an array"}"#).is_err());
     assert!(emu.enqueue_json("[{").is_err());
+    // Not one event is left out in silence: a non-object refuses the whole call.
+    let err = emu.enqueue_json(r#"[{"eventId":"fine"},1]"#).unwrap_err().to_string();
+    assert!(err.contains("events[1] must be a JSON object, got 1"), "{err}");
+    assert!(!emu.pending_ids().contains(&"fine".to_string()));
 }
 
 #[tokio::test]

@@ -85,6 +85,9 @@ class Emulator:
             cfg["rate_limit"] = {"idle_poll_interval_ms": None, "bucket": None}
         elif isinstance(rate_limit, Mapping):
             cfg["rate_limit"] = dict(rate_limit)
+        elif rate_limit is not True:
+            # "no" or 0 would otherwise leave the limits on, and the tests fail with 429s.
+            raise TypeError(f"rate_limit must be True, False or a mapping, got {rate_limit!r}")
         self._native: Any = _native.NativeEmulator(json.dumps(cfg))
 
     @property
@@ -120,6 +123,8 @@ class Emulator:
     def generate(self, n: int) -> int:
         """Enqueues ``n`` realistic generated events (all types, some unknown; at most
         10,000,000 per call); returns how many."""
+        if isinstance(n, bool):
+            raise TypeError(f"generate takes a number of events, got {n!r}")
         return int(self._native.generate(n))
 
     def add_fault(self, rule: Union[str, Mapping[str, Any], None] = None, /, **params: Any) -> None:
