@@ -125,7 +125,10 @@ declare namespace AssessmentClient {
      * particular `lib` or `@types/node` is needed.)
      */
     signal?: AbortSignalLike | undefined
-    /** Handler failures after which an event goes to `deadLetter` (default 5). */
+    /**
+     * Failures of an event handed out alone after which it goes to `deadLetter` (default 5).
+     * A whole batch's failure counts against none of its events: they are retried one at a time.
+     */
     maxAttempts?: number | undefined
     /** Receives events that failed `maxAttempts` times; they are acknowledged once it succeeds. */
     deadLetter?: DeadLetterHook | undefined

@@ -126,6 +126,9 @@ impl<E: QueueEvent> RunOptions<E> {
     }
 
     /// After this many handler failures an event goes to the dead-letter hook (default 5).
+    /// Only a failure of the event handed out alone counts: a whole batch's failure does not
+    /// say which event is bad, so its events are retried one at a time next cycle, and a
+    /// poison event reaches the handler `max_attempts` + 1 times.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts;
         self
