@@ -175,6 +175,7 @@ const CASES = [
     error: IA,
     fragments: ['email is required', 'users[1]'],
   },
+  { name: 'session user email a number', run: session({ users: [{ name: 'A', email: 5 }], recruiterId: 'r' }), error: IA, fragments: ['users[0].email must be a string, got 5'] },
   { name: 'session request not an object', run: session('alice'), error: IA, fragments: ['must be an object', '"alice"'] },
   {
     name: 'session recruiterId a number',

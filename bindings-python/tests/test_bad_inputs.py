@@ -201,6 +201,8 @@ CASES = [
     Case("session user without email", session([{"name": "A", "email": "a@b.com"}, {"name": "B"}], recruiter_id="r"),
          IA, ("email is required", "users[1]")),
     Case("session users a string", session("alice", recruiter_id="r"), IA, ("users must be a non-empty array",)),
+    Case("session user name a number", session([{"name": 5, "email": "a@b.com"}], recruiter_id="r"), IA,
+         ("users[0].name must be a string, got 5",)),
     Case("session recruiter_id a number", session([{"name": "A", "email": "a@b.com"}], recruiter_id=42), IA,
          ("recruiterId must be a string", "got 42")),
     # run and drain

@@ -383,7 +383,11 @@ impl AssessmentClient {
             let result = self.inner.transport.execute(&call, |text| {
                 let data = parse_value(&text)?;
                 data.get("acknowledged").and_then(Value::as_u64).ok_or_else(|| Error::Decode {
-                    message: format!("expected {{\"acknowledged\": <number>}}, got {}", validate::describe(&data)),
+                    // The text, not only its kind: `{"acknowledged":1.0}` is "an object" too.
+                    message: format!(
+                        "expected {{\"acknowledged\": <non-negative integer>}}, got {}",
+                        validate::shorten(&text, 120)
+                    ),
                     context: Default::default(),
                 })
             });

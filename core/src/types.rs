@@ -182,6 +182,11 @@ impl SessionRequest {
             let field = |name: &str| -> Result<String> {
                 match user.get(name) {
                     Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+                    // The platform's words for a missing one; a value of another type is named.
+                    Some(other) if !other.is_null() && !other.is_string() => Err(Error::invalid_argument(format!(
+                        "users[{i}].{name} must be a string, got {}",
+                        validate::describe(other)
+                    ))),
                     _ => Err(Error::invalid_argument(format!("{name} is required (users[{i}])"))),
                 }
             };

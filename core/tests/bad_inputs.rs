@@ -334,6 +334,16 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "session user name a number",
+            err(InvalidArgument, &["users[0].name must be a string, got 5"]),
+            |emu| async move {
+                let req = SessionRequest::from_json(
+                    &json!({"users": [{"name": 5, "email": "a@b.com"}], "recruiterId": "r"}),
+                )?;
+                builder(&emu).build()?.create_session(req).await.map(drop)
+            },
+        ),
+        case(
             "session recruiterId a number",
             err(InvalidArgument, &["recruiterId must be a string", "got 42"]),
             |emu| async move {

@@ -134,6 +134,8 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error_of_that_response() 
     let cases = [
         (Endpoint::Fetch, r#"{"events":"nope","pendingCount":0}"#, "pendingCount"),
         (Endpoint::Acknowledge, r#"{"ok":true}"#, "acknowledged"),
+        // The excerpt, not only "an object": the count is there, but not an integer.
+        (Endpoint::Acknowledge, r#"{"acknowledged":1.0}"#, r#"got {"acknowledged":1.0}"#),
         (Endpoint::Session, r#"{"ok":true}"#, "token"),
     ];
     for (endpoint, body, named) in cases {
