@@ -117,6 +117,8 @@ def long_error_body(c: Client) -> None:
 def clamped_limit(c: Client) -> None:
     c.emu.generate(150)
     assert len(c.call("get_webhook_events", limit=10_000).events) == 100
+    # However large: 2**63 is an integer >= 1, so it is clamped too, not refused as below 1.
+    assert len(c.call("get_webhook_events", limit=2**63).events) == 100
 
 
 def run_with(**kwargs: Any) -> Callable[[Client], Any]:

@@ -103,6 +103,11 @@ pub(crate) const NON_EMPTY_IDS: &str = "eventIds must be a non-empty array";
 pub fn limit_value(value: Option<&Value>, default: u32) -> Result<u32> {
     match value {
         None | Some(Value::Null) => Ok(default),
+        // Any whole number above the cap is the cap, however large (2**63, 1e20), as 250 is:
+        // precision does not matter there, and "must be an integer >= 1" would be untrue.
+        Some(v) if v.as_f64().is_some_and(|f| f.is_finite() && f.fract() == 0.0 && f > f64::from(MAX_LIMIT)) => {
+            Ok(MAX_LIMIT)
+        }
         Some(v) => limit(integer("limit", v, "an integer >= 1")?),
     }
 }
@@ -239,7 +244,10 @@ mod tests {
         for bad in [0, -1, i64::MIN] {
             assert!(limit(bad).unwrap_err().to_string().contains(&bad.to_string()));
         }
-        for bad in [json!(1.5), json!("5"), json!(true), json!([1]), json!({})] {
+        for huge in [json!(9_223_372_036_854_775_808u64), json!(1e20), json!(9_007_199_254_740_994.0)] {
+            assert_eq!(limit_value(Some(&huge), 50).unwrap(), 100, "{huge}");
+        }
+        for bad in [json!(1.5), json!(100.5), json!("5"), json!(true), json!([1]), json!({})] {
             let err = limit_value(Some(&bad), 50).unwrap_err();
             assert_eq!(err.code(), crate::ErrorCode::InvalidArgument, "{bad}");
             assert!(err.to_string().starts_with("limit must be"), "{err}");
