@@ -4,6 +4,14 @@
 // `require('smartai-events')` is the `AssessmentClient` class itself, as with the official
 // `@recordorg/smartai-assessment-backend`; everything else hangs off it as named exports.
 
+declare global {
+  /**
+   * The `AbortSignal` of the DOM lib or `@types/node`, whichever is loaded: this adds no
+   * member, it only lets these declarations name the type when neither is.
+   */
+  interface AbortSignal {}
+}
+
 declare namespace AssessmentClient {
   // -------------------------------------------------------------------------------------
   // Options and results
@@ -16,22 +24,22 @@ declare namespace AssessmentClient {
     /** Default `process.env.ASSESSMENT_BASE_URL`, then `https://platform.smartai.app`. */
     baseUrl?: string | undefined
     /** Per-attempt timeout in ms (default 30000). */
-    timeoutMs?: number | undefined
+    timeoutMs?: number | bigint | undefined
     /** Connect timeout in ms (default 10000). */
-    connectTimeoutMs?: number | undefined
+    connectTimeoutMs?: number | bigint | undefined
     /** Retries after the first attempt (default 3). */
-    maxRetries?: number | undefined
+    maxRetries?: number | bigint | undefined
     /** The idle-poll gate in ms (default 5000; 0 turns it off, for tests). */
-    minPollIntervalMs?: number | undefined
+    minPollIntervalMs?: number | bigint | undefined
     /** Permit `http://` to a host that is not loopback (default false). */
     allowInsecureHttp?: boolean | undefined
   }
 
   export interface GetWebhookEventsOptions {
     /** Events per call: an integer from 1; default 50; above 100 means 100. */
-    limit?: number | undefined
+    limit?: number | bigint | undefined
     /** Only events stored after this time: Unix **milliseconds** or a `Date`. */
-    since?: number | Date | undefined
+    since?: number | bigint | Date | undefined
     /** Abandons the call (retries and backoff included) with a `CancelledError`. */
     signal?: AbortSignalLike | undefined
   }
@@ -72,13 +80,13 @@ declare namespace AssessmentClient {
 
   export interface DrainOptions {
     /** Events per fetch (default 100, the server's cap). */
-    limit?: number | undefined
+    limit?: number | bigint | undefined
     /** Only events stored after this time (Unix ms or a `Date`). */
-    since?: number | Date | undefined
+    since?: number | bigint | Date | undefined
     /** Stop after handing out this many events. */
-    maxEvents?: number | undefined
+    maxEvents?: number | bigint | undefined
     /** Stop after this many batches. */
-    maxBatches?: number | undefined
+    maxBatches?: number | bigint | undefined
   }
 
   export interface DrainSummary {
@@ -105,20 +113,22 @@ declare namespace AssessmentClient {
   /** What a handler gets besides its events. */
   export interface HandlerContext {
     /**
-     * An `AbortSignal` (typed structurally) that aborts when the `signal` of the drain or
-     * run this batch belongs to aborts, or the client is closed (with a `CancelledError` as
-     * its reason). A drain abandoned that way rejects at once, while
-     * the handler may still be running; a run lets the handler finish. Either way a handler
-     * may give up when it aborts: its events stay unacknowledged and come back.
+     * A real `AbortSignal` (pass it on to `fetch`, `AbortSignal.any`, a database driver)
+     * that aborts when the `signal` of the drain or run this batch belongs to aborts, or the
+     * client is closed (with a `CancelledError` as its reason). A drain abandoned that way
+     * rejects at once, while the handler may still be running; a run lets the handler
+     * finish. Either way a handler may give up when it aborts: its events stay
+     * unacknowledged and come back. Without the DOM lib or `@types/node` it still has the
+     * members of `AbortSignalLike` and `reason`.
      */
-    readonly signal: AbortSignalLike & { readonly reason?: unknown }
+    readonly signal: AbortSignal & AbortSignalLike & { readonly reason: unknown }
   }
   /** Receives events that kept failing, with the last failure's reason; as `Handler` for its result. */
   export type DeadLetterHook = (events: WebhookEvent[], reason: string) => unknown
 
   export interface RunOptions extends DrainOptions {
     /** Wait between drains in ms (default 30000; at least 5000 unless `minPollIntervalMs` was lowered). */
-    intervalMs?: number | undefined
+    intervalMs?: number | bigint | undefined
     /**
      * An `AbortSignal`: stops the poller. A fetch or wait in progress is abandoned, a handler
      * in progress finishes and its batch is acknowledged. (Typed structurally, so that no
@@ -129,7 +139,7 @@ declare namespace AssessmentClient {
      * Failures of an event handed out alone after which it goes to `deadLetter` (default 5).
      * A whole batch's failure counts against none of its events: they are retried one at a time.
      */
-    maxAttempts?: number | undefined
+    maxAttempts?: number | bigint | undefined
     /** Receives events that failed `maxAttempts` times; they are acknowledged once it succeeds. */
     deadLetter?: DeadLetterHook | undefined
     /**
@@ -141,7 +151,10 @@ declare namespace AssessmentClient {
     ordered?: boolean | undefined
   }
 
-  /** What `run` needs of an `AbortSignal`. */
+  /**
+   * What a call needs of an `AbortSignal` it is given (any `AbortSignal` fits). The signal
+   * the package gives a handler is a real `AbortSignal`.
+   */
   export interface AbortSignalLike {
     readonly aborted: boolean
     addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
@@ -438,17 +451,17 @@ declare namespace AssessmentClient {
   export interface EmulatorOptions {
     host?: string
     /** 0 (default) picks a free port. */
-    port?: number
+    port?: number | bigint
     keys?: EmulatorApiKey[]
     /** Generated events enqueued at start. */
-    initial_events?: number
-    seed?: number
+    initial_events?: number | bigint
+    seed?: number | bigint
     rate_limit?: EmulatorRateLimit
-    retention_ms?: number
-    timestamp_window_ms?: number
-    clock_offset_ms?: number
+    retention_ms?: number | bigint
+    timestamp_window_ms?: number | bigint
+    clock_offset_ms?: number | bigint
     /** How many of the latest acknowledged IDs `acknowledgedIds()` lists (default 100,000). */
-    acknowledged_history?: number
+    acknowledged_history?: number | bigint
     /**
      * Serve the platform's paths under this one, as behind a gateway (`'/gw'`: a client's
      * `baseUrl` is then `${emu.url}/gw`). By default the paths are exactly the platform's.

@@ -150,6 +150,28 @@ async function main(): Promise<void> {
     }
   }
 
+  // The signal a handler is given is a real AbortSignal: it can be passed on to fetch,
+  // combined with AbortSignal.any, and asked to throw.
+  await client.drain(async (batch, { signal }) => {
+    await fetch('https://db.example/upsert', { method: 'POST', body: JSON.stringify(batch), signal })
+  })
+  await client.run(async (_batch, ctx) => {
+    ctx.signal.throwIfAborted()
+    const given: AbortSignal = ctx.signal
+    const both: AbortSignal = AbortSignal.any([ctx.signal, AbortSignal.timeout(5000)])
+    console.log(given.reason, both.aborted)
+  }, { intervalMs: 30_000 })
+  // @ts-expect-error: the handler's signal is given, not settable
+  await client.drain((_batch, ctx) => { ctx.signal = AbortSignal.abort() })
+
+  // A BigInt that fits 64 bits is accepted wherever an integer is.
+  new AssessmentClient({ apiKey: 'wc_ak_test_0123456789', secretKey: 's', timeoutMs: 5000n, maxRetries: 2n, minPollIntervalMs: 0n, connectTimeoutMs: 1000n })
+  await client.getWebhookEvents({ limit: 50n, since: 1717200000000n })
+  await client.drain(() => {}, { limit: 10n, since: 0n, maxEvents: 100n, maxBatches: 2n })
+  client.batches({ limit: 10n, maxEvents: 5n })
+  await client.run(() => {}, { intervalMs: 30_000n, maxAttempts: 3n, signal: AbortSignal.abort() })
+  await (await Emulator.start({ initial_events: 5n, seed: 42n, retention_ms: 1000n })).stop()
+
   const health = await client.health()
   console.log(health.lastSuccessAt, env)
 
