@@ -14,7 +14,7 @@ use crate::error::coded;
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
 use napi::{Error, Result, Status, ValueType, sys};
 use serde_json::{Map, Number, Value};
-use smartai_events::ErrorCode;
+use smartai_events::{ErrorCode, validate};
 use std::ptr;
 
 /// Nesting deeper than this is refused (an options object or an event list is shallow).
@@ -51,6 +51,70 @@ impl FromNapiValue for Loose {
                 Err(coded(ErrorCode::InvalidArgument, format!("{name} must be a finite number, got {shown}")))
             }
         }
+    }
+}
+
+/// A number argument, or what was passed instead, named for a message (`"5" (a string)`,
+/// `undefined`, `5n (a BigInt)`). napi's own `f64` conversion would refuse anything else
+/// with its internal wording and no error code; the callee names the value in its own
+/// message instead.
+pub struct NumberArg(pub std::result::Result<f64, String>);
+
+impl TypeName for NumberArg {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ValidateNapiValue for NumberArg {}
+
+impl FromNapiValue for NumberArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        if type_of(env, value)? == sys::ValueType::napi_number {
+            return Ok(NumberArg(Ok(unsafe { f64::from_napi_value(env, value)? })));
+        }
+        Ok(NumberArg(Err(unsafe { describe(env, value)? })))
+    }
+}
+
+/// A JavaScript value named for a message: what JSON can hold as the core's
+/// `validate::describe` names it, anything else by its JavaScript type.
+pub unsafe fn describe(env: sys::napi_env, value: sys::napi_value) -> Result<String> {
+    Ok(match type_of(env, value)? {
+        sys::ValueType::napi_undefined => "undefined".into(),
+        sys::ValueType::napi_number => {
+            let n = unsafe { f64::from_napi_value(env, value)? };
+            match number(n) {
+                Ok(v) => validate::describe(&v),
+                Err(Failure::NotFinite { shown, .. }) => shown.into(),
+                Err(_) => n.to_string(),
+            }
+        }
+        sys::ValueType::napi_bigint => describe_bigint(&unsafe { coerce_to_string(env, value)? }),
+        sys::ValueType::napi_function => "a function".into(),
+        sys::ValueType::napi_symbol => "a symbol".into(),
+        sys::ValueType::napi_object => {
+            let mut is_array = false;
+            check(unsafe { sys::napi_is_array(env, value, &mut is_array) }, "is_array")?;
+            if is_array { "an array".into() } else { "an object".into() }
+        }
+        _ => match unsafe { convert(env, value, 1) } {
+            Ok(Some(v)) => validate::describe(&v),
+            _ => "a value".into(),
+        },
+    })
+}
+
+/// `5n (a BigInt)`; the digits of a huge one are not all repeated.
+fn describe_bigint(digits: &str) -> String {
+    if digits.len() <= 40 {
+        format!("{digits}n (a BigInt)")
+    } else {
+        format!("a BigInt of {} digits", digits.trim_start_matches('-').len())
     }
 }
 

@@ -3,7 +3,7 @@
 //! Configuration, fault rules and the results (stats, request log) use the emulator's own
 //! JSON shapes (its serde types), as its admin API does.
 
-use crate::convert::Loose;
+use crate::convert::{Loose, NumberArg};
 use crate::error::{coded, guard};
 use napi::Result;
 use napi_derive::napi;
@@ -96,10 +96,14 @@ impl NativeEmulator {
 
     /// Enqueues `n` generated events; returns how many.
     #[napi(catch_unwind)]
-    pub fn generate(&self, n: f64) -> Result<u32> {
+    pub fn generate(&self, n: NumberArg) -> Result<u32> {
+        let needs = |got: String| {
+            coded(ErrorCode::InvalidArgument, format!("generate needs a non-negative integer, got {got}"))
+        };
+        let n = n.0.map_err(needs)?;
         // Taken as a number: napi would wrap -1 into 4294967295 and generate for ever.
         if !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)) {
-            return Err(coded(ErrorCode::InvalidArgument, format!("generate needs a non-negative integer, got {n}")));
+            return Err(needs(n.to_string()));
         }
         let n = smartai_emulator::generator::generated_count("generate", n as u64)
             .map_err(|e| coded(ErrorCode::InvalidArgument, e))?;
