@@ -43,9 +43,14 @@ pub async fn start_emulator(config: Loose) -> Result<NativeEmulator> {
             Value::Null => EmulatorConfig::default(),
             other => from_json(other, "emulator options")?,
         };
-        let emulator = Emulator::start(config)
-            .await
-            .map_err(|e| coded(ErrorCode::Network, format!("could not start the emulator: {e}")))?;
+        // The emulator reports options it refuses (too many initial events, a token bucket
+        // that would lock every client out) as `InvalidInput`; anything else is the socket's.
+        let emulator = Emulator::start(config).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidInput => {
+                coded(ErrorCode::InvalidArgument, format!("invalid emulator options: {e}"))
+            }
+            _ => coded(ErrorCode::Network, format!("could not start the emulator: {e}")),
+        })?;
         Ok(NativeEmulator { inner: Mutex::new(Some(emulator)) })
     })
     .await

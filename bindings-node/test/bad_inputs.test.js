@@ -199,6 +199,8 @@ const CASES = [
   { name: 'emulator key option misspelt', run: async () => AssessmentClient.Emulator.start({ keys: [{ apiKey: KEY, secret_key: 's' }] }), error: IA, fragments: ['unknown field `apiKey`'] },
   { name: 'emulator enqueue a number among events', run: async (emu) => emu.enqueue([{ eventId: 'fine' }, 1]), error: IA, fragments: ['events[1] must be a JSON object, got 1'] },
   { name: 'emulator fault with a misspelt parameter', run: async (emu) => emu.addFault({ kind: { type: 'status', status: 503, retry_afterr: '2' } }), error: IA, fragments: ['unknown field `retry_afterr`'] },
+  { name: 'emulator initial_events 1e9', run: async () => AssessmentClient.Emulator.start({ initial_events: 1e9 }), error: IA, fragments: ['invalid emulator options', 'initial_events must be at most 10000000 events', 'got 1000000000'] },
+  { name: 'emulator token bucket of 0 per second', run: async () => AssessmentClient.Emulator.start({ rate_limit: { bucket: { per_second: 0, burst: 5 } } }), error: IA, fragments: ['invalid emulator options', 'rate_limit.bucket.per_second'] },
   { name: 'emulator generate 1e8', run: async (emu) => emu.generate(1e8), error: IA, fragments: ['generate must be at most 10000000 events', 'got 100000000'] },
   { name: 'drain handler not a function', run: (emu) => client(emu).drain(42), error: IA, fragments: ['handler'] },
   { name: 'drain maxEvents 0', run: (emu) => client(emu).drain(() => {}, { maxEvents: 0 }), error: IA, fragments: ['>= 1, got 0'] },
