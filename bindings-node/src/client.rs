@@ -175,7 +175,9 @@ impl DeadLetterHook<RawEvent> for JsDeadLetter {
 
 /// Runs `future` (panics caught) until it ends or `stop` is cancelled; a cancelled call is
 /// dropped, so nothing more is sent, and rejects with the core's `Error::Cancelled`, as
-/// does a call that failed once `stop` was already cancelled.
+/// does a call that failed once `stop` was already cancelled. Each method checks its
+/// arguments before it gets here, synchronously: a bad argument is a programming error, so
+/// it is reported as such even when `stop` was cancelled before the call.
 async fn cancellable<T, F>(token: Option<CancellationToken>, future: F) -> Result<T>
 where
     F: std::future::Future<Output = Result<T>>,
@@ -297,8 +299,8 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
+        let options = FetchOptions::from_json(&options.0).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
-            let options = FetchOptions::from_json(&options.0).napi()?;
             let batch = client.get_webhook_events_as::<RawEvent>(options).await.napi()?;
             events_json(&batch.events, Some(batch.pending_count), None)
         })))
@@ -313,8 +315,8 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
+        let ids = validate::event_ids_value(&event_ids.0).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
-            let ids = validate::event_ids_value(&event_ids.0).napi()?;
             let result = client.acknowledge_webhook_events(&ids).await.napi()?;
             to_json(&result)
         })))
@@ -329,8 +331,8 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
+        let request = SessionRequest::from_json(&request.0).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
-            let request = SessionRequest::from_json(&request.0).napi()?;
             let token = client.create_session(request).await.napi()?;
             to_json(&token)
         })))
@@ -362,8 +364,8 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
         let handler = JsHandler(callback(&handler, "handler")?);
+        let options = DrainOptions::from_json_strict(&options.0).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
-            let options = DrainOptions::from_json_strict(&options.0).napi()?;
             let summary = client.drain_as(handler, options).await.napi()?;
             to_json(&summary)
         })))
@@ -387,12 +389,13 @@ impl NativeClient {
             }
             _ => None,
         };
+        let mut options = RunOptions::<RawEvent>::from_json_spelled(&options.0, Spelling::CamelCase).napi()?;
+        client.validate_run_options(&options).napi()?;
+        if let Some(hook) = dead_letter {
+            options = options.dead_letter(hook);
+        }
         let token = stop.token.clone();
         env.spawn_future(logging::scoped(guard(async move {
-            let mut options = RunOptions::<RawEvent>::from_json_spelled(&options.0, Spelling::CamelCase).napi()?;
-            if let Some(hook) = dead_letter {
-                options = options.dead_letter(hook);
-            }
             let summary = client.run_as(handler, options, token.cancelled_owned()).await.napi()?;
             to_json(&summary)
         })))

@@ -129,6 +129,49 @@ test('drain, batches and run options are validated by the core', async () => {
   await rejectsWith(strict.run(async () => {}, { intervalMs: 1000 }), InvalidArgumentError, 'INVALID_ARGUMENT', /intervalMs must be at least 5000 ms \(5 s; .*\), got 1000 ms$/)
 })
 
+test('with an already-aborted signal, a bad argument is still an InvalidArgumentError, in every method', async () => {
+  // A programming error must not depend on timing: arguments are checked first, then the abort.
+  const strict = new AssessmentClient({ apiKey: emu.apiKey, secretKey: emu.secretKey, baseUrl: emu.url })
+  const aborted = () => AbortSignal.abort(new Error('gave up'))
+  const bad = {
+    'fetch limit 0': () => client.getWebhookEvents({ limit: 0, signal: aborted() }),
+    'fetch option misspelt': () => client.getWebhookEvents({ limt: 5, signal: aborted() }),
+    'acknowledge []': () => client.acknowledgeWebhookEvents([], { signal: aborted() }),
+    'acknowledge [42]': () => client.acknowledgeWebhookEvents([42], { signal: aborted() }),
+    'session {}': () => client.createSession({}, { signal: aborted() }),
+    'drain handler 5': () => client.drain(5, { signal: aborted() }),
+    'drain maxEvents 0': () => client.drain(() => {}, { maxEvents: 0, signal: aborted() }),
+    'batches limit 0': () => client.batches({ limit: 0, signal: aborted() }).next(),
+    'run handler 5': () => client.run(5, { intervalMs: 5000, signal: aborted() }),
+    'run intervalMs below the floor': () => strict.run(() => {}, { intervalMs: 1, signal: aborted() }),
+    'run option misspelt': () => client.run(() => {}, { intervalMS: 30000, signal: aborted() }),
+    'run deadLetter "x"': () => client.run(() => {}, { deadLetter: 'x', signal: aborted() }),
+    'run maxAttempts 0': () => client.run(() => {}, { maxAttempts: 0, signal: aborted() }),
+  }
+  for (const [name, call] of Object.entries(bad)) {
+    const err = await call().then(
+      (value) => assert.fail(`${name}: resolved with ${JSON.stringify(value)}`),
+      (e) => e,
+    )
+    assert.ok(err instanceof InvalidArgumentError, `${name}: ${err && err.constructor.name}: ${err && err.message}`)
+    assert.equal(err.code, 'INVALID_ARGUMENT', name)
+  }
+  // Good arguments with the same signal: the abort wins, and nothing was sent.
+  emu.clearRequestLog()
+  const good = {
+    fetch: () => client.getWebhookEvents({ limit: 5, signal: aborted() }),
+    acknowledge: () => client.acknowledgeWebhookEvents(['evt_1'], { signal: aborted() }),
+    session: () => client.createSession({ users: [{ name: 'A', email: 'a@b.com' }], recruiterId: 'r' }, { signal: aborted() }),
+    drain: () => client.drain(() => {}, { maxEvents: 5, signal: aborted() }),
+    batches: () => client.batches({ limit: 5, signal: aborted() }).next(),
+  }
+  for (const [name, call] of Object.entries(good)) {
+    await rejectsWith(call(), AssessmentClient.CancelledError, 'CANCELLED', /cancelled/)
+  }
+  assert.deepEqual(await strict.run(() => {}, { intervalMs: 5000, signal: aborted() }), { cycles: 0, events: 0, acknowledged: 0, errors: 0 })
+  assert.deepEqual(emu.requestLog(), [])
+})
+
 test('configuration: missing keys, bad and insecure base URLs, unknown options', () => {
   const names = ['ASSESSMENT_API_KEY', 'ASSESSMENT_SECRET_KEY', 'ASSESSMENT_BASE_URL']
   const saved = names.map((n) => process.env[n])
