@@ -298,6 +298,17 @@ function isObject(value) {
   return value !== null && typeof value === 'object'
 }
 
+/**
+ * Whether the facade may take its own keys (`signal`, `deadLetter`) out of `options`: only
+ * from a plain object, as the native side reads one. Anything else goes there whole, and
+ * is refused naming what it is (a `Map` spread here would become `{}`).
+ */
+function isPlainOptions(value) {
+  if (!isObject(value) || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === null || (Object.getPrototypeOf(proto) === null && proto.constructor?.name === 'Object')
+}
+
 // ---------------------------------------------------------------------------------------
 // The client
 
@@ -473,7 +484,7 @@ class AssessmentClient {
   async getWebhookEvents(options) {
     let rest = options
     let signal
-    if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    if (isPlainOptions(options) && 'signal' in options) ({ signal, ...rest } = options)
     return withSignal(this[kNative], signal, (stop) => this[kNative].getWebhookEvents(rest, stop), unpack)
   }
 
@@ -498,7 +509,7 @@ class AssessmentClient {
     const slot = { failed: false, error: undefined }
     let rest = options
     let signal
-    if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    if (isPlainOptions(options) && 'signal' in options) ({ signal, ...rest } = options)
     const context = { signal: undefined }
     const bridged = bridge(handler, slot, false, context)
     const { stop, release, handlerSignal, abortHandler } = stopToken(signal)
@@ -522,7 +533,7 @@ class AssessmentClient {
   batches(options) {
     let rest = options
     let signal
-    if (isObject(options) && 'signal' in options) ({ signal, ...rest } = options)
+    if (isPlainOptions(options) && 'signal' in options) ({ signal, ...rest } = options)
     let stop
     try {
       stop = stopToken(signal)
@@ -543,7 +554,7 @@ class AssessmentClient {
     let rest = options
     let signal
     let deadLetter
-    if (isObject(options)) {
+    if (isPlainOptions(options)) {
       ;({ signal, deadLetter, ...rest } = options)
     }
     const context = { signal: undefined }

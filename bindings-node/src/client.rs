@@ -3,7 +3,7 @@
 //! Results leave Rust as JSON text (events exactly as the server sent them) and are
 //! `JSON.parse`d by the facade; see the README for the measurements behind that choice.
 
-use crate::convert::Loose;
+use crate::convert::{Loose, Options};
 use crate::error::{IntoNapi, JsCallbackError, coded, guard};
 use crate::logging;
 use napi::bindgen_prelude::{Function, Promise, PromiseRaw, Unknown};
@@ -249,7 +249,7 @@ impl NativeClient {
 impl NativeClient {
     /// Options as `ClientBuilder::from_json` takes them; unset keys come from `ASSESSMENT_*`.
     #[napi(constructor, catch_unwind)]
-    pub fn new(options: Loose) -> Result<Self> {
+    pub fn new(options: Options) -> Result<Self> {
         let client = ClientBuilder::from_json(&options.0).napi()?.sdk_language("node").build().napi()?;
         let config = client.config();
         Ok(NativeClient {
@@ -295,7 +295,7 @@ impl NativeClient {
     pub fn get_webhook_events<'env>(
         &self,
         env: &'env Env,
-        options: Loose,
+        options: Options,
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
@@ -359,7 +359,7 @@ impl NativeClient {
         &self,
         env: &'env Env,
         handler: Unknown,
-        options: Loose,
+        options: Options,
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
@@ -377,7 +377,7 @@ impl NativeClient {
         &self,
         env: &'env Env,
         handler: Unknown,
-        options: Loose,
+        options: Options,
         stop: &StopToken,
         dead_letter: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, String>> {
@@ -403,7 +403,7 @@ impl NativeClient {
 
     /// A pull-based drain for `for await`. Options are validated here, synchronously.
     #[napi(catch_unwind)]
-    pub fn batches(&self, options: Loose) -> Result<NativeBatches> {
+    pub fn batches(&self, options: Options) -> Result<NativeBatches> {
         let client = self.client()?;
         let options = DrainOptions::from_json_strict(&options.0).napi()?;
         Ok(NativeBatches {

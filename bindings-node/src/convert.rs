@@ -7,8 +7,9 @@
 //! milliseconds, and a `BigInt` that fits 64 bits becomes that integer. What has no JSON
 //! form is refused with its place in the argument: a number JSON cannot hold (`NaN`,
 //! `±Infinity`, an invalid `Date`) as `limit must be a finite number, got NaN`, as Python
-//! says it, and a function or a symbol rather than being sent as a string such as an event
-//! ID. No rule lives here.
+//! says it, a `BigInt` beyond 64 bits as one, `undefined` in a list rather than as `null`,
+//! and a function or a symbol rather than being sent as a string such as an event ID. No
+//! rule lives here.
 
 use crate::error::coded;
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
@@ -50,8 +51,84 @@ impl FromNapiValue for Loose {
                 let name = if path.is_empty() { "the argument" } else { path.trim_start_matches('.') };
                 Err(coded(ErrorCode::InvalidArgument, format!("{name} must be a finite number, got {shown}")))
             }
+            Err(Failure::BeyondI64 { shown, path }) => {
+                let name = if path.is_empty() { "the argument" } else { path.trim_start_matches('.') };
+                Err(coded(ErrorCode::InvalidArgument, format!("{name} must fit in 64 bits, got {shown}")))
+            }
         }
     }
+}
+
+/// An options object: `undefined` or `null` (none), or a plain object (a literal,
+/// `Object.create(null)`). A `Map`, a class instance or another built-in object is refused
+/// naming its class: converted, it would read as `{}` or as its own fields, and a `Map`'s
+/// entries would be lost without a word. Anything else goes to the core as [`Loose`] does,
+/// and the core says what it expected (`options must be an object, got an array`).
+pub struct Options(pub Value);
+
+impl TypeName for Options {
+    fn type_name() -> &'static str {
+        "unknown"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ValidateNapiValue for Options {}
+
+impl FromNapiValue for Options {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        if type_of(env, value)? == sys::ValueType::napi_object
+            && let Some(class) = unsafe { class_name(env, value)? }
+        {
+            return Err(coded(
+                ErrorCode::InvalidArgument,
+                format!("options must be a plain object, got an instance of {class}"),
+            ));
+        }
+        Ok(Options(unsafe { Loose::from_napi_value(env, value)? }.0))
+    }
+}
+
+/// The class of an object that is not a plain object, an array or a `Date` (which the
+/// conversion reads as what they are); `None` for those. A plain object from another realm
+/// (a `vm` context) is plain too: its prototype is an `Object.prototype`, whose own
+/// prototype is `null`.
+unsafe fn class_name(env: sys::napi_env, value: sys::napi_value) -> Result<Option<String>> {
+    let mut is = false;
+    check(unsafe { sys::napi_is_array(env, value, &mut is) }, "is_array")?;
+    if !is {
+        check(unsafe { sys::napi_is_date(env, value, &mut is) }, "is_date")?;
+    }
+    if is {
+        return Ok(None);
+    }
+    let mut proto = ptr::null_mut();
+    check(unsafe { sys::napi_get_prototype(env, value, &mut proto) }, "prototype")?;
+    if type_of(env, proto)? == sys::ValueType::napi_null {
+        return Ok(None);
+    }
+    let mut constructor = ptr::null_mut();
+    check(
+        unsafe { sys::napi_get_named_property(env, proto, c"constructor".as_ptr(), &mut constructor) },
+        "constructor",
+    )?;
+    let mut name = None;
+    if type_of(env, constructor)? == sys::ValueType::napi_function {
+        let mut text = ptr::null_mut();
+        check(unsafe { sys::napi_get_named_property(env, constructor, c"name".as_ptr(), &mut text) }, "name")?;
+        if type_of(env, text)? == sys::ValueType::napi_string {
+            name = Some(unsafe { String::from_napi_value(env, text)? }).filter(|n| !n.is_empty());
+        }
+    }
+    let mut grand = ptr::null_mut();
+    check(unsafe { sys::napi_get_prototype(env, proto, &mut grand) }, "prototype")?;
+    if name.as_deref() == Some("Object") && type_of(env, grand)? == sys::ValueType::napi_null {
+        return Ok(None);
+    }
+    Ok(Some(name.unwrap_or_else(|| "a class without a name".to_string())))
 }
 
 /// A number argument, or what was passed instead, named for a message (`"5" (a string)`,
@@ -124,6 +201,7 @@ enum Failure {
     Napi(Error),
     Refused { what: &'static str, path: String },
     NotFinite { shown: &'static str, path: String },
+    BeyondI64 { shown: String, path: String },
 }
 
 impl From<Error> for Failure {
@@ -137,6 +215,7 @@ impl Failure {
         match self {
             Failure::Refused { what, path } => Failure::Refused { what, path: segment() + &path },
             Failure::NotFinite { shown, path } => Failure::NotFinite { shown, path: segment() + &path },
+            Failure::BeyondI64 { shown, path } => Failure::BeyondI64 { shown, path: segment() + &path },
             other => other,
         }
     }
@@ -195,8 +274,12 @@ unsafe fn convert(
                 for i in 0..len {
                     let mut item = ptr::null_mut();
                     check(unsafe { sys::napi_get_element(env, value, i, &mut item) }, "array element")?;
-                    let v = unsafe { convert(env, item, depth - 1) }.map_err(|e| e.at(|| format!("[{i}]")))?;
-                    items.push(v.unwrap_or(Value::Null));
+                    // `undefined` has no JSON form in a list (JSON.stringify would write null,
+                    // and the core would then say `got null`).
+                    let v = unsafe { convert(env, item, depth - 1) }
+                        .and_then(|v| v.ok_or(Failure::Refused { what: "undefined", path: String::new() }))
+                        .map_err(|e| e.at(|| format!("[{i}]")))?;
+                    items.push(v);
                 }
                 Value::Array(items)
             } else {
@@ -257,9 +340,9 @@ fn number(n: f64) -> std::result::Result<Value, Failure> {
     Ok(Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null))
 }
 
-/// A `BigInt` as an integer when it fits 64 bits, otherwise as its digits (a string, which
-/// the core refuses naming them).
-unsafe fn bigint(env: sys::napi_env, value: sys::napi_value) -> Result<Value> {
+/// A `BigInt` as an integer when it fits 64 bits; beyond, it is refused naming it as a
+/// `BigInt` (as its digits in a string, the core would call it a string).
+unsafe fn bigint(env: sys::napi_env, value: sys::napi_value) -> std::result::Result<Value, Failure> {
     let mut lossless = false;
     let mut i = 0i64;
     check(unsafe { sys::napi_get_value_bigint_int64(env, value, &mut i, &mut lossless) }, "bigint")?;
@@ -271,7 +354,8 @@ unsafe fn bigint(env: sys::napi_env, value: sys::napi_value) -> Result<Value> {
     if lossless {
         return Ok(Value::from(u));
     }
-    Ok(Value::String(unsafe { coerce_to_string(env, value)? }))
+    let shown = describe_bigint(&unsafe { coerce_to_string(env, value)? });
+    Err(Failure::BeyondI64 { shown, path: String::new() })
 }
 
 unsafe fn coerce_to_string(env: sys::napi_env, value: sys::napi_value) -> Result<String> {

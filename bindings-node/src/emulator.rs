@@ -3,7 +3,7 @@
 //! Configuration, fault rules and the results (stats, request log) use the emulator's own
 //! JSON shapes (its serde types), as its admin API does.
 
-use crate::convert::{Loose, NumberArg};
+use crate::convert::{Loose, NumberArg, Options};
 use crate::error::{coded, guard};
 use napi::Result;
 use napi_derive::napi;
@@ -37,7 +37,7 @@ fn rules(value: Value) -> Result<Vec<FaultRule>> {
 /// `initial_events`, `seed`, `rate_limit`, `keys`, `retention_ms`, `timestamp_window_ms`,
 /// `clock_offset_ms`, `acknowledged_history`, `host`, `port`); `null` means the defaults.
 #[napi(catch_unwind)]
-pub async fn start_emulator(config: Loose) -> Result<NativeEmulator> {
+pub async fn start_emulator(config: Options) -> Result<NativeEmulator> {
     guard(async move {
         let config: EmulatorConfig = match config.0 {
             Value::Null => EmulatorConfig::default(),
