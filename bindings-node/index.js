@@ -218,6 +218,11 @@ function signalOnly(options, what) {
   if (!isObject(options) || Array.isArray(options)) {
     throw new errors.InvalidArgumentError(`${what} options must be an object, got ${typeName(options)}`)
   }
+  if (!isPlainOptions(options)) {
+    // A `Map` has no own keys: read as `{}`, its signal would be dropped without a word.
+    const name = Object.getPrototypeOf(options)?.constructor?.name || 'a class without a name'
+    throw new errors.InvalidArgumentError(`${what} options must be a plain object, got an instance of ${name}`)
+  }
   const unknown = Object.keys(options).find((key) => key !== 'signal')
   if (unknown !== undefined) {
     throw new errors.InvalidArgumentError(`unknown ${what} option ${JSON.stringify(unknown)}; expected signal`)
