@@ -390,10 +390,11 @@ impl NativeClient {
             _ => None,
         };
         let mut options = RunOptions::<RawEvent>::from_json_spelled(&options.0, Spelling::CamelCase).napi()?;
-        client.validate_run_options(&options).napi()?;
         if let Some(hook) = dead_letter {
             options = options.dead_letter(hook);
         }
+        // With the hook: whether one may be given is a rule of its own (not with `ordered`).
+        client.validate_run_options(&options).napi()?;
         let token = stop.token.clone();
         env.spawn_future(logging::scoped(guard(async move {
             let summary = client.run_as(handler, options, token.cancelled_owned()).await.napi()?;

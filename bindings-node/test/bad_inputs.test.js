@@ -44,7 +44,6 @@ const CASES = [
   // limit: ranges and types
   { name: 'limit 0', run: fetch({ limit: 0 }), error: IA, fragments: ['limit must be an integer >= 1', 'got 0'] },
   { name: 'limit negative', run: fetch({ limit: -7 }), error: IA, fragments: ['got -7'] },
-  { name: 'limit beyond i64', run: fetch({ limit: 1e20 }), error: IA, fragments: ['limit must be', '1e+20'] },
   { name: 'limit a BigInt', run: fetch({ limit: 10n ** 20n }), error: IA, fragments: ['limit must fit in 64 bits', 'got 100000000000000000000n (a BigInt)'] },
   { name: 'limit a BigInt just beyond 64 bits', run: fetch({ limit: 2n ** 64n }), error: IA, fragments: ['limit must fit in 64 bits, got 18446744073709551616n (a BigInt)'] },
   { name: 'since a BigInt beyond 64 bits', run: fetch({ since: 2n ** 70n }), error: IA, fragments: ['since must fit in 64 bits, got 1180591620717411303424n (a BigInt)'] },
@@ -72,6 +71,8 @@ const CASES = [
     run: async (emu) => {
       emu.generate(150)
       assert.equal((await client(emu).getWebhookEvents({ limit: Number.MAX_SAFE_INTEGER })).events.length, 100)
+      // However large, beyond i64 included: a whole number above the cap is the cap.
+      assert.equal((await client(emu).getWebhookEvents({ limit: 1e20 })).events.length, 100)
     },
   },
   { name: 'fetch option misspelt', run: fetch({ limt: 5 }), error: IA, fragments: ['"limt"'] },

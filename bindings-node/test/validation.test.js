@@ -147,6 +147,7 @@ test('with an already-aborted signal, a bad argument is still an InvalidArgument
     'run option misspelt': () => client.run(() => {}, { intervalMS: 30000, signal: aborted() }),
     'run deadLetter "x"': () => client.run(() => {}, { deadLetter: 'x', signal: aborted() }),
     'run maxAttempts 0': () => client.run(() => {}, { maxAttempts: 0, signal: aborted() }),
+    'run ordered with a deadLetter hook': () => client.run(() => {}, { ordered: true, deadLetter: () => {}, signal: aborted() }),
   }
   for (const [name, call] of Object.entries(bad)) {
     const err = await call().then(
