@@ -200,7 +200,12 @@ pub fn describe(value: &Value) -> String {
     let text = match value {
         Value::Null => "null".to_string(),
         Value::Bool(b) => format!("{b} (a boolean)"),
-        Value::Number(n) => n.to_string(),
+        // A whole float is shown as JavaScript and Python show it: 9007199254740994, not
+        // 9007199254740994.0.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
         Value::String(s) => format!("{s:?} (a string)"),
         Value::Array(_) => "an array".to_string(),
         Value::Object(_) => "an object".to_string(),
@@ -244,6 +249,8 @@ mod tests {
         for bad in [0, -1, i64::MIN] {
             assert!(limit(bad).unwrap_err().to_string().contains(&bad.to_string()));
         }
+        assert_eq!(describe(&json!(-9_007_199_254_740_994.0)), "-9007199254740994");
+        assert_eq!(describe(&json!(1.5)), "1.5");
         for huge in [json!(9_223_372_036_854_775_808u64), json!(1e20), json!(9_007_199_254_740_994.0)] {
             assert_eq!(limit_value(Some(&huge), 50).unwrap(), 100, "{huge}");
         }
