@@ -104,29 +104,6 @@ fn micros(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp_micros())
 }
 
-/// How a batch's JSON reaches Python. `Lazy` (the default) converts an event's JSON only
-/// when Python first reads more than its ID, type and timestamps; the others exist to
-/// measure the choice (`SMARTAI_EVENTS_CONVERSION=text|capi|lazy`, see bench/).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Conversion {
-    /// One JSON text for the batch, parsed by `json.loads`.
-    Text,
-    /// Dicts built through the C API, eagerly.
-    CApi,
-    /// Dicts built by `json.loads` from the event's text on first access, per event.
-    Lazy,
-}
-
-static CONVERSION: std::sync::OnceLock<Conversion> = std::sync::OnceLock::new();
-
-fn conversion() -> Conversion {
-    *CONVERSION.get_or_init(|| match std::env::var("SMARTAI_EVENTS_CONVERSION").as_deref() {
-        Ok("text") => Conversion::Text,
-        Ok("capi") => Conversion::CApi,
-        _ => Conversion::Lazy,
-    })
-}
-
 /// A batch's events, kept on the Rust side until Python asks for one's JSON (the core
 /// keeps each event's text and builds its `Value` on first use).
 #[pyclass(frozen, module = "smartai_events._native")]
@@ -155,7 +132,10 @@ impl RawEvents {
 /// The events as `(source, meta)`. Per event, `meta` holds what the core decoded:
 /// `(kind, index, event_id, event_type, stored_at_us, submitted_at_us, decode_error)`,
 /// with the kind following the core's enum variant. `source` holds the raw JSON: a
-/// `RawEvents` (lazy), a list of dicts, or one JSON text.
+/// `RawEvents`, which converts an event's JSON only when Python first reads more than its
+/// ID, type and timestamps. (Eager dicts through the C API, and one JSON text for the
+/// batch, measured slower, see `_bench_convert`; the C API also made an integer above
+/// `u64` a float.)
 fn payload<'py>(py: Python<'py>, events: Vec<RawEvent>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>)> {
     let meta = PyList::empty(py);
     for (index, e) in events.iter().enumerate() {
@@ -177,21 +157,7 @@ fn payload<'py>(py: Python<'py>, events: Vec<RawEvent>) -> PyResult<(Bound<'py, 
             .into_pyobject(py)?;
         meta.append(item)?;
     }
-    let source = match conversion() {
-        Conversion::Lazy => Bound::new(py, RawEvents { events })?.into_any(),
-        Conversion::CApi => {
-            let list = PyList::empty(py);
-            for event in &events {
-                list.append(value_to_py(py, event.raw())?)?;
-            }
-            list.into_any()
-        }
-        Conversion::Text => {
-            let text =
-                serde_json::to_string(&events).map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-            PyString::new(py, &text).into_any()
-        }
-    };
+    let source = Bound::new(py, RawEvents { events })?.into_any();
     Ok((source, meta))
 }
 

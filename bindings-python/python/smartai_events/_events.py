@@ -1,10 +1,11 @@
 """Typed events and results.
 
 Which class an event becomes is decided by the Rust core (its ``WebhookEvent`` enum): the
-native module hands over each batch as one JSON text plus, per event, the variant the core
-decoded it as and its timestamps. This module only wraps those values; it holds no second
-copy of the decoding rules. Attributes read the original JSON lazily, so building a batch
-costs one ``json.loads`` and one small object per event.
+native module hands over each batch as the events' JSON texts, kept on the Rust side, plus,
+per event, the variant the core decoded it as and its timestamps. This module only wraps
+those values; it holds no second copy of the decoding rules. Attributes read the original
+JSON lazily (one ``json.loads`` of the event's text on first use), so building a batch
+costs one small object per event.
 """
 
 from __future__ import annotations
@@ -434,14 +435,8 @@ def _make(raw: Any, meta: tuple[Any, ...]) -> WebhookEvent:
 
 def _events(src: Any, meta: Sequence[tuple[Any, ...]]) -> list[WebhookEvent]:
     """Called by the native module with a batch: ``src`` holds the raw JSON (a native
-    ``RawEvents`` read lazily, a list of dicts, or a JSON text) and ``meta`` the core's
-    decoding of each event (its variant, ID, type and timestamps)."""
-    if isinstance(src, str):
-        import json
-
-        raws = json.loads(src)
-    else:
-        raws = src if isinstance(src, list) else None
+    ``RawEvents``, read on first use) and ``meta`` the core's decoding of each event (its
+    variant, ID, type and timestamps)."""
     classes = _CLASSES
     new = object.__new__
     out: list[WebhookEvent] = []
@@ -450,7 +445,7 @@ def _events(src: Any, meta: Sequence[tuple[Any, ...]]) -> list[WebhookEvent]:
         event = new(classes[m[0]])
         event._src = src
         event._meta = m
-        event._d = None if raws is None else raws[m[1]]
+        event._d = None
         append(event)
     return out
 
