@@ -86,3 +86,37 @@ def test_unknown_event_that_is_not_an_object() -> None:
         assert event.get("a") is None and event.get("a") is None
         assert event.decode_error
         assert event == event
+
+
+def test_an_event_that_is_not_an_object_reads_as_an_empty_mapping(
+    emu: Emulator, client: se.AssessmentClient
+) -> None:
+    # The platform's events array may hold a non-object; the core delivers it as
+    # UnknownEvent. `in` raised TypeError for null, keys() gave a string's characters, and
+    # to_dict() returned None or the string although typed dict.
+    values: list[object] = [None, "evt", 7, ["a", "b"], True]
+    body = json.dumps({"events": values, "pendingCount": 0})
+    emu.add_fault({"kind": {"type": "status", "status": 200, "body": body}, "endpoint": "fetch", "remaining": 1})
+    batch = client.get_webhook_events()
+    assert len(batch) == len(values)
+    for event, value in zip(batch, values):
+        assert isinstance(event, se.UnknownEvent) and event.decode_error
+        for _ in range(2):  # before and after the JSON is read once
+            assert "eventId" not in event and "e" not in event and "a" not in event
+            assert event.keys() == []
+            assert event.get("eventId") is None and event.get("a", 5) == 5
+            with pytest.raises(KeyError):
+                event["eventId"]
+            assert event.to_dict() == {} and type(event.to_dict()) is dict
+            assert event.raw == value and type(event.raw) is type(value)
+        assert pickle.loads(pickle.dumps(event)).raw == value
+    # The batch still gives back what the server sent.
+    assert batch.to_dict() == {"events": values, "pendingCount": 0}
+
+
+def test_raw_is_a_copy_of_the_events_json(events: list[se.WebhookEvent]) -> None:
+    first = next(e for e in events if e.event_id == "evt_01J9XYZABC")
+    assert first.raw == SEED_EVENT == first.to_dict()
+    first.raw["candidateName"] = "changed"
+    assert first["candidateName"] == "Priya Sharma"
+    assert first.raw == SEED_EVENT

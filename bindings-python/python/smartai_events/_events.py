@@ -200,7 +200,8 @@ class WebhookEvent(_JsonObject):
 
     ``event["eventId"]``, ``event.get("jobTitle")`` and ``event.to_dict()`` give the original
     camelCase JSON (unknown fields kept); attributes are snake_case. Events compare by value,
-    pickle, and ``json.dumps(event.to_dict())`` round-trips the server's JSON.
+    pickle, and ``json.dumps(event.to_dict())`` round-trips the server's JSON (``event.raw``
+    for an :class:`UnknownEvent` whose JSON is not an object).
     """
 
     # _src: where the raw JSON lives until first needed (a native RawEvents), _d: the raw
@@ -220,11 +221,18 @@ class WebhookEvent(_JsonObject):
         return d
 
     def to_dict(self) -> dict[str, Any]:
-        """A copy of the original JSON object, unknown fields included (``json.dumps``-able)."""
+        """A copy of the original JSON object, unknown fields included (``json.dumps``-able).
+        ``{}`` for an :class:`UnknownEvent` whose JSON is not an object (see :attr:`raw`)."""
+        return self.raw  # type: ignore[no-any-return]
+
+    @property
+    def raw(self) -> Any:
+        """A copy of the event's JSON as the server sent it. The same as :meth:`to_dict`,
+        except for an :class:`UnknownEvent` whose JSON is not an object: then the value
+        itself (``None``, a ``str``, a number, a ``list``)."""
         if self._d is None and self._src is not None:
-            fresh: dict[str, Any] = self._src.get(self._meta[1])  # a new dict on every call
-            return fresh
-        return _copy(self._raw)  # type: ignore[no-any-return]
+            return self._src.get(self._meta[1])  # a new value on every call
+        return _copy(self._raw)
 
     @property
     def event_id(self) -> str:
@@ -406,17 +414,34 @@ class AssessmentSent(WebhookEvent):
 
 class UnknownEvent(WebhookEvent):
     """An event type this SDK does not know, or a known type that did not decode
-    (then :attr:`decode_error` says why). The original JSON is kept whole."""
+    (then :attr:`decode_error` says why). The original JSON is kept whole.
+
+    Its JSON may even be something other than an object (``null``, a string): such an
+    event reads as an empty mapping (no keys, ``to_dict() == {}``), and :attr:`raw` gives
+    the value the server sent."""
 
     __slots__ = ()
 
+    @property
+    def _fields(self) -> dict[str, Any]:
+        d = self._raw
+        return d if isinstance(d, dict) else {}
+
     def __getitem__(self, key: str) -> Any:
-        if not isinstance(self._raw, dict):
-            raise KeyError(key)
-        return self._raw[key]
+        return self._fields[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._raw.get(key, default) if isinstance(self._raw, dict) else default
+        return self._fields.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._fields
+
+    def keys(self) -> list[str]:
+        return list(self._fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        raw = self.raw
+        return raw if isinstance(raw, dict) else {}
 
     def __repr__(self) -> str:
         return f"UnknownEvent(event_id={self.event_id!r}, event_type={self.event_type!r})"
@@ -486,7 +511,7 @@ class WebhookEventBatch:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"events": [...], "pendingCount": n}`` as the server sent it."""
-        return {"events": [e.to_dict() for e in self.events], "pendingCount": self.pending_count}
+        return {"events": [e.raw for e in self.events], "pendingCount": self.pending_count}
 
     def __eq__(self, other: object) -> bool:
         return (
