@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -154,3 +156,75 @@ def test_blocking_client_refuses_async_handler(client: se.AssessmentClient) -> N
 
     with pytest.raises(se.InvalidArgumentError, match="async"):
         client.drain(handler)
+
+
+CLIENT_OPTIONS = ["timeout", "max_retries", "min_poll_interval", "allow_insecure_http"]
+
+
+@pytest.mark.parametrize("cls", [se.AssessmentClient, se.AsyncAssessmentClient])
+@pytest.mark.parametrize("option", CLIENT_OPTIONS)
+def test_none_for_a_client_option_that_is_not_optional_is_refused(
+    emu: Emulator, cls: Any, option: str
+) -> None:
+    # None was read as "unset" and gave the default: timeout=None, which means "no
+    # timeout" in httpx and openai-python, silently became 30 s.
+    with pytest.raises(se.InvalidArgumentError) as info:
+        cls(**emu.client_kwargs(**{option: None}))
+    assert str(info.value).startswith(f"{option} must not be None, got None")
+    if option == "timeout":
+        assert "every call has a timeout" in str(info.value)
+    # Optional options still take None.
+    cls(**emu.client_kwargs(connect_timeout=None))
+
+
+CALLS: list[tuple[str, str]] = [
+    ("get_webhook_events", "limit"),
+    ("drain", "limit"),
+    ("batches", "limit"),
+    ("run", "limit"),
+    ("run", "interval"),
+    ("run", "max_attempts"),
+    ("run", "ordered"),
+]
+
+
+def _call(client: Any, method: str, option: str) -> Any:
+    kwargs: dict[str, Any] = {option: None}
+    if method in ("drain", "run"):
+        kwargs["handler"] = lambda events: None
+    if method == "run":
+        # Already set: a run that accepted the None would return at once, not hang.
+        kwargs["stop"] = asyncio.Event() if isinstance(client, se.AsyncAssessmentClient) else threading.Event()
+        kwargs["stop"].set()
+    return getattr(client, method)(**kwargs)
+
+
+@pytest.mark.parametrize("method, option", CALLS)
+def test_none_for_a_call_option_that_is_not_optional_is_refused(
+    emu: Emulator, client: se.AssessmentClient, method: str, option: str
+) -> None:
+    emu.generate(3)
+    with pytest.raises(se.InvalidArgumentError, match=f"^{option} must not be None, got None"):
+        _call(client, method, option)
+    assert emu.request_log() == []  # nothing was sent
+    assert len(emu.pending_ids()) == 3
+
+
+@pytest.mark.parametrize("method, option", CALLS)
+async def test_none_for_a_call_option_that_is_not_optional_is_refused_async(
+    emu: Emulator, aclient: se.AsyncAssessmentClient, method: str, option: str
+) -> None:
+    emu.generate(3)
+    with pytest.raises(se.InvalidArgumentError, match=f"^{option} must not be None, got None"):
+        result = _call(aclient, method, option)
+        if method != "batches":
+            await result
+    assert emu.request_log() == []
+    assert len(emu.pending_ids()) == 3
+
+
+def test_none_for_an_optional_call_option_still_means_unset(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(3)
+    assert len(client.get_webhook_events(since=None)) == 3
+    summary = client.drain(lambda events: None, since=None, max_events=None, max_batches=None)
+    assert summary.acknowledged == 3

@@ -11,10 +11,10 @@ from ._common import (
     ClientBase,
     check_callable,
     drain_options,
+    fetch_options,
     event_ids,
     run_options,
     session_request,
-    since_ms,
     type_name,
 )
 from ._errors import InvalidArgumentError, SmartAIError
@@ -169,7 +169,8 @@ class AsyncAssessmentClient(ClientBase):
     Missing ``api_key``, ``secret_key`` and ``base_url`` are read from ``ASSESSMENT_API_KEY``,
     ``ASSESSMENT_SECRET_KEY`` and ``ASSESSMENT_BASE_URL``. Durations are in seconds.
     ``min_poll_interval=0`` turns the idle-poll gate off (for tests). Plain ``http://`` is
-    refused unless the host is loopback or ``allow_insecure_http=True``.
+    refused unless the host is loopback or ``allow_insecure_http=True``. ``None`` is refused
+    for an option not typed ``Optional`` (``timeout=None`` too: every call has a timeout).
 
     Raises:
         ConfigurationError: missing keys, a bad or insecure base URL.
@@ -183,7 +184,7 @@ class AsyncAssessmentClient(ClientBase):
         ``datetime``. A number that looks like seconds is refused.
         """
         native = self._client()
-        opts = {"limit": limit, "since": since_ms(since)}
+        opts = fetch_options(limit, since)
         batch: WebhookEventBatch = await _call(lambda loop, fut: native.get_webhook_events(opts, loop, fut))
         return batch
 

@@ -40,13 +40,30 @@ def event_ids(ids: Any) -> Any:
     return [i.event_id if isinstance(i, WebhookEvent) else i for i in ids]
 
 
+def not_none(**options: Any) -> None:
+    """Refuses ``None`` for the options whose signature does not say ``Optional``. The core
+    reads a JSON null as an option left out (for Node's ``undefined``), so without this
+    ``timeout=None``, which means "no timeout" in httpx, would silently mean 30 s."""
+    for name, value in options.items():
+        if value is None:
+            why = ": every call has a timeout" if name == "timeout" else ""
+            raise InvalidArgumentError(f"{name} must not be None, got None{why}; leave it out for the default")
+
+
+def fetch_options(limit: Any, since: Any) -> dict[str, Any]:
+    not_none(limit=limit)
+    return {"limit": limit, "since": since_ms(since)}
+
+
 def drain_options(limit: Any, since: Any, max_events: Any, max_batches: Any) -> dict[str, Any]:
+    not_none(limit=limit)
     return {"limit": limit, "since": since_ms(since), "max_events": max_events, "max_batches": max_batches}
 
 
 def run_options(
     interval: Any, max_attempts: Any, limit: Any, since: Any, max_events: Any, max_batches: Any, ordered: Any
 ) -> dict[str, Any]:
+    not_none(interval=interval, max_attempts=max_attempts, ordered=ordered)
     opts = drain_options(limit, since, max_events, max_batches)
     opts["interval"] = interval
     opts["max_attempts"] = max_attempts
@@ -113,6 +130,12 @@ class ClientBase:
         connect_timeout: Optional[float] = None,
     ) -> None:
         # The core validates every option and names it by its Python name.
+        not_none(
+            timeout=timeout,
+            max_retries=max_retries,
+            min_poll_interval=min_poll_interval,
+            allow_insecure_http=allow_insecure_http,
+        )
         self._native: Any = _native.NativeClient(
             {
                 "api_key": api_key,

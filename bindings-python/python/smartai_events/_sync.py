@@ -6,11 +6,11 @@ from ._common import (
     ClientBase,
     check_callable,
     drain_options,
+    fetch_options,
     event_ids,
     is_async_callable,
     run_options,
     session_request,
-    since_ms,
     type_name,
 )
 from ._errors import InvalidArgumentError, SmartAIError
@@ -109,7 +109,8 @@ class AssessmentClient(ClientBase):
     Missing ``api_key``, ``secret_key`` and ``base_url`` are read from ``ASSESSMENT_API_KEY``,
     ``ASSESSMENT_SECRET_KEY`` and ``ASSESSMENT_BASE_URL``. Durations are in seconds.
     ``min_poll_interval=0`` turns the idle-poll gate off (for tests). Plain ``http://`` is
-    refused unless the host is loopback or ``allow_insecure_http=True``.
+    refused unless the host is loopback or ``allow_insecure_http=True``. ``None`` is refused
+    for an option not typed ``Optional`` (``timeout=None`` too: every call has a timeout).
 
     Raises:
         ConfigurationError: missing keys, a bad or insecure base URL.
@@ -122,7 +123,7 @@ class AssessmentClient(ClientBase):
         ``since``: only events stored after this time, as Unix milliseconds or an aware
         ``datetime``. A number that looks like seconds is refused.
         """
-        batch: WebhookEventBatch = self._client().get_webhook_events({"limit": limit, "since": since_ms(since)})
+        batch: WebhookEventBatch = self._client().get_webhook_events(fetch_options(limit, since))
         return batch
 
     def acknowledge_webhook_events(self, event_ids: Iterable[Union[str, WebhookEvent]]) -> AcknowledgeResult:
