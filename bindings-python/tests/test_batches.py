@@ -162,3 +162,42 @@ async def test_an_async_step_cancelled_during_its_acknowledge_sends_it_again(emu
     assert emu.pending_ids() == [], "the first batch's acknowledge was sent again"
     assert batches.summary.acknowledged == 10
     await client.aclose()
+
+
+def test_sync_batches_made_before_close_raise_runtime_error_after_it(emu: Emulator) -> None:
+    # close() "makes later calls raise RuntimeError"; a batches iterator made before it
+    # raised CancelledError from next() and commit() instead.
+    emu.generate(25)
+    client = se.AssessmentClient(**emu.client_kwargs())
+    batches = client.batches(limit=10)
+    assert len(next(batches)) == 10
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        next(batches)
+    with pytest.raises(RuntimeError, match="closed"):
+        batches.commit()
+    batches.abandon()  # sends nothing, so it still works
+    assert batches.summary.acknowledged == 0
+    assert len(emu.pending_ids()) == 25
+    # Leaving a with block by an exception after close keeps that exception.
+    with pytest.raises(ZeroDivisionError):
+        with batches:
+            1 / 0
+
+
+async def test_async_batches_made_before_close_raise_runtime_error_after_it(emu: Emulator) -> None:
+    emu.generate(25)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    batches = client.batches(limit=10)
+    assert len(await batches.__anext__()) == 10
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await batches.__anext__()
+    with pytest.raises(RuntimeError, match="closed"):
+        await batches.commit()
+    batches.abandon()
+    assert batches.summary.acknowledged == 0
+    assert len(emu.pending_ids()) == 25
+    with pytest.raises(ZeroDivisionError):
+        async with batches:
+            1 / 0

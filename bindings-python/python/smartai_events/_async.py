@@ -110,15 +110,21 @@ class AsyncBatches:
       Or ``await batches.commit()``.
     * The loop ends when the queue is drained or a bound (``max_events``, ``max_batches``)
       is reached; that last step acknowledges the final batch.
+    * After the client is closed, asking for the next batch and :meth:`commit` raise
+      ``RuntimeError``, as the client's other calls do (one in flight at the close ends
+      with :class:`CancelledError`); :meth:`abandon` and :attr:`summary` still work, since
+      they send nothing. The batch in hand is not acknowledged: it comes back later.
     """
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: Any, client: ClientBase) -> None:
         self._native = native
+        self._owner = client
 
     def __aiter__(self) -> AsyncBatches:
         return self
 
     async def __anext__(self) -> WebhookEventBatch:
+        self._owner._client()  # a closed client's RuntimeError, as for its other calls
         batch: Optional[WebhookEventBatch] = await _call(lambda loop, fut: self._native.next(loop, fut))
         if batch is None:
             raise StopAsyncIteration
@@ -129,6 +135,7 @@ class AsyncBatches:
 
     async def commit(self) -> None:
         """Acknowledges the batch handed out last, if it is not acknowledged yet."""
+        self._owner._client()
         await _call(lambda loop, fut: self._native.commit(loop, fut))
 
     def abandon(self) -> None:
@@ -253,7 +260,7 @@ class AsyncAssessmentClient(ClientBase):
     ) -> AsyncBatches:
         """The queue as an async iterator of :class:`WebhookEventBatch`; see
         :class:`AsyncBatches` for exactly when each batch is acknowledged."""
-        return AsyncBatches(self._client().batches(drain_options(limit, since, max_events, max_batches)))
+        return AsyncBatches(self._client().batches(drain_options(limit, since, max_events, max_batches)), self)
 
     async def run(
         self,

@@ -49,15 +49,21 @@ class Batches:
       finished; leaving it by an exception acknowledges nothing. Or call :meth:`commit`.
     * The loop ends when the queue is drained (``pending_count == 0``) or a bound
       (``max_events``, ``max_batches``) is reached; that last step acknowledges the final batch.
+    * After the client is closed, asking for the next batch and :meth:`commit` raise
+      ``RuntimeError``, as the client's other calls do (one in flight at the close ends
+      with :class:`CancelledError`); :meth:`abandon` and :attr:`summary` still work, since
+      they send nothing. The batch in hand is not acknowledged: it comes back later.
     """
 
-    def __init__(self, native: Any) -> None:
+    def __init__(self, native: Any, client: ClientBase) -> None:
         self._native = native
+        self._owner = client
 
     def __iter__(self) -> Iterator[WebhookEventBatch]:
         return self
 
     def __next__(self) -> WebhookEventBatch:
+        self._owner._client()  # a closed client's RuntimeError, as for its other calls
         batch: Optional[WebhookEventBatch] = self._native.next()
         if batch is None:
             raise StopIteration
@@ -66,6 +72,7 @@ class Batches:
 
     def commit(self) -> None:
         """Acknowledges the batch handed out last, if it is not acknowledged yet."""
+        self._owner._client()
         self._native.commit()
 
     def abandon(self) -> None:
@@ -187,7 +194,7 @@ class AssessmentClient(ClientBase):
     ) -> Batches:
         """The queue as an iterator of :class:`WebhookEventBatch`; see :class:`Batches` for
         exactly when each batch is acknowledged."""
-        return Batches(self._client().batches(drain_options(limit, since, max_events, max_batches)))
+        return Batches(self._client().batches(drain_options(limit, since, max_events, max_batches)), self)
 
     def run(
         self,
