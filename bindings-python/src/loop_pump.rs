@@ -16,7 +16,7 @@ use crate::convert::events_to_py;
 use crate::dispatch::{Call, stop_if_set};
 use crate::errors::PyHandlerError;
 use crate::returned::Given;
-use pyo3::exceptions::{PyException, PyNotImplementedError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyNotImplementedError, PySystemExit};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
@@ -266,8 +266,11 @@ impl LoopPump {
         let returned = match started {
             Ok(returned) => returned,
             // KeyboardInterrupt, SystemExit: the process is being told to stop. The call
-            // fails (nothing is acknowledged) and the exception goes on to the loop.
-            Err(e) if !e.is_instance_of::<PyException>(py) => {
+            // fails (nothing is acknowledged) and the exception goes on to the loop, which
+            // lets these two out of `run_forever`. Any other exception (a `CancelledError`
+            // or `GeneratorExit` too) is the handler failing: it reaches only the caller,
+            // as the loop would hand it to its exception handler as well.
+            Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) || e.is_instance_of::<PySystemExit>(py) => {
                 answer(py, stop, reply, Err(Box::new(PyHandlerError::new(py, e.clone_ref(py)))));
                 return Err(e);
             }

@@ -149,6 +149,48 @@ def test_keyboard_interrupt_in_a_plain_handler_stops_the_loop_and_acknowledges_n
     assert asyncio.run(client.drain(lambda events: None)).events == 5
 
 
+class Custom(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("exc", [asyncio.CancelledError, GeneratorExit, Custom])
+@pytest.mark.parametrize("loop_kind", ["selector", "no_reader"])
+def test_a_base_exception_from_a_plain_handler_reaches_only_the_caller(
+    emu: Emulator, exc: type[BaseException], loop_kind: str
+) -> None:
+    # It reached the loop's exception handler too ("Exception in callback
+    # <smartai_events._native.LoopPump ...>"); only KeyboardInterrupt and SystemExit,
+    # the process being told to stop, go on to the loop.
+    emu.generate(5)
+    with Emulator(rate_limit=False) as other:
+        other.generate(20)
+        reported: list[dict[str, Any]] = []
+
+        async def main() -> list[Any]:
+            asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+            bad_client = se.AsyncAssessmentClient(**emu.client_kwargs())
+            good_client = se.AsyncAssessmentClient(**other.client_kwargs())
+
+            def bad(events: list[se.WebhookEvent]) -> None:
+                raise exc()
+
+            results = await asyncio.gather(
+                bad_client.drain(bad, limit=1), good_client.drain(lambda events: None, limit=1), return_exceptions=True
+            )
+            await asyncio.sleep(0.05)
+            return results
+
+        loop = asyncio.SelectorEventLoop() if loop_kind == "selector" else NoReaderLoop()
+        try:
+            failed, summary = loop.run_until_complete(main())
+        finally:
+            loop.close()
+        assert reported == []
+        assert isinstance(failed, se.HandlerError) and type(failed.__cause__) is exc
+        assert isinstance(summary, se.DrainSummary) and summary.acknowledged == 20
+    assert len(emu.pending_ids()) == 5
+
+
 async def test_a_failing_async_handler_leaves_no_task_exception_unretrieved(
     emu: Emulator, aclient: se.AsyncAssessmentClient
 ) -> None:

@@ -236,7 +236,10 @@ class AsyncAssessmentClient(ClientBase):
         If the handler raises, nothing of that batch is acknowledged, the drain stops, and
         :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
         events come back on a later poll (at-least-once: make your save idempotent on
-        ``event_id``). Within one drain an event is never handed out twice.
+        ``event_id``). Within one drain an event is never handed out twice. So it is when a
+        plain handler raises a ``BaseException`` such as ``CancelledError`` or
+        ``GeneratorExit``: only the caller sees it. ``KeyboardInterrupt`` and ``SystemExit``
+        also go on to the event loop, which stops.
 
         A handler that resolves to a coroutine, another awaitable or a generator (a
         forgotten ``await``) has failed in the same way, with a :class:`TypeError` as
