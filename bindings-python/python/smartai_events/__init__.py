@@ -5,9 +5,7 @@ Two clients with the same methods: :class:`AsyncAssessmentClient` (asyncio) and 
 done by the Rust core; events arrive as typed classes under :class:`WebhookEvent`.
 """
 
-from __future__ import annotations
-
-import atexit
+import atexit as _atexit
 
 from . import _native
 from ._errors import (
@@ -38,13 +36,7 @@ from ._events import (
 )
 from ._sync import AssessmentClient, Batches
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
-    from ._async import AsyncAssessmentClient, AsyncBatches
-    from ._results import AcknowledgeResult, DrainSummary, Health, RunSummary, SessionToken
-
+# The names a type checker sees are in __init__.pyi; this module only has to provide them.
 _LAZY = {
     "AsyncAssessmentClient": "_async",
     "AsyncBatches": "_async",
@@ -56,7 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # Imported on first use: the asyncio client (importing asyncio costs more than the rest
     # of the package, and a blocking poller never needs it) and the result dataclasses
     # (dataclasses imports inspect). typing is not imported at all at run time.
@@ -68,6 +60,19 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The public names, the lazily imported ones included before their first use, public
+    # submodules once imported (testing), and the module's own dunders; not its helpers.
+    names = {*__all__, "TimeoutError"}
+    for name, value in globals().items():
+        if (name.startswith("__") and name.endswith("__")) or (
+            not name.startswith("_") and isinstance(value, type(_native))
+        ):
+            names.add(name)
+    return sorted(names)
+
 
 __version__: str = _native.__version__
 
@@ -81,7 +86,7 @@ def mask_api_key(api_key: str) -> str:
 
 
 # Stop the core's runtime threads before the interpreter tears itself down.
-atexit.register(_native._shutdown)
+_atexit.register(_native._shutdown)
 
 __all__ = [
     "AsyncAssessmentClient",
