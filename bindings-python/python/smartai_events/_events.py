@@ -84,19 +84,24 @@ class _JsonObject:
     def _raw(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        """The object the mapping methods read: the JSON itself, but see :class:`UnknownEvent`."""
+        return self._raw
+
     def __getitem__(self, key: str) -> Any:
-        return self._raw[key]
+        return self._mapping[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of a camelCase JSON field, or ``default``."""
-        return self._raw.get(key, default)
+        return self._mapping.get(key, default)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._raw
+        return key in self._mapping
 
     def keys(self) -> list[str]:
         """The JSON field names."""
-        return list(self._raw)
+        return list(self._mapping)
 
     def to_dict(self) -> dict[str, Any]:
         """A copy of the original JSON object, unknown fields included (``json.dumps``-able)."""
@@ -423,21 +428,9 @@ class UnknownEvent(WebhookEvent):
     __slots__ = ()
 
     @property
-    def _fields(self) -> dict[str, Any]:
+    def _mapping(self) -> dict[str, Any]:
         d = self._raw
         return d if isinstance(d, dict) else {}
-
-    def __getitem__(self, key: str) -> Any:
-        return self._fields[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._fields.get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._fields
-
-    def keys(self) -> list[str]:
-        return list(self._fields)
 
     def to_dict(self) -> dict[str, Any]:
         raw = self.raw
