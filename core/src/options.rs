@@ -207,7 +207,7 @@ impl ClientBuilder {
             builder = builder.connect_timeout(v);
         }
         if let (name, Some(v)) = option(Some(obj), "maxRetries", spelling) {
-            let n = v.as_u64().filter(|n| *n <= 100).ok_or_else(|| {
+            let n = validate::whole_number(v).filter(|n| (0..=100).contains(n)).ok_or_else(|| {
                 Error::invalid_argument(format!("{name} must be an integer from 0 to 100, got {}", describe(v)))
             })?;
             builder = builder.max_retries(n as u32);
@@ -314,6 +314,9 @@ mod tests {
         assert!(err.to_string().contains("-1"), "{err}");
         let err = ClientBuilder::from_json(&json!({"maxRetries": 1.5})).unwrap_err();
         assert!(err.to_string().contains("1.5"), "{err}");
+        // A whole float is that integer, as for every integer option (limit, maxAttempts...).
+        let keys = json!({"apiKey": "wc_ak_test_0123456789", "secretKey": "s", "maxRetries": 3.0});
+        assert_eq!(ClientBuilder::from_json(&keys).unwrap().build().unwrap().config().retry.max_retries, 3);
         let err = ClientBuilder::from_json(&json!({"allowInsecureHttp": "yes"})).unwrap_err();
         assert!(err.to_string().contains("yes"), "{err}");
         let b = ClientBuilder::from_json(

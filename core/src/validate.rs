@@ -180,19 +180,18 @@ pub fn duration_value(name: &str, value: Option<&Value>, unit_ms: f64) -> Result
 /// An integer from a JSON number; `2.0` is accepted (JavaScript has no integers), `2.5`,
 /// strings and booleans are not.
 fn integer(name: &str, value: &Value, expected: &str) -> Result<i64> {
-    if let Value::Number(n) = value {
-        if let Some(i) = n.as_i64() {
-            return Ok(i);
-        }
-        if let Some(f) = n.as_f64()
-            && f.is_finite()
-            && f.fract() == 0.0
-            && f.abs() < 9.007_199_254_740_992e15
-        {
-            return Ok(f as i64);
-        }
-    }
-    Err(Error::invalid_argument(format!("{name} must be {expected}, got {}", describe(value))))
+    whole_number(value)
+        .ok_or_else(|| Error::invalid_argument(format!("{name} must be {expected}, got {}", describe(value))))
+}
+
+/// The integer a JSON number stands for: an integer, or a float with no fraction that a
+/// double holds exactly (JavaScript has no other numbers, and Python's `3.0` is taken the
+/// same way for every integer option).
+pub(crate) fn whole_number(value: &Value) -> Option<i64> {
+    let Value::Number(n) = value else { return None };
+    n.as_i64().or_else(|| {
+        n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15).map(|f| f as i64)
+    })
 }
 
 /// Names a bad value for an error message, shortened so that a huge argument cannot flood logs.
