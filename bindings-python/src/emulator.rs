@@ -47,7 +47,12 @@ impl NativeEmulator {
         let handle = runtime::handle();
         let emulator = py
             .detach(|| handle.block_on(Emulator::start(config)))
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the emulator: {e}")))?;
+            // Options the emulator refuses come back as `InvalidInput`, as a bad config field
+            // does from `parse`; anything else is the socket's.
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidInput => PyValueError::new_err(format!("invalid emulator config: {e}")),
+                _ => PyRuntimeError::new_err(format!("cannot start the emulator: {e}")),
+            })?;
         Ok(NativeEmulator {
             url: emulator.url(),
             api_key: emulator.api_key().to_string(),

@@ -95,6 +95,13 @@ def test_helpers_refuse_what_they_would_otherwise_drop_or_misread(emu: Emulator)
     assert emu.stats()["pending"] == 0
 
 
+def test_emulator_options_it_refuses_are_a_value_error_not_a_failure_to_start() -> None:
+    with pytest.raises(ValueError, match="initial_events must be at most 10000000 events, got 1000000000"):
+        Emulator(initial_events=10**9)
+    with pytest.raises(ValueError, match="rate_limit.bucket.per_second must be"):
+        Emulator(config={"rate_limit": {"bucket": {"per_second": 0, "burst": 5}}})
+
+
 def test_a_misspelt_emulator_option_is_refused_by_name() -> None:
     # Left at its default, a misspelt rate-limit option would turn into 429s in the tests.
     with pytest.raises(ValueError, match="unknown field `rateLimit`"):
