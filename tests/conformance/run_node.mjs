@@ -166,6 +166,7 @@ async function opRun(client, emu, step, tally) {
       intervalMs: step.interval_ms ?? 100,
       signal: stop.signal,
       maxAttempts: step.max_attempts ?? 5,
+      ordered: step.ordered ?? false,
       ...(step.dead_letter ? { deadLetter } : {}),
       ...drainOptions(step),
     })

@@ -218,6 +218,7 @@ async def op_run(client: AsyncAssessmentClient, emu: Emulator, step: dict[str, A
             interval=step.get("interval_ms", 100) / 1000,
             stop=stop,
             max_attempts=step.get("max_attempts", 5),
+            ordered=step.get("ordered", False),
             dead_letter=dead_letter if step.get("dead_letter") else None,
             **drain_kwargs(step),
         )

@@ -242,6 +242,7 @@ async fn op_run(client: &AssessmentClient, step: &Value, tally: Arc<Mutex<Tally>
     let mut opts = RunOptions::new()
         .interval(Duration::from_millis(u64_of(step, "interval_ms").unwrap_or(100)))
         .max_attempts(u64_of(step, "max_attempts").unwrap_or(5) as u32)
+        .ordered(step.get("ordered").and_then(Value::as_bool).unwrap_or(false))
         .drain_options(drain_options(step));
     if step.get("dead_letter").and_then(Value::as_bool).unwrap_or(false) {
         let tally = tally.clone();
