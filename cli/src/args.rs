@@ -121,16 +121,12 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 
-    /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
-    // hide_env_values: the environment's URL may hold a password.
-    #[arg(
-        long,
-        env = "SMARTAI_EVENTS_DB",
-        hide_env_values = true,
-        default_value = "sqlite://smartai-events.db",
-        value_name = "URL"
-    )]
-    pub db: String,
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST/DB
+    /// [env: SMARTAI_EVENTS_DB] [default: sqlite://smartai-events.db].
+    // Not read by clap, which would take an empty variable (docker-compose's `X=`) as an
+    // explicitly empty flag: see `SyncArgs::db_url`.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
 
     /// Wait between drains (at least 5s; e.g. 10s, 30s, 5m).
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", allow_hyphen_values = true)]
@@ -156,6 +152,23 @@ pub struct SyncArgs {
     /// (then again each time as long). For tests only.
     #[arg(long, hide = true, default_value = "30s", value_parser = parse_warning_interval)]
     pub slow_store_warning: Duration,
+}
+
+/// Where `sync` stores events when neither `--db` nor `SMARTAI_EVENTS_DB` says.
+pub const DEFAULT_DB: &str = "sqlite://smartai-events.db";
+
+impl SyncArgs {
+    /// `--db`, else a non-empty `SMARTAI_EVENTS_DB`, else [`DEFAULT_DB`]: an empty variable
+    /// counts as unset, as the ASSESSMENT_* ones do, while an empty flag is left for
+    /// `DbUrl::parse` to refuse.
+    pub fn db_url(&self) -> String {
+        self.db.clone().unwrap_or_else(|| {
+            std::env::var("SMARTAI_EVENTS_DB")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_DB.to_string())
+        })
+    }
 }
 
 const FORWARD_HELP: &str = "\

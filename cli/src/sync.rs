@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 const ONCE_STANDBY_LIMIT: Duration = Duration::from_secs(10);
 
 pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
-    let db = DbUrl::parse(&args.db)?;
+    let db = DbUrl::parse(&args.db_url())?;
     let client = client::build(&args.client)?;
     if !args.once {
         // Now, not when this process becomes the leader: a standby with a bad --interval

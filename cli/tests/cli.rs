@@ -91,6 +91,40 @@ async fn missing_keys_exit_2_and_secrets_are_never_echoed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_smartai_events_db_counts_as_unset_and_the_flag_wins_over_the_variable() {
+    let emu = emulator(2).await;
+    let dir = tempfile::tempdir().unwrap();
+    // docker-compose's `SMARTAI_EVENTS_DB=`: the default file in the working directory.
+    let mut cmd = command(&emu);
+    cmd.current_dir(dir.path()).env("SMARTAI_EVENTS_DB", "").args(["sync", "--once", "--no-progress"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{out}\n{err}");
+    assert!(dir.path().join("smartai-events.db").exists(), "{err}");
+    // A variable that says where is used; a flag wins over it.
+    emu.generate(1);
+    let mut cmd = command(&emu);
+    cmd.current_dir(dir.path()).env("SMARTAI_EVENTS_DB", "sqlite://from-env.db").args(["sync", "--once"]);
+    let (status, _, err) = run(cmd, BOUND).await;
+    assert!(status.success() && dir.path().join("from-env.db").exists(), "{err}");
+    emu.generate(1);
+    let mut cmd = command(&emu);
+    cmd.current_dir(dir.path()).env("SMARTAI_EVENTS_DB", "sqlite://from-env.db").args([
+        "sync",
+        "--once",
+        "--db",
+        "sqlite://flag.db",
+    ]);
+    let (status, _, err) = run(cmd, BOUND).await;
+    assert!(status.success() && dir.path().join("flag.db").exists(), "{err}");
+    assert_eq!(emu.stats().pending, 0);
+    // An empty flag is still refused.
+    let mut cmd = command(&emu);
+    cmd.current_dir(dir.path()).args(["sync", "--once", "--db", ""]);
+    let (status, _, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(2), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secret_exits_3() {
     let emu = emulator(3).await;
     let mut cmd = command(&emu);

@@ -76,7 +76,9 @@ where
     for (index, id) in ids.into_iter().enumerate() {
         let id = id.as_ref();
         if id.trim().is_empty() {
-            return Err(Error::invalid_argument(format!("eventIds[{index}] must be a non-empty string, got {id:?}")));
+            return Err(Error::invalid_argument(format!(
+                "eventIds[{index}] must be a non-empty string (not only whitespace), got {id:?}"
+            )));
         }
         if seen.insert(id.to_string()) {
             out.push(id.to_string());
