@@ -25,7 +25,7 @@ pub async fn events(args: EventsArgs, out: Output) -> anyhow::Result<()> {
     for event in &batch.events {
         let stored =
             event.stored_at().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
-        text.push_str(&format!("{:<38} {:<26} {stored}\n", event.event_id(), event.event_type()));
+        text.push_str(&format!("{:<38} {:<26} {stored}\n", shown(event.event_id()), shown(event.event_type())));
     }
     text.push_str(&format!(
         "{} shown, {} more pending (nothing was acknowledged)",
@@ -34,6 +34,15 @@ pub async fn events(args: EventsArgs, out: Output) -> anyhow::Result<()> {
     ));
     out.result(text, json!(null));
     Ok(())
+}
+
+/// `text` for a terminal: control characters escaped (`\u{1b}`, `\r`, `\n`), so that an ID
+/// from the server cannot recolour the terminal or fake rows of the table.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 pub async fn ack(args: AckArgs, out: Output) -> anyhow::Result<()> {

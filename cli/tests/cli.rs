@@ -138,6 +138,18 @@ async fn wrong_secret_exits_3() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_shows_control_characters_of_an_id_escaped_not_raw() {
+    let emu = emulator(0).await;
+    emu.enqueue(vec![serde_json::json!({"eventId": "evt\u{1b}[31mred\r\nFAKE ROW", "event": "x\u{7}y"})]);
+    let mut cmd = command(&emu);
+    cmd.args(["events", "--min-poll-interval", "0"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{err}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\r'), "{out:?}");
+    assert!(out.contains(r"evt\u{1b}[31mred\r\nFAKE ROW") && out.contains(r"x\u{7}y"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_peeks_and_ack_acknowledges() {
     let emu = emulator(7).await;
     let ids = emu.pending_ids();
