@@ -65,8 +65,8 @@ pub async fn run(args: SyncArgs, out: Output) -> anyhow::Result<()> {
             let options = crate::store::postgres_options(url)?;
             // sqlx serialises concurrent PostgreSQL migrations with an advisory lock.
             let Some(store) = open_unless_stopped(&db, &stop).await? else { return Ok(()) };
-            // The key the client uses, however it was given (an empty --api-key means the
-            // environment's), so that every process polling one queue meets at one lock.
+            // The key the client uses, however it was given (--api-key or the environment),
+            // so that every process polling one queue meets at one lock.
             let key = fleet::lock_key(client.config().api_key());
             let give_up = args.once.then_some(ONCE_STANDBY_LIMIT);
             let result = match fleet::lead(options, key, &stop, &out, give_up, |leading| {
