@@ -247,7 +247,11 @@ async fn an_event_id_postgres_cannot_hold_is_dead_lettered_and_holds_back_nothin
     p.signal("TERM");
     assert!(p.wait(Duration::from_secs(30)).await.success(), "{}", p.stderr());
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
-    assert_eq!(db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id'").await, 1);
+    assert_eq!(
+        db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id' AND event_id_escaped")
+            .await,
+        1
+    );
     db.drop_db().await;
 }
 
@@ -266,13 +270,86 @@ async fn once_parks_what_postgres_can_never_hold_and_stores_the_rest_of_the_batc
     assert_eq!(emu.stats().pending, 0);
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 5);
     assert_eq!(db.count("SELECT COUNT(*) FROM webhook_dead_letters WHERE reason LIKE '%SQLSTATE 22%'").await, 2);
-    assert_eq!(db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id'").await, 1);
+    assert_eq!(
+        db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id' AND event_id_escaped")
+            .await,
+        1
+    );
     assert_eq!(
         db.count(r#"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_nul_text' AND starts_with(payload, '{"eventId":"evt_nul_text","event":"assessment.reviewed","note":"a\u0000b",')"#).await,
         1,
         "the payload is kept as sent"
     );
     assert!(err.contains("parking it in webhook_dead_letters"), "{err}");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escaped_nul_id_and_an_id_that_reads_like_it_are_two_dead_letters() {
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(0).await;
+    // The first ID holds U+0000, which PostgreSQL text cannot hold; the second literally
+    // reads backslash-u0000 and is parked for the U+0000 in its payload. Keyed by the same
+    // text, the second dead letter overwrote the first, and both events were acknowledged.
+    let body = r#"[{"eventId":"poison\u0000id","event":"assessment.reviewed","n":1},
+        {"eventId":"poison\\u0000id","event":"assessment.reviewed","n":2,"note":"a\u0000b"},
+        {"eventId":"p\\\u0000","event":"assessment.reviewed","n":3},
+        {"eventId":"p\u0000\\","event":"assessment.reviewed","n":4}]"#;
+    assert_eq!(emu.enqueue_json(body).unwrap(), 4);
+    sync_once(&emu, &db.url).await;
+    assert_eq!(emu.stats().pending, 0);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_dead_letters").await, 4, "a dead letter was overwritten");
+    assert_eq!(
+        db.count(r#"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id' AND event_id_escaped AND payload LIKE '%"n":1%'"#).await,
+        1
+    );
+    assert_eq!(
+        db.count(r#"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'poison\u0000id' AND NOT event_id_escaped AND payload LIKE '%"n":2%'"#).await,
+        1
+    );
+    // A backslash next to the NUL is escaped too, so that these two stay apart.
+    assert_eq!(
+        db.count(r#"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'p\\\u0000' AND event_id_escaped AND payload LIKE '%"n":3%'"#).await,
+        1
+    );
+    assert_eq!(
+        db.count(r#"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'p\u0000\\' AND event_id_escaped AND payload LIKE '%"n":4%'"#).await,
+        1
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_the_first_schema_is_migrated_and_keeps_its_dead_letters() {
+    let Some(db) = TestDb::create().await else { return };
+    // The first schema, as an earlier release left it, with a dead letter in it.
+    let mut first = sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
+        1,
+        "webhook_events".into(),
+        sqlx::migrate::MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/postgres/0001_webhook_events.sql")),
+        false,
+    )]);
+    first.dangerous_set_table_name("_smartai_events_migrations");
+    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    first.run(&mut conn).await.unwrap();
+    sqlx::query("INSERT INTO webhook_dead_letters (event_id, payload, reason) VALUES ('evt_old', '{}', 'old')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let emu = emulator(3).await;
+    assert_eq!(emu.enqueue_json(r#"[{"eventId":"evt_old\u0000","event":"assessment.reviewed"}]"#).unwrap(), 1);
+    sync_once(&emu, &db.url).await;
+    assert_eq!(emu.stats().pending, 0);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_events").await, 3);
+    assert_eq!(db.count("SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_old' AND NOT event_id_escaped AND reason = 'old'").await, 1);
+    assert_eq!(
+        db.count(r"SELECT COUNT(*) FROM webhook_dead_letters WHERE event_id = 'evt_old\u0000' AND event_id_escaped")
+            .await,
+        1
+    );
     db.drop_db().await;
 }
 

@@ -16,17 +16,27 @@ const UPSERT: &str = "INSERT INTO webhook_events (event_id, event_type, stored_a
          event_type = EXCLUDED.event_type, stored_at = EXCLUDED.stored_at, payload = EXCLUDED.payload, \
          attempts = webhook_events.attempts + 1";
 
-const DEAD_LETTER: &str = "INSERT INTO webhook_dead_letters (event_id, payload, reason, failed_at) VALUES ($1, $2, $3, now()) \
-     ON CONFLICT (event_id) DO UPDATE SET payload = EXCLUDED.payload, reason = EXCLUDED.reason, failed_at = now()";
+const DEAD_LETTER: &str = "INSERT INTO webhook_dead_letters (event_id, event_id_escaped, payload, reason, failed_at) \
+     VALUES ($1, $2, $3, $4, now()) \
+     ON CONFLICT (event_id, event_id_escaped) DO UPDATE SET payload = EXCLUDED.payload, reason = EXCLUDED.reason, failed_at = now()";
 
 fn migrator() -> Migrator {
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "webhook_events".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/postgres/0001_webhook_events.sql").into_sql_str(),
-        false,
-    )]);
+    let mut m = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "webhook_events".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0001_webhook_events.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "dead_letter_escaped_ids".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/postgres/0002_dead_letter_escaped_ids.sql").into_sql_str(),
+            false,
+        ),
+    ]);
     // See sqlite.rs: keep clear of an app's own `_sqlx_migrations`.
     m.dangerous_set_table_name("_smartai_events_migrations");
     m
@@ -110,7 +120,7 @@ impl PgStore {
                     let reason = data_exception(&e).unwrap_or_default();
                     sqlx::query("ROLLBACK TO SAVEPOINT smartai_event").execute(&mut *tx).await?;
                     tracing::warn!(
-                        event_id = %escape_nul(row.event_id),
+                        event_id = %StoredId::of(row.event_id).text,
                         %reason,
                         "PostgreSQL cannot store this event, and retrying cannot change that; parking it in webhook_dead_letters"
                     );
@@ -163,21 +173,38 @@ impl PgStore {
 
 /// Parks one event in `webhook_dead_letters`.
 async fn insert_dead_letter(tx: &mut sqlx::PgConnection, row: &Row<'_>, reason: &str) -> anyhow::Result<()> {
-    // PostgreSQL text cannot hold U+0000, which JSON can (`\u0000`), and a NUL in the ID may
-    // be exactly why the event is parked here: it is written escaped, so that the dead
-    // letter is kept and the queue moves on. The payload (TEXT) stays as sent.
+    let id = StoredId::of(row.event_id);
     sqlx::query(DEAD_LETTER)
-        .bind(escape_nul(row.event_id))
+        .bind(&*id.text)
+        .bind(id.escaped)
+        // The payload (TEXT) stays as sent: JSON text never holds a raw U+0000.
         .bind(&row.payload_text)
-        .bind(escape_nul(reason))
+        // The reason only describes; it need not be reversible.
+        .bind(reason.replace('\0', "\\u0000"))
         .execute(tx)
         .await
-        .with_context(|| format!("cannot dead-letter event {}", escape_nul(row.event_id)))?;
+        .with_context(|| format!("cannot dead-letter event {}", id.text))?;
     Ok(())
 }
 
-fn escape_nul(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains('\0') { text.replace('\0', "\\u0000").into() } else { text.into() }
+/// An event ID as `webhook_dead_letters` keys it (see migration 0002). PostgreSQL text
+/// cannot hold U+0000, and a NUL in the ID may be exactly why the event is parked, so such
+/// an ID is escaped and flagged. The escaping is reversible and the flag sets it apart from
+/// IDs kept as sent, so two different IDs never share a key (one dead letter would
+/// overwrite the other, and both events are acknowledged).
+struct StoredId<'a> {
+    text: std::borrow::Cow<'a, str>,
+    escaped: bool,
+}
+
+impl<'a> StoredId<'a> {
+    fn of(id: &'a str) -> Self {
+        if !id.contains('\0') {
+            return StoredId { text: id.into(), escaped: false };
+        }
+        let text = id.replace('\\', "\\\\").replace('\0', "\\u0000");
+        StoredId { text: text.into(), escaped: true }
+    }
 }
 
 /// The reason to park an event whose store failed with a data exception (SQLSTATE class
