@@ -182,12 +182,14 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnknownEvent {
     /// The `eventId`, or `""` when the event has none (it cannot be acknowledged then).
+    /// Of a repeated key, the last value, as the platform reads it.
     pub event_id: String,
     /// The `event` field, or `""`.
     pub event_type: String,
     /// `storedAt`, if it is there and a valid timestamp.
     pub stored_at: Option<DateTime<Utc>>,
-    /// Why a known event type did not decode; `None` for a type that is simply new.
+    /// Why a known event type did not decode, or that `event`, `eventId` or `storedAt`
+    /// appears twice (whatever the type); `None` for a type that is simply new.
     pub decode_error: Option<String>,
     raw: RawJson,
 }
@@ -299,16 +301,6 @@ impl WebhookEvent {
 
     /// Reads the head (type, ID, `storedAt`) first, then the typed fields of a known type.
     fn from_json_text_checked(text: String) -> WebhookEvent {
-        /// The fields needed to pick a type, read without building the rest.
-        #[derive(Deserialize)]
-        struct Head<'a> {
-            #[serde(default, borrow)]
-            event: Option<HeadValue<'a>>,
-            #[serde(default, borrow, rename = "eventId")]
-            event_id: Option<HeadValue<'a>>,
-            #[serde(default, borrow, rename = "storedAt")]
-            stored_at: Option<HeadValue<'a>>,
-        }
         // serde also reads a struct from an array, field by position; an event is an object.
         let head = if text.trim_start().starts_with('{') {
             serde_json::from_str::<Head>(&text).map_err(drop)
@@ -323,8 +315,11 @@ impl WebhookEvent {
             ),
             Err(_) => ("", "", None),
         };
+        let repeated = head.as_ref().ok().and_then(|h| h.repeated);
         let decode_error = match (event_type, &head) {
             (_, Err(_)) => Some(format!("expected a JSON object, got {}", json_kind_of_text(&text))),
+            // Which of the values is meant cannot be known, whatever the type.
+            _ if repeated.is_some() => repeated.map(|key| format!("duplicate field `{key}`")),
             (ASSESSMENT_COMPLETED | ASSESSMENT_DISQUALIFIED, _) => match decode::<AssessmentResult>(&text) {
                 Ok(mut e) => {
                     let disqualified = event_type == ASSESSMENT_DISQUALIFIED;
@@ -814,6 +809,50 @@ impl<'de: 'a, 'a> Deserialize<'de> for HeadValue<'a> {
     }
 }
 
+/// The fields needed to pick a type, read without building the rest. A repeated key keeps
+/// its last value, as JSON.parse (the platform) and `serde_json::Value` read it: the queue
+/// holds the event under that ID, so that ID acknowledges it. The repetition is recorded,
+/// and makes the event malformed.
+struct Head<'a> {
+    event: Option<HeadValue<'a>>,
+    event_id: Option<HeadValue<'a>>,
+    stored_at: Option<HeadValue<'a>>,
+    repeated: Option<&'static str>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Head<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Head<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Head<'a>, A::Error> {
+                let mut head = Head { event: None, event_id: None, stored_at: None, repeated: None };
+                while let Some(key) = map.next_key::<HeadValue<'a>>()? {
+                    let (name, slot) = match key.as_str() {
+                        Some("event") => ("event", &mut head.event),
+                        Some("eventId") => ("eventId", &mut head.event_id),
+                        Some("storedAt") => ("storedAt", &mut head.stored_at),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if slot.replace(map.next_value()?).is_some() {
+                        head.repeated.get_or_insert(name);
+                    }
+                }
+                Ok(head)
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().and_then(|t| crate::timestamps::in_range(t.with_timezone(&Utc)))
 }
@@ -824,7 +863,7 @@ fn json_kind_of_text(text: &str) -> &'static str {
         Some(b't' | b'f') => "a boolean",
         Some(b'"') => "a string",
         Some(b'[') => "an array",
-        Some(b'{') => "an object with a field of the wrong type",
+        Some(b'{') => "an object that could not be read",
         _ => "a number",
     }
 }
@@ -919,7 +958,7 @@ mod tests {
             seed.clone(),
             seed.replace("assessment.completed", "assessment.disqualified"),
             sent.to_string(),
-            // A second `event` key: the head refuses the object.
+            // A second `event` key: malformed, under the last value as JSON.parse reads it.
             seed.replacen('{', r#"{"event":"assessment.sent","#, 1),
             seed.replacen('{', r#"{"event":"assessment.completed","#, 1),
             sent.replace(r#""storedAt""#, r#""event":"assessment.sent","storedAt""#),
@@ -983,6 +1022,49 @@ mod tests {
             let WebhookEvent::AssessmentCompleted(e) = &event else { panic!("{event:?}") };
             assert_eq!(*e.question_answers.as_ref().unwrap()[1], json!("\u{fffd}"));
             assert_eq!(event.raw_json(), half);
+        }
+    }
+
+    #[test]
+    fn a_repeated_head_key_is_malformed_and_keeps_the_id_the_platform_reads() {
+        // JSON.parse (the platform) and serde_json's Value keep the last of repeated keys:
+        // the queue holds the event under that ID, so that is the ID that acknowledges it.
+        let seed = seed_event().to_string();
+        let cases = [
+            (seed.replacen('{', r#"{"eventId":"first","#, 1), "evt_01J9XYZABC", "assessment.completed", "eventId"),
+            (
+                seed.replacen('{', r#"{"event":"assessment.sent","#, 1),
+                "evt_01J9XYZABC",
+                "assessment.completed",
+                "event",
+            ),
+            (
+                seed.replacen('{', r#"{"storedAt":"2020-01-01T00:00:00Z","#, 1),
+                "evt_01J9XYZABC",
+                "assessment.completed",
+                "storedAt",
+            ),
+            (r#"{"eventId":"a","event":"x.y","eventId":"b"}"#.to_string(), "b", "x.y", "eventId"),
+            (r#"{"eventId":"a","event":"x.y","event\u0049d":7}"#.to_string(), "", "x.y", "eventId"),
+        ];
+        for (text, id, event_type, key) in cases {
+            let expected = format!("duplicate field `{key}`");
+            for event in [
+                WebhookEvent::from_json_text(text.clone()),
+                crate::RawEvent::from_json(&text).unwrap().into_webhook_event(),
+            ] {
+                assert!(matches!(event, WebhookEvent::Unknown(_)), "{text}: {event:?}");
+                assert_eq!(event.event_id(), id, "{text}");
+                assert_eq!(event.event_type(), event_type, "{text}");
+                assert!(
+                    event.decode_error().is_some_and(|e| e.contains(&expected)),
+                    "{text}: {:?}",
+                    event.decode_error()
+                );
+                assert_eq!(event.raw_json(), text);
+            }
+            let raw = crate::RawEvent::from_json(&text).unwrap();
+            assert_eq!((raw.event_id(), raw.kind()), (id, crate::EventKind::Unknown), "{text}");
         }
     }
 

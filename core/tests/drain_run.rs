@@ -960,6 +960,62 @@ async fn a_server_that_sends_more_than_the_limit_cannot_take_a_drain_past_max_ev
 }
 
 #[tokio::test]
+async fn an_event_with_a_repeated_id_key_is_handed_out_malformed_and_acknowledged_under_the_queue_s_id() {
+    // The server (JSON.parse, or the emulator's serde_json::Value) keeps the last of repeated
+    // keys, and holds the event under "second". Read as ID "", it could never be
+    // acknowledged and came back with every drain.
+    for raw in [false, true] {
+        let emu = emulator().await;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let text = format!(
+            r#"[{{"eventId":"first","event":"assessment.sent","assessmentId":"a","candidates":[],
+            "storedAt":"{now}","eventId":"second"}}]"#
+        );
+        assert_eq!(emu.enqueue_json(&text).unwrap(), 1);
+        assert_eq!(emu.pending_ids(), ["second"]);
+        let client = client(&emu);
+        type Seen = Vec<(String, Option<String>)>;
+        let seen: Arc<Mutex<Seen>> = Default::default();
+        let sink = seen.clone();
+        let summary = if raw {
+            within(
+                "raw drain",
+                client.drain_as(
+                    move |events: Vec<RawEvent>| {
+                        sink.lock().unwrap().extend(
+                            events.iter().map(|e| (e.event_id().to_string(), e.decode_error().map(String::from))),
+                        );
+                        async { Ok::<(), Boom>(()) }
+                    },
+                    DrainOptions::new(),
+                ),
+            )
+            .await
+        } else {
+            within(
+                "drain",
+                client.drain(
+                    move |events: Vec<WebhookEvent>| {
+                        sink.lock().unwrap().extend(
+                            events.iter().map(|e| (e.event_id().to_string(), e.decode_error().map(String::from))),
+                        );
+                        async { Ok::<(), Boom>(()) }
+                    },
+                    DrainOptions::new(),
+                ),
+            )
+            .await
+        }
+        .unwrap();
+        assert_eq!((summary.events, summary.acknowledged), (1, 1), "raw: {raw}");
+        assert!(emu.pending_ids().is_empty(), "raw: {raw}");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].0, "second");
+        assert!(seen[0].1.as_deref().is_some_and(|r| r.contains("duplicate field `eventId`")), "{seen:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_fetch_of_only_events_without_an_id_ends_the_drain_after_handing_them_out() {
     let emu = emulator().await;
     let idless = serde_json::json!({ "event": "assessment.reviewed", "storedAt": "2026-06-09T10:31:00.000Z" });
