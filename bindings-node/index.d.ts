@@ -164,7 +164,10 @@ declare namespace AssessmentClient {
   export interface RunSummary {
     /** Drains started. */
     cycles: number
-    /** Events handed to the handler. */
+    /**
+     * Events handed out, to the handler or to the dead-letter hook. An event handed out
+     * again (its batch failed, or it is retried alone) counts each time.
+     */
     events: number
     /**
      * Events the server confirmed as removed. An acknowledge the server applied but whose

@@ -181,7 +181,8 @@ impl<E: QueueEvent> RunOptions<E> {
 pub struct RunSummary {
     /// Drains started.
     pub cycles: u64,
-    /// Events handed to the handler.
+    /// Events handed out, to the handler or to the dead-letter hook. An event handed out
+    /// again (its batch failed, or it is retried alone) counts each time.
     pub events: u64,
     /// Events the server confirmed as removed. An acknowledge the server applied but whose
     /// answer was lost is sent again, and that retry counts 0 for them: so this can be lower

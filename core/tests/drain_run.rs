@@ -440,6 +440,9 @@ async fn poison_events_go_to_the_dead_letter_hook_after_max_attempts() {
     assert_eq!(*attempts.lock().unwrap(), 2);
     assert_eq!(summary.errors, 2);
     assert_eq!(client.health().events_dead_lettered, 1);
+    // Every hand-out counts: the batch (20), its events again one by one (20), and the
+    // poison event to the hook (1).
+    assert_eq!(summary.events, 41);
 }
 
 #[tokio::test]

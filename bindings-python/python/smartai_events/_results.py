@@ -49,7 +49,8 @@ class RunSummary:
     cycles: int
     """Drains started."""
     events: int
-    """Events handed to the handler."""
+    """Events handed out, to the handler or to the dead-letter hook. An event handed out
+    again (its batch failed, or it is retried alone) counts each time."""
     acknowledged: int
     """Events the server confirmed as removed. An acknowledge the server applied but whose
     answer was lost is sent again, and that retry counts 0 for them: so this can be lower
