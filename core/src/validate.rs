@@ -13,6 +13,14 @@ pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_LIMIT: u32 = 50;
 /// At most this many IDs go in one acknowledge request.
 pub const ACK_CHUNK: usize = 100;
+/// How deeply lists and objects may nest in an argument a binding converts to JSON:
+/// serde_json's own recursion limit, so that whatever a binding takes the core can read.
+/// It also stops a value that contains itself.
+///
+/// ```
+/// assert_eq!(smartai_events::validate::MAX_NESTING, 128);
+/// ```
+pub const MAX_NESTING: usize = 128;
 /// Below this a `since` is almost surely seconds, not milliseconds (it is March 1973 in ms).
 pub const MIN_SINCE_MS: i64 = 100_000_000_000;
 
