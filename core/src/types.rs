@@ -170,15 +170,29 @@ impl SessionRequest {
         Ok(())
     }
 
-    /// Reads `{ users, recruiterId?, recruiterEmail? }` as a binding receives it.
+    /// Reads `{ users, recruiterId?, recruiterEmail? }` as a binding receives it. Other keys,
+    /// and user fields other than `name` and `email`, are refused: they would not be sent.
     pub fn from_json(value: &Value) -> Result<Self> {
         let obj = options_object(value)?.ok_or_else(|| Error::invalid_argument("users must be a non-empty array"))?;
+        // What is not sent is refused, so that a misspelt recruiterID does not go unnoticed.
+        crate::options::check_keys(
+            obj,
+            &["users", "recruiterId", "recruiterEmail"],
+            "session",
+            crate::Spelling::CamelCase,
+        )?;
         let users = match obj.get("users") {
             Some(Value::Array(items)) if !items.is_empty() => items,
             _ => return Err(Error::invalid_argument("users must be a non-empty array")),
         };
         let mut out = Vec::with_capacity(users.len());
         for (i, user) in users.iter().enumerate() {
+            if let Some(key) = user.as_object().and_then(|u| u.keys().find(|k| !matches!(k.as_str(), "name" | "email")))
+            {
+                return Err(Error::invalid_argument(format!(
+                    "unknown field {key:?} in users[{i}]; expected name, email"
+                )));
+            }
             let field = |name: &str| -> Result<String> {
                 match user.get(name) {
                     Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),

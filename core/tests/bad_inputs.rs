@@ -358,6 +358,26 @@ fn cases() -> Vec<Case> {
                 builder(&emu).build()?.create_session(req).await.map(drop)
             },
         ),
+        case(
+            "session option misspelt",
+            err(InvalidArgument, &[r#"unknown session option "recruiterID""#, "recruiterId"]),
+            |emu| async move {
+                let req = SessionRequest::from_json(
+                    &json!({"users": [{"name": "A", "email": "a@b.com"}], "recruiterEmail": "r@b.com", "recruiterID": "r"}),
+                )?;
+                builder(&emu).build()?.create_session(req).await.map(drop)
+            },
+        ),
+        case(
+            "session user with a field the platform does not take",
+            err(InvalidArgument, &[r#"unknown field "phone" in users[0]; expected name, email"#]),
+            |emu| async move {
+                let req = SessionRequest::from_json(
+                    &json!({"users": [{"name": "A", "email": "a@b.com", "phone": "1"}], "recruiterId": "r"}),
+                )?;
+                builder(&emu).build()?.create_session(req).await.map(drop)
+            },
+        ),
         // --- run -------------------------------------------------------------------------------
         case(
             "run interval below 5 s",
