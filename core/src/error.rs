@@ -157,7 +157,9 @@ pub enum Error {
         message: String,
         /// The request, and the status if a response had begun.
         context: ErrorContext,
-        /// The underlying error, where there is one.
+        /// `None` for the failures this crate reports: their whole cause chain is in
+        /// `message` already (a chain printer would show it twice), and the HTTP client's
+        /// own error type is not part of this API.
         #[source]
         source: Option<BoxError>,
     },

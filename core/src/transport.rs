@@ -266,8 +266,8 @@ pub(crate) fn classify(
         c if (400..500).contains(&c) => Outcome::Fail(Error::InvalidRequest { message, context: ctx }),
         c if (300..400).contains(&c) => Outcome::Fail(Error::Server {
             message: format!(
-                "HTTP {code} {message}: the server answered with a redirect, which is not followed \
-                 (it would take the API key and signature elsewhere); check base_url"
+                "{message}: the server answered with a redirect, which is not followed \
+                 (it would take the API key and signature elsewhere); check the base URL"
             ),
             context: ctx,
         }),
@@ -345,7 +345,7 @@ fn transport_failure<T>(error: &reqwest::Error, context: ErrorContext, timeout: 
     let message = error_chain(error);
     let error = if error.is_timeout() {
         Error::Timeout {
-            message: format!("no complete response within {:.1} s ({message})", timeout.as_secs_f64()),
+            message: format!("no complete response within {} s ({message})", timeout.as_secs_f64()),
             context,
         }
     } else if error.is_builder() || error.is_request() && error.url().is_none() {

@@ -298,6 +298,21 @@ fn cases() -> Vec<Case> {
             assert!(e.to_string().len() < 1_000, "{} chars", e.to_string().len());
             Ok(())
         }),
+        // Not rounded to 0.0 s.
+        case(
+            "a server that hangs past 20 ms",
+            err(Timeout, &["no complete response within 0.02 s"]),
+            |emu| async move {
+                emu.add_fault(FaultRule::new(FaultKind::Hang).on(Endpoint::Fetch));
+                builder(&emu)
+                    .timeout(Duration::from_millis(20))
+                    .max_retries(0)
+                    .build()?
+                    .get_webhook_events(FetchOptions::new())
+                    .await
+                    .map(drop)
+            },
+        ),
         case("a server that hangs", err(Timeout, &["no complete response within 0.3 s"]), |emu| async move {
             emu.add_fault(FaultRule::new(FaultKind::Hang).on(Endpoint::Fetch));
             builder(&emu)

@@ -79,6 +79,9 @@ async fn a_redirect_is_not_followed_so_the_key_and_signature_stay_with_base_url(
             assert_eq!(err.code(), ErrorCode::Server, "{endpoint:?} {code}: {err}");
             assert_eq!(err.status(), Some(code));
             assert!(err.to_string().contains("redirect, which is not followed"), "{err}");
+            // The status once, and the option named as every language spells it.
+            assert_eq!(err.to_string().matches(&code.to_string()).count(), 1, "{err}");
+            assert!(err.to_string().ends_with("check the base URL"), "{err}");
             assert_eq!(attempts, 1, "{endpoint:?} {code} must not be retried");
         }
     }
