@@ -108,6 +108,7 @@ impl NativeClient {
         d.set_item("last_error_code", h.last_error_code)?;
         d.set_item("last_error", h.last_error)?;
         d.set_item("polls", h.polls)?;
+        d.set_item("pending_count", h.pending_count)?;
         d.set_item("events_handled", h.events_handled)?;
         d.set_item("events_acknowledged", h.events_acknowledged)?;
         d.set_item("events_dead_lettered", h.events_dead_lettered)?;

@@ -255,3 +255,18 @@ async def test_a_handler_that_sets_the_stop_and_raises_is_cut_short_not_failed(
     assert blocking_errors == [0] * 50
     assert aclient.health().errors == 0 and client.health().errors == 0
     assert len(emu.pending_ids()) == 3
+
+
+def test_health_reports_the_pending_count_of_the_last_fetch(emu: Emulator, client: se.AssessmentClient) -> None:
+    emu.generate(30)
+    assert client.health().pending_count == 0  # no fetch yet
+    client.drain(lambda events: None, limit=10, max_batches=1)
+    assert client.health().pending_count == 20
+
+
+async def test_async_health_reports_the_pending_count_of_the_last_fetch(
+    emu: Emulator, aclient: se.AsyncAssessmentClient
+) -> None:
+    emu.generate(30)
+    await aclient.drain(lambda events: None, limit=10, max_batches=1)
+    assert aclient.health().pending_count == 20

@@ -340,7 +340,8 @@ class AsyncAssessmentClient(ClientBase):
                 waiter.cancel()
 
     def health(self) -> Health:
-        """Last successful poll, last error, and counts."""
+        """Last successful poll, last error, counts, and the ``pending_count`` of the last
+        successful fetch. Works after :meth:`close` too."""
         return Health._from_native(self._native.health())
 
     async def aclose(self) -> None:

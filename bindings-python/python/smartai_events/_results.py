@@ -82,6 +82,8 @@ class Health:
     last_error: Optional[str]
     polls: int
     """Successful fetches."""
+    pending_count: int
+    """``pendingCount`` of the last successful fetch (0 before the first)."""
     events_handled: int
     """Events a handler took: it returned without error."""
     events_acknowledged: int

@@ -243,7 +243,8 @@ class AssessmentClient(ClientBase):
         return RunSummary(**d)
 
     def health(self) -> Health:
-        """Last successful poll, last error, and counts."""
+        """Last successful poll, last error, counts, and the ``pending_count`` of the last
+        successful fetch. Works after :meth:`close` too."""
         from ._results import Health
 
         return Health._from_native(self._native.health())
