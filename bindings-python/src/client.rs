@@ -12,6 +12,7 @@ use smartai_events::{
     AssessmentClient, Batches, ClientBuilder, DrainOptions, DrainSummary, Error, FetchOptions, RawEvent, RunOptions,
     SessionRequest, Spelling, validate,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +35,9 @@ pub struct NativeClient {
     /// The options as given; they may hold the secret key, so they are never shown.
     options: Value,
     client: Mutex<(u32, AssessmentClient)>,
+    /// Whether `close` was called: a client rebuilt in a forked child is closed too, so that
+    /// the core refuses its calls as it refuses the parent's.
+    closed: AtomicBool,
     /// The runtime of the blocking calls (see `LocalRuntime`); async calls use the shared one.
     local: Arc<LocalCell>,
 }
@@ -43,7 +47,11 @@ impl NativeClient {
         let pid = std::process::id();
         let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
         if guard.0 != pid {
-            *guard = (pid, build(&self.options)?);
+            let client = build(&self.options)?;
+            if self.closed.load(Ordering::SeqCst) {
+                client.close();
+            }
+            *guard = (pid, client);
         }
         Ok(guard.1.clone())
     }
@@ -74,11 +82,18 @@ impl NativeClient {
         logging::refresh(py);
         let options = json_arg(py, options, "options")?;
         let client = core(py, build(&options))?;
-        Ok(NativeClient { options, client: Mutex::new((std::process::id(), client)), local: Arc::default() })
+        Ok(NativeClient {
+            options,
+            client: Mutex::new((std::process::id(), client)),
+            closed: AtomicBool::new(false),
+            local: Arc::default(),
+        })
     }
 
-    /// Closes the core client: calls in flight raise `CancelledError`, a `run` stops.
+    /// Closes the core client: calls in flight raise `CancelledError`, a `run` stops, and
+    /// the core refuses later calls with the same error (`health` still answers).
     fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         self.client.lock().unwrap_or_else(|p| p.into_inner()).1.close();
     }
 

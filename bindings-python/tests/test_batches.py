@@ -164,17 +164,21 @@ async def test_an_async_step_cancelled_during_its_acknowledge_sends_it_again(emu
     await client.aclose()
 
 
-def test_sync_batches_made_before_close_raise_runtime_error_after_it(emu: Emulator) -> None:
-    # close() "makes later calls raise RuntimeError"; a batches iterator made before it
-    # raised CancelledError from next() and commit() instead.
+CLOSED = "cancelled: the client was closed"  # the core's Error::Closed
+
+
+def test_sync_batches_made_before_close_raise_the_cores_cancelled_error_after_it(emu: Emulator) -> None:
+    # As the client's other calls after close, and as the Rust core does: CancelledError
+    # with the core's message (it was an error of the binding's own).
     emu.generate(25)
     client = se.AssessmentClient(**emu.client_kwargs())
     batches = client.batches(limit=10)
     assert len(next(batches)) == 10
     client.close()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(se.CancelledError) as info:
         next(batches)
-    with pytest.raises(RuntimeError, match="closed"):
+    assert info.value.code == "CANCELLED" and str(info.value) == CLOSED
+    with pytest.raises(se.CancelledError, match=CLOSED):
         batches.commit()
     batches.abandon()  # sends nothing, so it still works
     assert batches.summary.acknowledged == 0
@@ -185,15 +189,16 @@ def test_sync_batches_made_before_close_raise_runtime_error_after_it(emu: Emulat
             1 / 0
 
 
-async def test_async_batches_made_before_close_raise_runtime_error_after_it(emu: Emulator) -> None:
+async def test_async_batches_made_before_close_raise_the_cores_cancelled_error_after_it(emu: Emulator) -> None:
     emu.generate(25)
     client = se.AsyncAssessmentClient(**emu.client_kwargs())
     batches = client.batches(limit=10)
     assert len(await batches.__anext__()) == 10
     await client.aclose()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(se.CancelledError) as info:
         await batches.__anext__()
-    with pytest.raises(RuntimeError, match="closed"):
+    assert info.value.code == "CANCELLED" and str(info.value) == CLOSED
+    with pytest.raises(se.CancelledError, match=CLOSED):
         await batches.commit()
     batches.abandon()
     assert batches.summary.acknowledged == 0

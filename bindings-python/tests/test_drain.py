@@ -9,7 +9,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
@@ -223,8 +223,55 @@ def test_close_cancels_blocking_call_from_another_thread(emu: Emulator) -> None:
         client.get_webhook_events()
     assert info.value.code == "CANCELLED"
     assert str(info.value) == "cancelled: the client was closed"
-    with pytest.raises(RuntimeError):
+    with pytest.raises(se.CancelledError, match="the client was closed"):
         client.get_webhook_events()
+
+
+CLOSED = "cancelled: the client was closed"  # the core's Error::Closed
+
+
+def _refused_as_closed(call: Callable[[], object]) -> None:
+    with pytest.raises(se.CancelledError) as info:
+        call()
+    assert info.value.code == "CANCELLED" and str(info.value) == CLOSED, repr(info.value)
+
+
+def test_every_call_on_a_closed_blocking_client_raises_the_cores_cancelled_error(emu: Emulator) -> None:
+    emu.generate(5)
+    client = se.AssessmentClient(**emu.client_kwargs())
+    client.close()
+    _refused_as_closed(lambda: client.get_webhook_events())
+    _refused_as_closed(lambda: client.acknowledge_webhook_events(["evt_1"]))
+    _refused_as_closed(lambda: client.create_session([{"name": "A", "email": "a@b.com"}], recruiter_id="r"))
+    _refused_as_closed(lambda: client.drain(lambda events: None))
+    _refused_as_closed(lambda: client.run(lambda events: None, interval=0.1))
+    batches = client.batches()
+    _refused_as_closed(lambda: next(batches))
+    _refused_as_closed(batches.commit)
+    assert client.health().polls == 0  # health() still works
+    client.close()  # idempotent
+    assert len(emu.pending_ids()) == 5 and emu.request_log() == []
+
+
+async def test_every_call_on_a_closed_async_client_raises_the_cores_cancelled_error(emu: Emulator) -> None:
+    emu.generate(5)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    await client.aclose()
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.get_webhook_events(),
+        lambda: client.acknowledge_webhook_events(["evt_1"]),
+        lambda: client.create_session([{"name": "A", "email": "a@b.com"}], recruiter_id="r"),
+        lambda: client.drain(lambda events: None),
+        lambda: client.run(lambda events: None, interval=0.1),
+        lambda: client.batches().__anext__(),
+        lambda: client.batches().commit(),
+    ]
+    for call in calls:
+        with pytest.raises(se.CancelledError) as info:
+            await call()
+        assert info.value.code == "CANCELLED" and str(info.value) == CLOSED, repr(info.value)
+    assert client.health().polls == 0
+    assert len(emu.pending_ids()) == 5 and emu.request_log() == []
 
 
 async def test_aclose_cancels_async_calls(emu: Emulator) -> None:

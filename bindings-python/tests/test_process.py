@@ -272,3 +272,25 @@ def test_forked_child_uses_the_parents_async_client(emu: Emulator) -> None:
 
     assert asyncio.run(again()) == 2  # the parent still works
     aclient.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_client_closed_before_a_fork_stays_closed_in_the_child(emu: Emulator) -> None:
+    # The child rebuilds the core client (the parent's connections are not its own): the
+    # rebuilt one must be closed too, and say so as the core does.
+    emu.generate(3)
+    client = se.AssessmentClient(**emu.client_kwargs())
+    client.close()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            try:
+                client.get_webhook_events()
+            except se.CancelledError as e:
+                if str(e) == "cancelled: the client was closed":
+                    code = 0
+        finally:
+            os._exit(code)
+    assert _wait_child(pid) == 0
+    assert len(emu.pending_ids()) == 3 and emu.request_log() == []

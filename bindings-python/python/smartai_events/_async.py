@@ -111,20 +111,19 @@ class AsyncBatches:
     * The loop ends when the queue is drained or a bound (``max_events``, ``max_batches``)
       is reached; that last step acknowledges the final batch.
     * After the client is closed, asking for the next batch and :meth:`commit` raise
-      ``RuntimeError``, as the client's other calls do (one in flight at the close ends
-      with :class:`CancelledError`); :meth:`abandon` and :attr:`summary` still work, since
-      they send nothing. The batch in hand is not acknowledged: it comes back later.
+      :class:`CancelledError` ("cancelled: the client was closed", code ``CANCELLED``), as
+      the client's other calls do, and as a step in flight at the close ends; :meth:`abandon`
+      and :attr:`summary` still work, since they send nothing. The batch in hand is not
+      acknowledged: it comes back later.
     """
 
-    def __init__(self, native: Any, client: ClientBase) -> None:
+    def __init__(self, native: Any) -> None:
         self._native = native
-        self._owner = client
 
     def __aiter__(self) -> AsyncBatches:
         return self
 
     async def __anext__(self) -> WebhookEventBatch:
-        self._owner._client()  # a closed client's RuntimeError, as for its other calls
         batch: Optional[WebhookEventBatch] = await _call(lambda loop, fut: self._native.next(loop, fut))
         if batch is None:
             raise StopAsyncIteration
@@ -135,7 +134,6 @@ class AsyncBatches:
 
     async def commit(self) -> None:
         """Acknowledges the batch handed out last, if it is not acknowledged yet."""
-        self._owner._client()
         await _call(lambda loop, fut: self._native.commit(loop, fut))
 
     def abandon(self) -> None:
@@ -190,7 +188,7 @@ class AsyncAssessmentClient(ClientBase):
         ``since``: only events stored after this time, as Unix milliseconds or an aware
         ``datetime``. A number that looks like seconds is refused.
         """
-        native = self._client()
+        native = self._native
         opts = fetch_options(limit, since)
         batch: WebhookEventBatch = await _call(lambda loop, fut: native.get_webhook_events(opts, loop, fut))
         return batch
@@ -203,7 +201,7 @@ class AsyncAssessmentClient(ClientBase):
         Raises:
             InvalidArgumentError: ``eventIds must be a non-empty array``, or a bad ID.
         """
-        native = self._client()
+        native = self._native
         ids = _event_ids(event_ids)
         n: int = await _call(lambda loop, fut: native.acknowledge_webhook_events(ids, loop, fut))
         return AcknowledgeResult(n)
@@ -216,7 +214,7 @@ class AsyncAssessmentClient(ClientBase):
     ) -> SessionToken:
         """Creates a candidate session. ``users``: a non-empty list of ``{"name", "email"}``;
         at least one of ``recruiter_id`` and ``recruiter_email`` is required."""
-        native = self._client()
+        native = self._native
         req = session_request(users, recruiter_id, recruiter_email)
         token, expires_at = await _call(lambda loop, fut: native.create_session(req, loop, fut))
         return SessionToken(token, expires_at)
@@ -249,7 +247,7 @@ class AsyncAssessmentClient(ClientBase):
         (it sees :class:`asyncio.CancelledError`); nothing of its batch is acknowledged.
         """
         check_callable(handler, "handler")
-        native = self._client()
+        native = self._native
         opts = drain_options(limit, since, max_events, max_batches)
         d = await _call(lambda loop, fut: native.drain(handler, opts, loop, fut))
         return DrainSummary(**d)
@@ -263,7 +261,7 @@ class AsyncAssessmentClient(ClientBase):
     ) -> AsyncBatches:
         """The queue as an async iterator of :class:`WebhookEventBatch`; see
         :class:`AsyncBatches` for exactly when each batch is acknowledged."""
-        return AsyncBatches(self._client().batches(drain_options(limit, since, max_events, max_batches)), self)
+        return AsyncBatches(self._native.batches(drain_options(limit, since, max_events, max_batches)))
 
     async def run(
         self,
@@ -308,7 +306,7 @@ class AsyncAssessmentClient(ClientBase):
         # the event loop, and a failure after the start would leave the poller running.
         if stop is not None and not inspect.iscoroutinefunction(getattr(stop, "wait", None)):
             raise InvalidArgumentError(f"stop must be an asyncio.Event, got {type_name(stop)}")
-        native = self._client()
+        native = self._native
         opts = run_options(interval, max_attempts, limit, since, max_events, max_batches, ordered)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -347,12 +345,12 @@ class AsyncAssessmentClient(ClientBase):
     async def aclose(self) -> None:
         """Closes the client. Calls in flight end at once with :class:`CancelledError`; a
         :meth:`run` in progress stops as if ``stop`` were set. Later calls raise
-        ``RuntimeError``. Idempotent."""
+        :class:`CancelledError` too, as the core refuses them ("cancelled: the client was
+        closed"); :meth:`health` still works. Idempotent."""
         self.close()
 
     def close(self) -> None:
         """Like :meth:`aclose`, for code that is not async."""
-        self._closed = True
         self._native.close()
 
     async def __aenter__(self) -> AsyncAssessmentClient:

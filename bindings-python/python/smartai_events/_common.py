@@ -136,6 +136,9 @@ class ClientBase:
             min_poll_interval=min_poll_interval,
             allow_insecure_http=allow_insecure_http,
         )
+        # Kept after close(): a call on a closed client goes to the core, which refuses it at
+        # once with its CancelledError ("cancelled: the client was closed"), as it ends the
+        # calls in flight at the close. health() reads it after close too.
         self._native: Any = _native.NativeClient(
             {
                 "api_key": api_key,
@@ -148,12 +151,6 @@ class ClientBase:
                 "allow_insecure_http": allow_insecure_http,
             }
         )
-        self._closed = False
-
-    def _client(self) -> Any:
-        if self._closed:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
-        return self._native
 
     @property
     def environment(self) -> str:

@@ -50,20 +50,19 @@ class Batches:
     * The loop ends when the queue is drained (``pending_count == 0``) or a bound
       (``max_events``, ``max_batches``) is reached; that last step acknowledges the final batch.
     * After the client is closed, asking for the next batch and :meth:`commit` raise
-      ``RuntimeError``, as the client's other calls do (one in flight at the close ends
-      with :class:`CancelledError`); :meth:`abandon` and :attr:`summary` still work, since
-      they send nothing. The batch in hand is not acknowledged: it comes back later.
+      :class:`CancelledError` ("cancelled: the client was closed", code ``CANCELLED``), as
+      the client's other calls do, and as a step in flight at the close ends; :meth:`abandon`
+      and :attr:`summary` still work, since they send nothing. The batch in hand is not
+      acknowledged: it comes back later.
     """
 
-    def __init__(self, native: Any, client: ClientBase) -> None:
+    def __init__(self, native: Any) -> None:
         self._native = native
-        self._owner = client
 
     def __iter__(self) -> Iterator[WebhookEventBatch]:
         return self
 
     def __next__(self) -> WebhookEventBatch:
-        self._owner._client()  # a closed client's RuntimeError, as for its other calls
         batch: Optional[WebhookEventBatch] = self._native.next()
         if batch is None:
             raise StopIteration
@@ -72,7 +71,6 @@ class Batches:
 
     def commit(self) -> None:
         """Acknowledges the batch handed out last, if it is not acknowledged yet."""
-        self._owner._client()
         self._native.commit()
 
     def abandon(self) -> None:
@@ -130,7 +128,7 @@ class AssessmentClient(ClientBase):
         ``since``: only events stored after this time, as Unix milliseconds or an aware
         ``datetime``. A number that looks like seconds is refused.
         """
-        batch: WebhookEventBatch = self._client().get_webhook_events(fetch_options(limit, since))
+        batch: WebhookEventBatch = self._native.get_webhook_events(fetch_options(limit, since))
         return batch
 
     def acknowledge_webhook_events(self, event_ids: Iterable[Union[str, WebhookEvent]]) -> AcknowledgeResult:
@@ -141,7 +139,7 @@ class AssessmentClient(ClientBase):
         Raises:
             InvalidArgumentError: ``eventIds must be a non-empty array``, or a bad ID.
         """
-        n: int = self._client().acknowledge_webhook_events(_event_ids(event_ids))
+        n: int = self._native.acknowledge_webhook_events(_event_ids(event_ids))
         from ._results import AcknowledgeResult
 
         return AcknowledgeResult(n)
@@ -154,7 +152,7 @@ class AssessmentClient(ClientBase):
     ) -> SessionToken:
         """Creates a candidate session. ``users``: a non-empty list of ``{"name", "email"}``;
         at least one of ``recruiter_id`` and ``recruiter_email`` is required."""
-        token, expires_at = self._client().create_session(session_request(users, recruiter_id, recruiter_email))
+        token, expires_at = self._native.create_session(session_request(users, recruiter_id, recruiter_email))
         from ._results import SessionToken
 
         return SessionToken(token, expires_at)
@@ -180,7 +178,7 @@ class AssessmentClient(ClientBase):
         coroutine is closed and nothing of that batch is acknowledged.
         """
         _check_sync(handler, "handler")
-        d = self._client().drain(handler, drain_options(limit, since, max_events, max_batches))
+        d = self._native.drain(handler, drain_options(limit, since, max_events, max_batches))
         from ._results import DrainSummary
 
         return DrainSummary(**d)
@@ -194,7 +192,7 @@ class AssessmentClient(ClientBase):
     ) -> Batches:
         """The queue as an iterator of :class:`WebhookEventBatch`; see :class:`Batches` for
         exactly when each batch is acknowledged."""
-        return Batches(self._client().batches(drain_options(limit, since, max_events, max_batches)), self)
+        return Batches(self._native.batches(drain_options(limit, since, max_events, max_batches)))
 
     def run(
         self,
@@ -232,7 +230,7 @@ class AssessmentClient(ClientBase):
             _check_sync(dead_letter, "dead_letter")
         if stop is not None and not callable(getattr(stop, "is_set", None)):
             raise InvalidArgumentError(f"stop must be a threading.Event (or have is_set()), got {type_name(stop)}")
-        d = self._client().run(
+        d = self._native.run(
             handler,
             run_options(interval, max_attempts, limit, since, max_events, max_batches, ordered),
             dead_letter,
@@ -253,8 +251,8 @@ class AssessmentClient(ClientBase):
         """Closes the client. Calls in flight, from any thread, end at once with
         :class:`CancelledError`; a :meth:`run` in progress stops as if ``stop`` were set
         (the handler in progress finishes and its batch is acknowledged). Later calls raise
-        ``RuntimeError``. Idempotent."""
-        self._closed = True
+        :class:`CancelledError` too, as the core refuses them ("cancelled: the client was
+        closed"); :meth:`health` still works. Idempotent."""
         self._native.close()
 
     def __enter__(self) -> AssessmentClient:
