@@ -108,3 +108,39 @@ def test_a_misspelt_emulator_option_is_refused_by_name() -> None:
         Emulator(config={"rateLimit": None})
     with pytest.raises(ValueError, match="unknown field `apiKey`"):
         Emulator(config={"keys": [{"apiKey": "wc_ak_test_0123456789", "secret_key": "s"}]})
+
+
+def _second_empty_poll_is_refused(emu: Emulator) -> bool:
+    client = se.AssessmentClient(**emu.client_kwargs(max_retries=0))
+    client.get_webhook_events()
+    try:
+        client.get_webhook_events()
+    except se.RateLimitedError:
+        return True
+    return False
+
+
+def test_set_rate_limit_refuses_an_explicit_none() -> None:
+    # Node's setRateLimit(null) turns the limits off; here None restored the defaults, so a
+    # test ported from one to the other flipped. None is refused, saying what to pass.
+    with Emulator(rate_limit=False) as emu:
+        with pytest.raises(TypeError, match="set_rate_limit") as info:
+            emu.set_rate_limit(None)  # type: ignore[arg-type]
+        assert "pass False to turn the limits off, True (or no argument)" in str(info.value)
+        assert "keyword arguments" in str(info.value)
+        assert not _second_empty_poll_is_refused(emu), "a refused call changes nothing"
+        emu.set_rate_limit()  # no argument: the defaults
+        assert _second_empty_poll_is_refused(emu)
+        emu.set_rate_limit(False)
+        assert not _second_empty_poll_is_refused(emu)
+        emu.set_rate_limit(idle_poll_interval_ms=5000)  # keyword arguments alone
+        assert _second_empty_poll_is_refused(emu)
+
+
+def test_emulator_rate_limit_option_refuses_none_saying_what_to_pass() -> None:
+    with pytest.raises(TypeError, match="rate_limit") as info:
+        Emulator(rate_limit=None)  # type: ignore[arg-type]
+    assert "False to turn" in str(info.value)
+    with Emulator() as emu:  # no argument: the platform's limits
+        assert _second_empty_poll_is_refused(emu)
+

@@ -34,6 +34,18 @@ __all__ = ["Emulator"]
 _RULE_KEYS = ("endpoint", "probability", "remaining", "times")
 
 
+_LIMITS_OFF: dict[str, Any] = {"idle_poll_interval_ms": None, "bucket": None}
+
+
+def _refuse_rate_limit(what: str, value: Any, default: str, settings: str) -> TypeError:
+    # None in particular: Node's setRateLimit(null) turns the limits off, so a test ported
+    # from one language to the other must not silently get the opposite.
+    return TypeError(
+        f"{what} must be True, False or a mapping, got {value!r}: pass False to turn the limits off, "
+        f"True ({default}) for the platform's defaults, or {settings}"
+    )
+
+
 def _rule(rule: Union[str, Mapping[str, Any], None], params: Mapping[str, Any]) -> dict[str, Any]:
     """A FaultRule as JSON, from ``("status", status=503, endpoint="fetch", times=2)``
     or ``{"kind": {"type": "status", "status": 503}, "endpoint": "fetch", "remaining": 2}``."""
@@ -62,6 +74,7 @@ class Emulator:
         seed: seed of the event generator and of the fault dice.
         rate_limit: ``True`` for the platform's limits (default), ``False`` to turn both
             off, or a dict such as ``{"idle_poll_interval_ms": 5000, "bucket": None}``.
+            Anything else, ``None`` included, raises ``TypeError``.
         config: any other ``EmulatorConfig`` field (``keys``, ``retention_ms``,
             ``timestamp_window_ms``, ``clock_offset_ms``, ``acknowledged_history``,
             ``path_prefix`` (serve the platform's paths under a gateway path such as
@@ -82,12 +95,12 @@ class Emulator:
         cfg.setdefault("initial_events", initial_events)
         cfg.setdefault("seed", seed)
         if rate_limit is False:
-            cfg["rate_limit"] = {"idle_poll_interval_ms": None, "bucket": None}
+            cfg["rate_limit"] = dict(_LIMITS_OFF)
         elif isinstance(rate_limit, Mapping):
             cfg["rate_limit"] = dict(rate_limit)
         elif rate_limit is not True:
             # "no" or 0 would otherwise leave the limits on, and the tests fail with 429s.
-            raise TypeError(f"rate_limit must be True, False or a mapping, got {rate_limit!r}")
+            raise _refuse_rate_limit("rate_limit", rate_limit, "or leave it out", "a mapping of settings")
         self._native: Any = _native.NativeEmulator(json.dumps(cfg))
 
     @property
@@ -170,18 +183,27 @@ class Emulator:
 
     def set_rate_limit(
         self,
-        config: Union[bool, Mapping[str, Any], None] = None,
+        config: Union[bool, Mapping[str, Any]] = True,
         /,
         **params: Any,
     ) -> None:
-        """``set_rate_limit(False)`` turns both limits off, ``set_rate_limit(True)`` restores
-        the defaults; or ``set_rate_limit(idle_poll_interval_ms=1000, bucket={"per_second": 5, "burst": 5})``."""
+        """``set_rate_limit(False)`` turns both limits off, ``set_rate_limit(True)`` (or no
+        argument) restores the defaults; or ``set_rate_limit({...})``,
+        ``set_rate_limit(idle_poll_interval_ms=1000, bucket={"per_second": 5, "burst": 5})``
+        (keyword arguments are laid over what the positional argument gives).
+
+        ``None`` raises ``TypeError``: Node's ``setRateLimit(null)`` turns the limits off, so
+        it would mean the opposite in a test ported from one language to the other."""
         if config is False:
-            cfg: dict[str, Any] = {"idle_poll_interval_ms": None, "bucket": None}
-        elif config is True or config is None:
+            cfg: dict[str, Any] = dict(_LIMITS_OFF)
+        elif config is True:
             cfg = {}
-        else:
+        elif isinstance(config, Mapping):
             cfg = dict(config)
+        else:
+            raise _refuse_rate_limit(
+                "set_rate_limit's argument", config, "or no argument", "a mapping or keyword arguments of settings"
+            )
         cfg.update(params)
         self._native.set_rate_limit(json.dumps(cfg))
 
