@@ -161,7 +161,8 @@ impl NativeClient {
         future: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let client = self.begin(py)?;
-        let ids = json_arg(py, event_ids, "event_ids")?;
+        // Named as the core names it in its own messages about these IDs.
+        let ids = json_arg(py, event_ids, "eventIds")?;
         let ids = core(py, validate::event_ids_value(&ids))?;
         let ctx = Ctx::new(py, event_loop, future, &self.local)?;
         let convert = |py: Python<'_>, r: smartai_events::AcknowledgeResult| {

@@ -15,7 +15,10 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Converts a Python argument to JSON: `None`, `bool`, `int`, `float` (finite), `str`,
 /// `list`/`tuple` and `dict` with string keys, nested at most `MAX_DEPTH` deep. `name` is
-/// the argument's name for messages.
+/// the argument's name for messages, as the core names it (`eventIds`, not `event_ids`), so
+/// that a value refused here is named as one the core refuses. The keys of a top-level
+/// dict (a request, options) are its fields' names; deeper values are named by their path
+/// (`eventIds[1]`, `users[0].name`), as in the core's messages.
 pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
     to_json(obj, name, name, 0)
 }
@@ -64,8 +67,8 @@ fn to_json(obj: &Bound<'_, PyAny>, name: &str, root: &str, depth: usize) -> Resu
                 .map_err(|_| invalid_argument(format!("{name} keys must be strings, got {}", type_name(&k))))?
                 .to_string();
             // The request's fields are what the caller passed: name them, not the request.
-            let root = if depth == 0 { key.as_str() } else { root };
-            let value = to_json(&v, &key, root, depth + 1)?;
+            let (path, root) = if depth == 0 { (key.clone(), key.as_str()) } else { (format!("{name}.{key}"), root) };
+            let value = to_json(&v, &path, root, depth + 1)?;
             map.insert(key, value);
         }
         return Ok(Value::Object(map));
