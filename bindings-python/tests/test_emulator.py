@@ -144,3 +144,9 @@ def test_emulator_rate_limit_option_refuses_none_saying_what_to_pass() -> None:
     with Emulator() as emu:  # no argument: the platform's limits
         assert _second_empty_poll_is_refused(emu)
 
+
+def test_enqueue_takes_a_single_event(emu: Emulator) -> None:
+    # As Node's enqueue does; it iterated the dict's keys before.
+    assert emu.enqueue({"eventId": "evt_single", "event": "assessment.reviewed"}) == 1
+    assert emu.pending_ids() == ["evt_single"]
+

@@ -128,10 +128,12 @@ class Emulator:
         kwargs.update(overrides)
         return kwargs
 
-    def enqueue(self, events: Sequence[Mapping[str, Any]]) -> int:
-        """Enqueues events (JSON objects); ``eventId`` and ``storedAt`` are filled in when
-        missing. Returns how many were added."""
-        return int(self._native.enqueue(json.dumps(list(events))))
+    def enqueue(self, events: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> int:
+        """Enqueues events (JSON objects): a sequence of them, or a single one (a mapping is
+        one event, as in Node's ``enqueue``; its keys are not taken for events).
+        ``eventId`` and ``storedAt`` are filled in when missing. Returns how many were added."""
+        items = [dict(events)] if isinstance(events, Mapping) else list(events)
+        return int(self._native.enqueue(json.dumps(items)))
 
     def generate(self, n: int) -> int:
         """Enqueues ``n`` realistic generated events (all types, some unknown; at most
