@@ -2,7 +2,7 @@
 //! the emulator's server threads may log (and so need the GIL) while holding its locks.
 
 use crate::runtime;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 use smartai_emulator::{Emulator, EmulatorConfig, FaultRule, RateLimitConfig};
@@ -10,6 +10,14 @@ use std::sync::Mutex;
 
 fn parse<T: DeserializeOwned>(text: &str, what: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
+}
+
+/// An integer argument out of the range of the Rust type it is read as: pyo3 raises
+/// `OverflowError`, which says neither which argument nor what was given. `Some(text)` (the
+/// value, in decimal) for that case, so that the caller raises a `ValueError` naming it;
+/// other errors (not an integer at all: `TypeError`) pass through.
+fn out_of_range(py: Python<'_>, value: &Bound<'_, PyAny>, err: PyErr) -> PyResult<String> {
+    if err.is_instance_of::<PyOverflowError>(py) { Ok(value.str()?.to_string()) } else { Err(err) }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
@@ -84,7 +92,19 @@ impl NativeEmulator {
         py.detach(|| emu.enqueue_json(events_json)).map_err(|e| PyValueError::new_err(format!("invalid events: {e}")))
     }
 
-    fn generate(&self, py: Python<'_>, n: u64) -> PyResult<usize> {
+    fn generate(&self, py: Python<'_>, n: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let n = match n.extract::<u64>() {
+            Ok(n) => n,
+            Err(e) => {
+                let got = out_of_range(py, n, e)?;
+                // Negative (as Node's generate says it), or beyond 64 bits and so beyond the cap.
+                return Err(PyValueError::new_err(if n.lt(0)? {
+                    format!("generate needs a non-negative integer, got {got}")
+                } else {
+                    format!("generate must be at most {} events, got {got}", smartai_emulator::generator::MAX_GENERATED)
+                }));
+            }
+        };
         let n = smartai_emulator::generator::generated_count("generate", n).map_err(PyValueError::new_err)?;
         let emu = self.get()?;
         Ok(py.detach(|| emu.generate(n)))
@@ -149,7 +169,18 @@ impl NativeEmulator {
         Ok(())
     }
 
-    fn set_clock_offset_ms(&self, py: Python<'_>, ms: i64) -> PyResult<()> {
+    fn set_clock_offset_ms(&self, py: Python<'_>, ms: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ms = match ms.extract::<i64>() {
+            Ok(ms) => ms,
+            Err(e) => {
+                let got = out_of_range(py, ms, e)?;
+                return Err(PyValueError::new_err(format!(
+                    "set_clock_offset_ms takes milliseconds from {} to {}, got {got}",
+                    i64::MIN,
+                    i64::MAX
+                )));
+            }
+        };
         let emu = self.get()?;
         py.detach(|| emu.set_clock_offset_ms(ms));
         Ok(())

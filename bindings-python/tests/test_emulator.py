@@ -150,3 +150,20 @@ def test_enqueue_takes_a_single_event(emu: Emulator) -> None:
     assert emu.enqueue({"eventId": "evt_single", "event": "assessment.reviewed"}) == 1
     assert emu.pending_ids() == ["evt_single"]
 
+
+def test_generate_refuses_a_negative_count_as_a_value_error(emu: Emulator) -> None:
+    with pytest.raises(ValueError, match="generate needs a non-negative integer, got -1"):
+        emu.generate(-1)
+    with pytest.raises(ValueError, match=f"generate must be at most 10000000 events, got {2**70}"):
+        emu.generate(2**70)
+    assert emu.stats()["pending"] == 0
+
+
+def test_set_clock_offset_ms_beyond_64_bits_is_a_value_error(emu: Emulator) -> None:
+    for ms in (2**63, -(2**63) - 1, 10**30):
+        with pytest.raises(ValueError, match=f"set_clock_offset_ms .*got {ms}"):
+            emu.set_clock_offset_ms(ms)
+    with pytest.raises(TypeError):
+        emu.set_clock_offset_ms(1.5)  # type: ignore[arg-type]
+    emu.set_clock_offset_ms(2**63 - 1)
+    emu.set_clock_offset_ms(0)

@@ -137,7 +137,8 @@ class Emulator:
 
     def generate(self, n: int) -> int:
         """Enqueues ``n`` realistic generated events (all types, some unknown; at most
-        10,000,000 per call); returns how many."""
+        10,000,000 per call); returns how many. A negative or too large ``n`` raises
+        ``ValueError`` naming it; a value that is not an integer, ``TypeError``."""
         if isinstance(n, bool):
             raise TypeError(f"generate takes a number of events, got {n!r}")
         return int(self._native.generate(n))
@@ -180,7 +181,8 @@ class Emulator:
         self._native.clear_request_log()
 
     def set_clock_offset_ms(self, ms: int) -> None:
-        """Shifts the emulator's clock by ``ms`` (clock-skew tests)."""
+        """Shifts the emulator's clock by ``ms`` (clock-skew tests): an integer that fits in
+        64 bits (signed); beyond, ``ValueError`` naming it; not an integer, ``TypeError``."""
         self._native.set_clock_offset_ms(ms)
 
     def set_rate_limit(
