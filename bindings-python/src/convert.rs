@@ -6,19 +6,17 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
+use smartai_events::validate::MAX_NESTING;
 use smartai_events::{Error, EventKind, RawEvent, WebhookEventBatch};
 
-/// How deeply lists and dicts may nest in an argument: serde_json's own recursion limit.
-/// It also stops a value that contains itself, which would otherwise recurse until the
-/// stack overflows.
-pub const MAX_DEPTH: usize = 128;
-
 /// Converts a Python argument to JSON: `None`, `bool`, `int`, `float` (finite), `str`,
-/// `list`/`tuple` and `dict` with string keys, nested at most `MAX_DEPTH` deep. `name` is
-/// the argument's name for messages, as the core names it (`eventIds`, not `event_ids`), so
-/// that a value refused here is named as one the core refuses. The keys of a top-level
-/// dict (a request, options) are its fields' names; deeper values are named by their path
-/// (`eventIds[1]`, `users[0].name`), as in the core's messages.
+/// `list`/`tuple` and `dict` with string keys, nested at most the core's `MAX_NESTING` deep
+/// (which also stops a value that contains itself, which would otherwise recurse until the
+/// stack overflows). `name` is the argument's name for messages, as the core names it
+/// (`eventIds`, not `event_ids`), so that a value refused here is named as one the core
+/// refuses. The keys of a top-level dict (a request, options) are its fields' names;
+/// deeper values are named by their path (`eventIds[1]`, `users[0].name`), as in the
+/// core's messages.
 pub fn py_to_json(obj: &Bound<'_, PyAny>, name: &str) -> Result<Value, Error> {
     to_json(obj, name, name, 0)
 }
@@ -54,9 +52,9 @@ fn to_json(obj: &Bound<'_, PyAny>, name: &str, root: &str, depth: usize) -> Resu
         ));
     }
     let nests = obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>();
-    if nests && depth >= MAX_DEPTH {
+    if nests && depth >= MAX_NESTING {
         return Err(invalid_argument(format!(
-            "{root} is nested more than {MAX_DEPTH} levels deep (or contains itself)"
+            "{root} is nested more than {MAX_NESTING} levels deep (or contains itself)"
         )));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
