@@ -250,7 +250,7 @@ impl NativeClient {
     /// Options as `ClientBuilder::from_json` takes them; unset keys come from `ASSESSMENT_*`.
     #[napi(constructor, catch_unwind)]
     pub fn new(options: Options) -> Result<Self> {
-        let client = ClientBuilder::from_json(&options.0).napi()?.sdk_language("node").build().napi()?;
+        let client = ClientBuilder::from_json(&options.value()?).napi()?.sdk_language("node").build().napi()?;
         let config = client.config();
         Ok(NativeClient {
             masked_api_key: config.api_key_masked(),
@@ -299,7 +299,7 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        let options = FetchOptions::from_json(&options.0).napi()?;
+        let options = FetchOptions::from_json(&options.value()?).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let batch = client.get_webhook_events_as::<RawEvent>(options).await.napi()?;
             events_json(&batch.events, Some(batch.pending_count), None)
@@ -315,7 +315,7 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        let ids = validate::event_ids_value(&event_ids.0).napi()?;
+        let ids = validate::event_ids_value(&event_ids.value("eventIds")?).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let result = client.acknowledge_webhook_events(&ids).await.napi()?;
             to_json(&result)
@@ -331,7 +331,7 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
-        let request = SessionRequest::from_json(&request.0).napi()?;
+        let request = SessionRequest::from_json(&request.value("request")?).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let token = client.create_session(request).await.napi()?;
             to_json(&token)
@@ -363,8 +363,10 @@ impl NativeClient {
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
+        // A value with no JSON form is refused first, as napi's conversion would refuse it.
+        let options = options.value()?;
         let handler = JsHandler(callback(&handler, "handler")?);
-        let options = DrainOptions::from_json_strict(&options.0).napi()?;
+        let options = DrainOptions::from_json_strict(&options).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let summary = client.drain_as(handler, options).await.napi()?;
             to_json(&summary)
@@ -382,6 +384,7 @@ impl NativeClient {
         dead_letter: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, String>> {
         let client = self.client()?;
+        let options = options.value()?;
         let handler = JsHandler(callback(&handler, "handler")?);
         let dead_letter = match dead_letter {
             Some(value) if !matches!(value.get_type()?, ValueType::Undefined | ValueType::Null) => {
@@ -389,7 +392,7 @@ impl NativeClient {
             }
             _ => None,
         };
-        let mut options = RunOptions::<RawEvent>::from_json_spelled(&options.0, Spelling::CamelCase).napi()?;
+        let mut options = RunOptions::<RawEvent>::from_json_spelled(&options, Spelling::CamelCase).napi()?;
         if let Some(hook) = dead_letter {
             options = options.dead_letter(hook);
         }
@@ -406,7 +409,7 @@ impl NativeClient {
     #[napi(catch_unwind)]
     pub fn batches(&self, options: Options) -> Result<NativeBatches> {
         let client = self.client()?;
-        let options = DrainOptions::from_json_strict(&options.0).napi()?;
+        let options = DrainOptions::from_json_strict(&options.value()?).napi()?;
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(options))),
             origin: logging::origin(),

@@ -8,8 +8,14 @@
 //! form is refused with its place in the argument: a number JSON cannot hold (`NaN`,
 //! `±Infinity`, an invalid `Date`) as `limit must be a finite number, got NaN`, as Python
 //! says it, a `BigInt` beyond 64 bits as one, `undefined` in a list rather than as `null`,
-//! and a function or a symbol rather than being sent as a string such as an event ID. No
-//! rule lives here.
+//! a function or a symbol rather than being sent as a string such as an event ID, a string
+//! (or a key) that is not well-formed UTF-16 (a lone surrogate) rather than being sent with
+//! U+FFFD in its place, and nesting deeper than the core's
+//! [`validate::MAX_NESTING`](smartai_events::validate::MAX_NESTING). No rule lives here.
+//!
+//! A place is named as the core and Python name it: a field of an options object or a
+//! request by its own path (`users[0].name`), anything else from the argument's name
+//! (`eventIds[1]`), which the method gives when it takes the value ([`Loose::value`]).
 
 use crate::error::coded;
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
@@ -18,11 +24,26 @@ use serde_json::{Map, Number, Value};
 use smartai_events::{ErrorCode, validate};
 use std::ptr;
 
-/// Nesting deeper than this is refused (an options object or an event list is shallow).
-const MAX_DEPTH: u32 = 64;
+/// Nesting deeper than this is refused: the core's limit, the same in every binding. It
+/// also stops a value that contains itself.
+const MAX_DEPTH: usize = validate::MAX_NESTING;
 
-/// Any JavaScript value, converted to JSON. A top-level `undefined` is `null`.
-pub struct Loose(pub Value);
+/// Any JavaScript value, converted to JSON, or why it could not be: the method that takes
+/// it names the argument ([`Loose::value`]), so that the message can say where the problem is.
+pub struct Loose(std::result::Result<Option<Value>, Failure>);
+
+impl Loose {
+    /// The value (a top-level `undefined` is `null`), or an `InvalidArgumentError` naming
+    /// the place in the argument `arg` that could not be converted.
+    pub fn value(self, arg: &str) -> Result<Value> {
+        Ok(self.given(arg)?.unwrap_or(Value::Null))
+    }
+
+    /// [`Loose::value`], with `None` for a top-level `undefined`.
+    pub fn given(self, arg: &str) -> Result<Option<Value>> {
+        self.0.map_err(|failure| failure.into_error(arg))
+    }
+}
 
 impl TypeName for Loose {
     fn type_name() -> &'static str {
@@ -38,24 +59,17 @@ impl ValidateNapiValue for Loose {}
 
 impl FromNapiValue for Loose {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        match unsafe { convert(env, value, MAX_DEPTH) } {
-            Ok(v) => Ok(Loose(v.unwrap_or(Value::Null))),
-            Err(Failure::Napi(e)) => Err(e),
-            Err(Failure::Refused { what, path }) if path.is_empty() => {
-                Err(coded(ErrorCode::InvalidArgument, format!("{what} cannot be passed here")))
-            }
-            Err(Failure::Refused { what, path }) => {
-                Err(coded(ErrorCode::InvalidArgument, format!("{what} cannot be passed here (at {path})")))
-            }
-            Err(Failure::NotFinite { shown, path }) => {
-                let name = if path.is_empty() { "the argument" } else { path.trim_start_matches('.') };
-                Err(coded(ErrorCode::InvalidArgument, format!("{name} must be a finite number, got {shown}")))
-            }
-            Err(Failure::BeyondI64 { shown, path }) => {
-                let name = if path.is_empty() { "the argument" } else { path.trim_start_matches('.') };
-                Err(coded(ErrorCode::InvalidArgument, format!("{name} must fit in 64 bits, got {shown}")))
-            }
-        }
+        Ok(Loose(unsafe { convert(env, value, MAX_DEPTH) }))
+    }
+}
+
+/// The place `path` in the argument `arg`: a field of an object argument by its own path,
+/// as the core names the fields it checks (`users[0].email`), anything else from the
+/// argument's name (`eventIds[1]`, or `eventIds` itself).
+fn place(arg: &str, path: &str) -> String {
+    match path.strip_prefix('.') {
+        Some(field) => field.to_string(),
+        None => format!("{arg}{path}"),
     }
 }
 
@@ -64,7 +78,14 @@ impl FromNapiValue for Loose {
 /// naming its class: converted, it would read as `{}` or as its own fields, and a `Map`'s
 /// entries would be lost without a word. Anything else goes to the core as [`Loose`] does,
 /// and the core says what it expected (`options must be an object, got an array`).
-pub struct Options(pub Value);
+pub struct Options(Loose);
+
+impl Options {
+    /// As [`Loose::value`], for the argument named `options`.
+    pub fn value(self) -> Result<Value> {
+        self.0.value("options")
+    }
+}
 
 impl TypeName for Options {
     fn type_name() -> &'static str {
@@ -88,7 +109,7 @@ impl FromNapiValue for Options {
                 format!("options must be a plain object, got an instance of {class}"),
             ));
         }
-        Ok(Options(unsafe { Loose::from_napi_value(env, value)? }.0))
+        Ok(Options(unsafe { Loose::from_napi_value(env, value)? }))
     }
 }
 
@@ -199,9 +220,31 @@ fn describe_bigint(digits: &str) -> String {
 /// unwinding, so a successful conversion allocates nothing for it.
 enum Failure {
     Napi(Error),
-    Refused { what: &'static str, path: String },
-    NotFinite { shown: &'static str, path: String },
-    BeyondI64 { shown: String, path: String },
+    Refused {
+        what: &'static str,
+        path: String,
+    },
+    NotFinite {
+        shown: &'static str,
+        path: String,
+    },
+    BeyondI64 {
+        shown: String,
+        path: String,
+    },
+    /// A string that is not well-formed UTF-16 (a lone surrogate).
+    NotText {
+        path: String,
+    },
+    /// A key of the object at `path` that is not well-formed UTF-16.
+    KeyNotText {
+        path: String,
+    },
+    /// Nested deeper than [`MAX_DEPTH`]; `top` is the outermost segment of its path only,
+    /// as Python names it: the argument, or the field of an options object.
+    TooDeep {
+        top: String,
+    },
 }
 
 impl From<Error> for Failure {
@@ -216,8 +259,31 @@ impl Failure {
             Failure::Refused { what, path } => Failure::Refused { what, path: segment() + &path },
             Failure::NotFinite { shown, path } => Failure::NotFinite { shown, path: segment() + &path },
             Failure::BeyondI64 { shown, path } => Failure::BeyondI64 { shown, path: segment() + &path },
+            Failure::NotText { path } => Failure::NotText { path: segment() + &path },
+            Failure::KeyNotText { path } => Failure::KeyNotText { path: segment() + &path },
+            Failure::TooDeep { .. } => Failure::TooDeep { top: segment() },
             other => other,
         }
+    }
+
+    /// The error, naming the place in the argument `arg`.
+    fn into_error(self, arg: &str) -> Error {
+        let message = match self {
+            Failure::Napi(e) => return e,
+            Failure::Refused { what, path } if path.is_empty() => format!("{what} cannot be passed here"),
+            Failure::Refused { what, path } => format!("{what} cannot be passed here (at {})", place(arg, &path)),
+            Failure::NotFinite { shown, path } => format!("{} must be a finite number, got {shown}", place(arg, &path)),
+            Failure::BeyondI64 { shown, path } => format!("{} must fit in 64 bits, got {shown}", place(arg, &path)),
+            Failure::NotText { path } => format!("{} is not valid text (a lone surrogate)", place(arg, &path)),
+            Failure::KeyNotText { path } => {
+                format!("{} has a key that is not valid text (a lone surrogate)", place(arg, &path))
+            }
+            Failure::TooDeep { top } => {
+                let root = if top.starts_with('.') { place(arg, &top) } else { arg.to_string() };
+                format!("{root} is nested more than {MAX_DEPTH} levels deep (or contains itself)")
+            }
+        };
+        coded(ErrorCode::InvalidArgument, message)
     }
 }
 
@@ -235,11 +301,34 @@ fn type_of(env: sys::napi_env, value: sys::napi_value) -> Result<sys::napi_value
     Ok(ty)
 }
 
-/// `None` for `undefined` (left out of objects).
+/// A string, refused if it is not well-formed UTF-16: napi would give a lone surrogate as
+/// U+FFFD, and a different text (an event ID) would be signed and sent. Only a string
+/// that came out with a U+FFFD is read again, as UTF-16, to tell which it was.
+unsafe fn text(env: sys::napi_env, value: sys::napi_value) -> std::result::Result<String, Failure> {
+    let s = unsafe { String::from_napi_value(env, value)? };
+    if s.contains('\u{FFFD}') {
+        let mut len = 0;
+        check(unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len) }, "string length")?;
+        let mut units = vec![0u16; len + 1];
+        let mut written = 0;
+        check(
+            unsafe { sys::napi_get_value_string_utf16(env, value, units.as_mut_ptr(), units.len(), &mut written) },
+            "string",
+        )?;
+        units.truncate(written);
+        if char::decode_utf16(units).any(|c| c.is_err()) {
+            return Err(Failure::NotText { path: String::new() });
+        }
+    }
+    Ok(s)
+}
+
+/// `None` for `undefined` (left out of objects). `depth`: how many more levels of lists
+/// and objects may nest.
 unsafe fn convert(
     env: sys::napi_env,
     value: sys::napi_value,
-    depth: u32,
+    depth: usize,
 ) -> std::result::Result<Option<Value>, Failure> {
     let ty = type_of(env, value)?;
     let converted = match ty {
@@ -247,16 +336,13 @@ unsafe fn convert(
         sys::ValueType::napi_null => Value::Null,
         sys::ValueType::napi_boolean => Value::Bool(unsafe { bool::from_napi_value(env, value)? }),
         sys::ValueType::napi_number => number(unsafe { f64::from_napi_value(env, value)? })?,
-        sys::ValueType::napi_string => Value::String(unsafe { String::from_napi_value(env, value)? }),
+        sys::ValueType::napi_string => Value::String(unsafe { text(env, value)? }),
         sys::ValueType::napi_bigint => unsafe { bigint(env, value)? },
         sys::ValueType::napi_function => return Err(Failure::Refused { what: "a function", path: String::new() }),
         sys::ValueType::napi_symbol => return Err(Failure::Refused { what: "a symbol", path: String::new() }),
         sys::ValueType::napi_object => {
             if depth == 0 {
-                return Err(Failure::Napi(coded(
-                    ErrorCode::InvalidArgument,
-                    format!("the argument is nested more than {MAX_DEPTH} levels deep"),
-                )));
+                return Err(Failure::TooDeep { top: String::new() });
             }
             let mut is_date = false;
             check(unsafe { sys::napi_is_date(env, value, &mut is_date) }, "is_date")?;
@@ -303,7 +389,11 @@ unsafe fn convert(
                 for i in 0..len {
                     let mut key = ptr::null_mut();
                     check(unsafe { sys::napi_get_element(env, keys, i, &mut key) }, "key")?;
-                    let name = unsafe { String::from_napi_value(env, key)? };
+                    let name = match unsafe { text(env, key) } {
+                        Ok(name) => name,
+                        Err(Failure::NotText { .. }) => return Err(Failure::KeyNotText { path: String::new() }),
+                        Err(e) => return Err(e),
+                    };
                     let mut item = ptr::null_mut();
                     check(unsafe { sys::napi_get_property(env, value, key, &mut item) }, "property")?;
                     match unsafe { convert(env, item, depth - 1) } {

@@ -39,7 +39,7 @@ fn rules(value: Value) -> Result<Vec<FaultRule>> {
 #[napi(catch_unwind)]
 pub async fn start_emulator(config: Options) -> Result<NativeEmulator> {
     guard(async move {
-        let config: EmulatorConfig = match config.0 {
+        let config: EmulatorConfig = match config.value()? {
             Value::Null => EmulatorConfig::default(),
             other => from_json(other, "emulator options")?,
         };
@@ -91,7 +91,7 @@ impl NativeEmulator {
     /// Enqueues events given as JSON objects (for the first key); returns how many were new.
     #[napi(catch_unwind)]
     pub fn enqueue(&self, events: Loose) -> Result<u32> {
-        let events = match events.0 {
+        let events = match events.value("events")? {
             Value::Array(items) => items,
             other => vec![other],
         };
@@ -117,14 +117,14 @@ impl NativeEmulator {
 
     #[napi(catch_unwind)]
     pub fn set_faults(&self, rules_json: Loose) -> Result<()> {
-        self.get()?.set_faults(rules(rules_json.0)?);
+        self.get()?.set_faults(rules(rules_json.value("rules")?)?);
         Ok(())
     }
 
     #[napi(catch_unwind)]
     pub fn add_fault(&self, rule: Loose) -> Result<()> {
         let emulator = self.get()?;
-        for rule in rules(rule.0)? {
+        for rule in rules(rule.value("rule")?)? {
             emulator.add_fault(rule);
         }
         Ok(())
@@ -150,7 +150,7 @@ impl NativeEmulator {
     /// The emulator's `RateLimitConfig` JSON; `null` turns both limits off.
     #[napi(catch_unwind)]
     pub fn set_rate_limit(&self, config: Loose) -> Result<()> {
-        let config = match config.0 {
+        let config = match config.value("config")? {
             Value::Null => RateLimitConfig::disabled(),
             other => from_json(other, "rate limit")?,
         };
