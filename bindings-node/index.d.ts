@@ -624,11 +624,12 @@ declare class AssessmentClient {
     },
   ): AssessmentClient.BatchIterator
   run(handler: AssessmentClient.Handler, options?: AssessmentClient.RunOptions): Promise<AssessmentClient.RunSummary>
+  /** Polling health; it keeps working once the client is closed. */
   health(): Promise<AssessmentClient.Health>
   /**
-   * Releases the connections. Calls in flight reject with a `CancelledError` (a run stops as
-   * if its signal aborted), the signal of a handler still running aborts, and later calls
-   * reject with a `ConfigurationError`.
+   * Closes the client. Calls in flight and later calls reject with a `CancelledError`
+   * (`'cancelled: the client was closed'`; a run stops as if its signal aborted), the signal
+   * of a handler still running aborts, and `health()` keeps working.
    */
   close(): Promise<void>
   toJSON(): { apiKey: string; baseUrl: string }

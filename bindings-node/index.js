@@ -274,10 +274,13 @@ function stopToken(signal) {
 async function unlessEnded(promise, signal, native) {
   const value = await promise
   if (signal != null && signal.aborted) throw new errors.CancelledError('cancelled', { code: 'CANCELLED' })
-  if (native != null && native.closed) {
-    throw new errors.CancelledError('cancelled: the client was closed', { code: 'CANCELLED' })
-  }
+  if (native != null && native.closed) throw closedError()
   return value
+}
+
+/** The core's error for a call on a closed client (`CancelledError`, code `CANCELLED`). */
+function closedError() {
+  return translate(new Error(native.closedError()))
 }
 
 async function withSignal(native, signal, call, decode) {
@@ -580,22 +583,21 @@ class AssessmentClient {
     }
   }
 
-  /** Polling health: last success, last error, counters. */
+  /** Polling health: last success, last error, counters; also once the client is closed. */
   async health() {
     return JSON.parse(callNative(() => this[kNative].health()))
   }
 
   /**
-   * Releases the connections; later calls reject with a `ConfigurationError`. The signal of
-   * a handler still running (given as its second argument) aborts with a `CancelledError`.
+   * Closes the client: calls in flight and later calls reject with a `CancelledError`
+   * (`'cancelled: the client was closed'`), and `health()` keeps working. The signal of a
+   * handler still running (given as its second argument) aborts with that error as its reason.
    */
   async close() {
     this[kNative].close()
     const handlers = [...this[kHandlers]]
     this[kHandlers].clear()
-    for (const abortHandler of handlers) {
-      abortHandler(new errors.CancelledError('cancelled: the client was closed', { code: 'CANCELLED' }))
-    }
+    for (const abortHandler of handlers) abortHandler(closedError())
   }
 
   [util.inspect.custom](depth, options, inspect) {

@@ -15,7 +15,7 @@ use smartai_events::{
     Handler, RawEvent, RunOptions, SessionRequest, Spelling, WebhookEvent, validate,
 };
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// A JS callback: takes JSON text, returns a promise of `null` (success) or the message of
@@ -226,23 +226,29 @@ impl Default for StopToken {
     }
 }
 
-/// The native client. `close()` drops the core client (and its connections).
+/// The native client. `close()` closes the core client and keeps it: a call made later
+/// fails as the core fails it (`Error::Closed`, code `CANCELLED`), and `health()` still
+/// reads its counters, as it does in Rust.
 #[napi]
 pub struct NativeClient {
-    inner: Mutex<Option<AssessmentClient>>,
+    inner: AssessmentClient,
     masked_api_key: String,
     base_url: String,
     environment: String,
 }
 
 impl NativeClient {
-    fn client(&self) -> Result<AssessmentClient> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| coded(ErrorCode::Configuration, "the client is closed"))
+    fn client(&self) -> AssessmentClient {
+        self.inner.clone()
     }
+}
+
+/// The core's error for a call on a closed client, encoded as every error leaving Rust
+/// is: the facade ends a call with it when the client was closed before that call's result
+/// reached JavaScript, and gives it as the reason of a handler's aborted signal.
+#[napi]
+pub fn closed_error() -> String {
+    crate::error::to_napi(smartai_events::Error::Closed).reason
 }
 
 #[napi]
@@ -256,7 +262,7 @@ impl NativeClient {
             masked_api_key: config.api_key_masked(),
             base_url: config.base_url().to_string(),
             environment: client.environment().as_str().to_string(),
-            inner: Mutex::new(Some(client)),
+            inner: client,
         })
     }
 
@@ -277,16 +283,14 @@ impl NativeClient {
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.inner.is_closed()
     }
 
-    /// Closes the core client (calls in flight reject with `CANCELLED`, a `run` stops, a
-    /// `batches()` iterator ends) and refuses later calls here.
+    /// Closes the core client: calls in flight and later ones reject with `CANCELLED`, a
+    /// `run` stops, a `batches()` iterator ends; `health()` keeps working.
     #[napi(catch_unwind)]
     pub fn close(&self) {
-        if let Some(client) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            client.close();
-        }
+        self.inner.close();
     }
 
     /// `{ events, pendingCount }` as JSON text. `stop` (from an `AbortSignal`) abandons the
@@ -298,7 +302,7 @@ impl NativeClient {
         options: Options,
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
-        let client = self.client()?;
+        let client = self.client();
         let options = FetchOptions::from_json(&options.value()?).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let batch = client.get_webhook_events_as::<RawEvent>(options).await.napi()?;
@@ -314,7 +318,7 @@ impl NativeClient {
         event_ids: Loose,
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
-        let client = self.client()?;
+        let client = self.client();
         let ids = validate::event_ids_value(&event_ids.value("eventIds")?).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let result = client.acknowledge_webhook_events(&ids).await.napi()?;
@@ -330,7 +334,7 @@ impl NativeClient {
         request: Loose,
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
-        let client = self.client()?;
+        let client = self.client();
         let request = SessionRequest::from_json(&request.value("request")?).napi()?;
         env.spawn_future(logging::scoped(cancellable(stop.map(|s| s.token.clone()), async move {
             let token = client.create_session(request).await.napi()?;
@@ -342,7 +346,7 @@ impl NativeClient {
     /// are RFC 3339 strings), so fields the core adds later appear without a change here.
     #[napi(catch_unwind)]
     pub fn health(&self) -> Result<String> {
-        let health = serde_json::to_value(self.client()?.health())
+        let health = serde_json::to_value(self.inner.health())
             .map_err(|e| napi::Error::new(Status::GenericFailure, e.to_string()))?;
         let camel = match health {
             serde_json::Value::Object(map) => map.into_iter().map(|(k, v)| (camel_case(&k), v)).collect(),
@@ -362,7 +366,7 @@ impl NativeClient {
         options: Options,
         stop: Option<&StopToken>,
     ) -> Result<PromiseRaw<'env, String>> {
-        let client = self.client()?;
+        let client = self.client();
         // A value with no JSON form is refused first, as napi's conversion would refuse it.
         let options = options.value()?;
         let handler = JsHandler(callback(&handler, "handler")?);
@@ -383,7 +387,7 @@ impl NativeClient {
         stop: &StopToken,
         dead_letter: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, String>> {
-        let client = self.client()?;
+        let client = self.client();
         let options = options.value()?;
         let handler = JsHandler(callback(&handler, "handler")?);
         let dead_letter = match dead_letter {
@@ -408,7 +412,7 @@ impl NativeClient {
     /// A pull-based drain for `for await`. Options are validated here, synchronously.
     #[napi(catch_unwind)]
     pub fn batches(&self, options: Options) -> Result<NativeBatches> {
-        let client = self.client()?;
+        let client = self.client();
         let options = DrainOptions::from_json_strict(&options.value()?).napi()?;
         Ok(NativeBatches {
             inner: Arc::new(tokio::sync::Mutex::new(client.batches_as::<RawEvent>(options))),

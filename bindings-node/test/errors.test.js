@@ -155,11 +155,30 @@ test('the {success, data} envelope is accepted', async () => {
   assert.equal(batch.events.length, 1)
 })
 
-test('a closed client refuses calls with a ConfigurationError', async () => {
+test("a closed client rejects every call with the core's CancelledError; health() keeps working", async () => {
+  emu.enqueue(events(2, 'cls'))
   const client = clientFor(emu)
+  assert.equal((await client.getWebhookEvents()).events.length, 2)
   await client.close()
-  await assert.rejects(client.getWebhookEvents(), (err) => checkError(err, E.ConfigurationError, 'CONFIGURATION'))
+  const closed = (err) => {
+    checkError(err, E.CancelledError, 'CANCELLED')
+    assert.equal(err.message, 'cancelled: the client was closed')
+    return true
+  }
+  emu.clearRequestLog()
+  await assert.rejects(client.getWebhookEvents(), closed)
+  await assert.rejects(client.acknowledgeWebhookEvents(['cls_0000']), closed)
+  await assert.rejects(client.createSession({ users: [{ name: 'A', email: 'a@b.com' }], recruiterId: 'r' }), closed)
+  await assert.rejects(client.drain(() => {}), closed)
+  await assert.rejects(client.batches().next(), closed)
+  await assert.rejects(client.run(() => {}, { intervalMs: 5000 }), closed)
+  assert.equal(emu.requestLog().length, 0, 'nothing is sent')
+  const health = await client.health()
+  assert.equal(health.polls, 1)
+  assert.equal(health.pendingCount, 0)
+  assert.equal(typeof health.lastSuccessAt, 'string')
   assert.match(util.inspect(client), /closed: true/)
+  await client.close()
 })
 
 test('close ends a held fetch, a batches iterator and a run that holds their own copies', async () => {
