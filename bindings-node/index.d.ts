@@ -322,8 +322,23 @@ declare namespace AssessmentClient {
     [field: string]: unknown
   }
 
+  /**
+   * What an event that is not a JSON object at all (`null`, `"text"`, `5`, an array) is
+   * delivered as, so that the rest of its batch is not lost and a handler can read every
+   * event's `eventId` and `decodeError`: no ID (`''`, so it cannot be acknowledged), no
+   * type (`''`), and the core's `decodeError` (`'expected a JSON object, got null'`), both
+   * non-enumerable. `JSON.stringify(event)` still gives the value exactly as the server sent it.
+   */
+  export interface NonObjectEvent {
+    event: ''
+    eventId: ''
+    readonly decodeError: string
+    /** The value as the server sent it (what `JSON.stringify` writes). */
+    toJSON(): unknown
+  }
+
   export type KnownWebhookEvent = AssessmentCompletedEvent | AssessmentDisqualifiedEvent | AssessmentSentEvent
-  export type WebhookEvent = KnownWebhookEvent | MalformedEvent | UnknownEvent
+  export type WebhookEvent = KnownWebhookEvent | MalformedEvent | UnknownEvent | NonObjectEvent
   export type WebhookEventType = KnownWebhookEvent['event']
 
   // -------------------------------------------------------------------------------------

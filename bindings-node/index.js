@@ -101,8 +101,11 @@ function callNative(fn) {
 
 /**
  * Parses events as the native module sends them: `{ events, pendingCount?, reason?,
- * decodeErrors? }`. An event that did not decode (`decodeErrors` by index) gets a
- * non-enumerable `decodeError`, so `JSON.stringify(event)` is still exactly the server's JSON.
+ * decodeErrors? }`. An event that did not decode (`decodeErrors` by index, the core's
+ * words) gets a non-enumerable `decodeError`, so `JSON.stringify(event)` is still exactly
+ * the server's JSON. One that is not a JSON object at all (`null`, `"text"`, `5`, an array)
+ * is delivered as the fallback the core reads it as: no `eventId` (`''`), no `event` type
+ * (`''`), its `decodeError`, and a non-enumerable `toJSON` that gives back the value as sent.
  */
 function unpack(text) {
   const payload = JSON.parse(text)
@@ -110,13 +113,24 @@ function unpack(text) {
   if (problems !== undefined) {
     delete payload.decodeErrors
     for (const [index, reason] of Object.entries(problems)) {
-      const event = payload.events[Number(index)]
-      if (isObject(event)) {
-        Object.defineProperty(event, 'decodeError', { value: reason, enumerable: false, configurable: true, writable: true })
+      const i = Number(index)
+      const event = payload.events[i]
+      if (isObject(event) && !Array.isArray(event)) {
+        hidden(event, 'decodeError', reason)
+      } else {
+        const fallback = { eventId: '', event: '' }
+        hidden(fallback, 'decodeError', reason)
+        hidden(fallback, 'toJSON', () => event)
+        payload.events[i] = fallback
       }
     }
   }
   return payload
+}
+
+/** Sets a property that `JSON.stringify`, `Object.keys` and spreading leave out. */
+function hidden(object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: false, configurable: true, writable: true })
 }
 
 function parse(text) {

@@ -321,3 +321,58 @@ test('a handler result whose properties throw when read is a handler error with 
     assert.equal(emu.pendingIds().length, 2, 'nothing acknowledged')
   }
 })
+
+/** A fetch body whose events are JSON values that are not objects, and one good event. */
+function nonObjectBody() {
+  const good = events(1, 'obj')[0]
+  return { good, body: JSON.stringify({ events: [null, 'str', 5, [1], true, good], pendingCount: 0 }) }
+}
+
+/** Checks the fallback each non-object event is delivered as: readable, with the core's decode error. */
+function checkNonObjectEvents(received, good) {
+  const raws = [null, 'str', 5, [1], true]
+  assert.equal(received.length, raws.length + 1)
+  raws.forEach((raw, i) => {
+    const e = received[i]
+    assert.equal(typeof e, 'object', `event ${i}`)
+    assert.ok(e !== null && !Array.isArray(e), `event ${i}`)
+    assert.equal(e.eventId, '')
+    assert.equal(e.event, '')
+    const kind = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw === 'string' ? 'a string' : typeof raw === 'number' ? 'a number' : 'a boolean'
+    assert.equal(e.decodeError, `expected a JSON object, got ${kind}`, `event ${i}`)
+    // Still exactly what the server sent.
+    assert.equal(JSON.stringify(e), JSON.stringify(raw))
+  })
+  const last = received[raws.length]
+  assert.deepEqual(last, good)
+  assert.equal(last.decodeError, undefined)
+  assert.equal(JSON.stringify(received), JSON.stringify([...raws, good]))
+}
+
+test('events that are not JSON objects are delivered as the fallback with the decode error (fetch and drain)', async () => {
+  const { good, body } = nonObjectBody()
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 200, body } })
+  const client = clientFor(emu)
+  const fetched = await client.getWebhookEvents()
+  checkNonObjectEvents(fetched.events, good)
+
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 200, body } })
+  const received = []
+  const summary = await withinMs(
+    client.drain((batch) => {
+      // A handler that reads every event's ID and problem works.
+      for (const e of batch) received.push({ id: e.eventId, problem: e.decodeError })
+      checkNonObjectEvents(batch, good)
+    }),
+    20_000,
+    'the drain',
+  )
+  assert.equal(summary.events, 6)
+  assert.deepEqual(received.map((r) => r.id), ['', '', '', '', '', good.eventId])
+
+  emu.addFault({ endpoint: 'fetch', remaining: 1, kind: { type: 'status', status: 200, body } })
+  const it = client.batches()
+  const first = await it.next()
+  checkNonObjectEvents(first.value.events, good)
+  await it.return()
+})

@@ -192,3 +192,30 @@ test('setLogger refuses what is not a logger or a level, naming it', () => {
   assert.throws(() => setLogger(console, 'warn'), (e) => e instanceof InvalidArgumentError && /options must be an object/.test(e.message))
   setLogger(console)
 })
+
+test('run hands events that are not JSON objects to the handler as the fallback, and does not get stuck on them', async () => {
+  const good = events(1, 'runobj')[0]
+  const body = JSON.stringify({ events: [null, 'str', 5, [1], good], pendingCount: 0 })
+  emu.addFault({ endpoint: 'fetch', kind: { type: 'status', status: 200, body } })
+  const controller = new AbortController()
+  const calls = []
+  const summary = await withinMs(
+    clientFor(emu, { maxRetries: 0 }).run((batch) => {
+      // Reads what every event is declared to have.
+      calls.push(batch.map((e) => `${e.eventId.length}:${e.decodeError ?? 'ok'}`))
+      controller.abort()
+    }, { intervalMs: 20, signal: controller.signal }),
+    20_000,
+    'the run',
+  )
+  emu.clearFaults()
+  assert.deepEqual(calls, [[
+    '0:expected a JSON object, got null',
+    '0:expected a JSON object, got a string',
+    '0:expected a JSON object, got a number',
+    '0:expected a JSON object, got an array',
+    `${good.eventId.length}:ok`,
+  ]])
+  assert.equal(summary.errors, 0, JSON.stringify(summary))
+  assert.equal(summary.events, 5)
+})

@@ -43,9 +43,10 @@ async function main(): Promise<void> {
 
   for (const e of events) {
     if (e.decodeError !== undefined) {
-      // A known type that does not match its shape: only what every event has is typed.
+      // A known type that does not match its shape, or a value that is not an object at
+      // all (no type, no ID): only what every event has is typed.
       const problem: string = e.decodeError
-      const type: 'assessment.completed' | 'assessment.disqualified' | 'assessment.sent' = e.event
+      const type: 'assessment.completed' | 'assessment.disqualified' | 'assessment.sent' | '' = e.event
       console.log(problem, type, e.eventId, JSON.stringify(e))
       continue
     }
