@@ -474,6 +474,7 @@ declare namespace AssessmentClient {
     /** Generated events enqueued at start. */
     initial_events?: number | bigint
     seed?: number | bigint
+    /** Default: both limits on. `null` is refused (off or the defaults?): pass `{ idle_poll_interval_ms: null, bucket: null }` for off. */
     rate_limit?: EmulatorRateLimit
     retention_ms?: number | bigint
     timestamp_window_ms?: number | bigint
@@ -496,7 +497,8 @@ declare namespace AssessmentClient {
   export type EmulatorEndpoint = 'fetch' | 'acknowledge' | 'session' | 'admin' | 'other'
 
   export type FaultKind =
-    | { type: 'status'; status: number; retry_after?: string; retryAfter?: string; body?: string }
+    /** `faults()` gives `retry_after` and `body` back as `null` when they were not set. */
+    | { type: 'status'; status: number; retry_after?: string | null; retryAfter?: string | null; body?: string | null }
     | { type: 'latency'; ms: number }
     | { type: 'hang' }
     | { type: 'reset' }
@@ -558,6 +560,10 @@ declare namespace AssessmentClient {
     readonly secretKey: string
     /** `{ apiKey, secretKey, baseUrl }` for `new AssessmentClient(...)`. */
     clientOptions(): { apiKey: string; secretKey: string; baseUrl: string }
+    /**
+     * Enqueues events; returns how many were new. Each holds what `JSON.stringify` gives of
+     * it (a `Date` as its ISO text); a string with a lone surrogate is refused.
+     */
     enqueue(events: object | object[]): number
     /** Enqueues `n` generated events (at most 10,000,000 per call); returns how many. */
     generate(n: number): number
@@ -571,8 +577,13 @@ declare namespace AssessmentClient {
     acknowledgedIds(): string[]
     requestLog(): RequestLogEntry[]
     clearRequestLog(): void
+    /** Shifts the emulator's clock: a whole number of ms within 64 bits (anything else is refused). */
     setClockOffsetMs(ms: number): void
-    setRateLimit(config: EmulatorRateLimit | null): void
+    /**
+     * `{ idle_poll_interval_ms: null, bucket: null }` turns both limits off, `{}` restores
+     * the defaults; `null` is refused with an `InvalidArgumentError`, as it could mean either.
+     */
+    setRateLimit(config: EmulatorRateLimit): void
     reset(): void
     /**
      * Stops the server. At run time the emulator also has `Symbol.asyncDispose`, so

@@ -673,9 +673,22 @@ class Emulator {
     return { apiKey: this.apiKey, secretKey: this.secretKey, baseUrl: this.url }
   }
 
-  /** Enqueues events (objects as the platform stores them); returns how many were new. */
+  /**
+   * Enqueues events (objects as the platform stores them); returns how many were new. Each
+   * event holds what `JSON.stringify` gives of it (a `Date` as its ISO text, as a real
+   * server would store it); a value `JSON.stringify` cannot write (a `BigInt`, a cycle) is
+   * refused.
+   */
   enqueue(events) {
-    return callNative(() => this.#native.enqueue(events))
+    let given = events
+    if (isObject(events)) {
+      try {
+        given = JSON.parse(JSON.stringify(events))
+      } catch (err) {
+        throw new errors.InvalidArgumentError(`events cannot be written as JSON: ${err?.message ?? err}`, { cause: err })
+      }
+    }
+    return callNative(() => this.#native.enqueue(given))
   }
 
   /** Enqueues `n` generated, realistic events; returns how many. */
@@ -719,14 +732,23 @@ class Emulator {
     callNative(() => this.#native.clearRequestLog())
   }
 
+  /** Shifts the emulator's clock by `ms` (a whole number of milliseconds, within 64 bits). */
   setClockOffsetMs(ms) {
     if (typeof ms !== 'number' || !Number.isFinite(ms)) {
       throw new errors.InvalidArgumentError(`ms must be a finite number of milliseconds, got ${typeName(ms)}`)
     }
+    if (!Number.isInteger(ms)) {
+      throw new errors.InvalidArgumentError(`ms must be a whole number of milliseconds, got ${ms}`)
+    }
+    // The native side takes an i64: -2^63 <= ms < 2^63 (2^63 itself does not fit).
+    if (ms < -(2 ** 63) || ms >= 2 ** 63) throw new errors.InvalidArgumentError(`ms must fit in 64 bits, got ${ms}`)
     callNative(() => this.#native.setClockOffsetMs(ms))
   }
 
-  /** The emulator's rate-limit config; `null` turns both limits off. */
+  /**
+   * The emulator's rate-limit config: `{ idle_poll_interval_ms: null, bucket: null }` turns
+   * both limits off, `{}` restores the defaults. `null` is refused, as it could mean either.
+   */
   setRateLimit(config) {
     callNative(() => this.#native.setRateLimit(config))
   }
@@ -788,6 +810,10 @@ function setLogger(next, options = {}) {
   }
   if (!isObject(options)) {
     throw new errors.InvalidArgumentError(`options must be an object, got ${typeName(options)}`)
+  }
+  const unknown = Object.keys(options).find((key) => key !== 'level')
+  if (unknown !== undefined) {
+    throw new errors.InvalidArgumentError(`unknown setLogger option ${JSON.stringify(unknown)}; expected level`)
   }
   const level = options.level ?? 'warn'
   if (typeof level !== 'string') throw new errors.InvalidArgumentError(`level must be a string, got ${typeName(level)}`)

@@ -22,6 +22,17 @@ fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| napi::Error::from_reason(e.to_string()))
 }
 
+/// A rate-limit config given as `null` (or not at all): refused, saying what to pass.
+fn rate_limit_needed(what: &str, got: &str) -> napi::Error {
+    coded(
+        ErrorCode::InvalidArgument,
+        format!(
+            "{what} needs a rate-limit config, got {got}; pass {{ idle_poll_interval_ms: null, bucket: null }} \
+             to turn both limits off, or {{}} for the defaults"
+        ),
+    )
+}
+
 fn rules(value: Value) -> Result<Vec<FaultRule>> {
     let rules: Vec<FaultRule> = match value {
         Value::Array(_) => from_json(value, "fault rules")?,
@@ -41,6 +52,9 @@ pub async fn start_emulator(config: Options) -> Result<NativeEmulator> {
     guard(async move {
         let config: EmulatorConfig = match config.value()? {
             Value::Null => EmulatorConfig::default(),
+            Value::Object(options) if options.get("rate_limit") == Some(&Value::Null) => {
+                return Err(rate_limit_needed("rate_limit", "null"));
+            }
             other => from_json(other, "emulator options")?,
         };
         // The emulator reports options it refuses (too many initial events, a token bucket
@@ -147,12 +161,14 @@ impl NativeEmulator {
         Ok(())
     }
 
-    /// The emulator's `RateLimitConfig` JSON; `null` turns both limits off.
+    /// The emulator's `RateLimitConfig` JSON. `null` is refused: it could mean both limits
+    /// off or the defaults, and the Python package refuses `None` the same way.
     #[napi(catch_unwind)]
     pub fn set_rate_limit(&self, config: Loose) -> Result<()> {
-        let config = match config.value("config")? {
-            Value::Null => RateLimitConfig::disabled(),
-            other => from_json(other, "rate limit")?,
+        let config: RateLimitConfig = match config.given("config")? {
+            None => return Err(rate_limit_needed("setRateLimit", "undefined")),
+            Some(Value::Null) => return Err(rate_limit_needed("setRateLimit", "null")),
+            Some(other) => from_json(other, "rate limit")?,
         };
         self.get()?.set_rate_limit(config);
         Ok(())

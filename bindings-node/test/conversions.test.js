@@ -6,7 +6,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { AssessmentClient, startEmulator, clientFor, withinMs } = require('./helpers.js')
+const { AssessmentClient, startEmulator, clientFor, withinMs, NO_RATE_LIMIT } = require('./helpers.js')
 
 const { SmartAIError, InvalidArgumentError, Emulator } = AssessmentClient
 
@@ -101,7 +101,7 @@ for (const [call, run] of Object.entries(ENTRY_POINTS)) {
       )
       AssessmentClient.setLogger(console)
       emu.clearFaults()
-      emu.setRateLimit(null)
+      emu.setRateLimit(NO_RATE_LIMIT)
       if (outcome === null) continue
       const what = `${call} with ${label}: ${outcome && outcome.stack}`
       assert.ok(outcome instanceof SmartAIError, `not a SmartAIError: ${what}`)

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const path = require('node:path')
 const util = require('node:util')
 const { execFile } = require('node:child_process')
-const { AssessmentClient, startEmulator, clientFor, withinMs } = require('./helpers.js')
+const { AssessmentClient, startEmulator, clientFor, withinMs, NO_RATE_LIMIT } = require('./helpers.js')
 
 const ROOT = path.join(__dirname, '..')
 
@@ -130,7 +130,7 @@ test('the emulator rejects bad fault rules with InvalidArgumentError', async () 
     // The client learns the clock offset from the Date header and retries once.
     await client.getWebhookEvents()
     emu.setClockOffsetMs(0)
-    emu.setRateLimit(null)
+    emu.setRateLimit(NO_RATE_LIMIT)
   } finally {
     await emu.stop()
   }

@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { AssessmentClient, startEmulator, clientFor } = require('./helpers.js')
 
-const { SmartAIError, InvalidArgumentError, ConfigurationError } = AssessmentClient
+const { SmartAIError, InvalidArgumentError, ConfigurationError, Emulator } = AssessmentClient
 
 let emu
 let client
@@ -234,4 +234,72 @@ test('helpers refuse values of the wrong type with a typed error, not a conversi
   wrongType(() => emu.setClockOffsetMs('x'), /^ms must be a finite number of milliseconds, got a string$/)
   wrongType(() => emu.setClockOffsetMs(NaN), /got NaN$/)
   assert.equal(AssessmentClient.maskApiKey('wc_ak_test_0123456789abcd'), 'wc_ak_test_…abcd')
+})
+
+test('setLogger refuses an unknown option by name', () => {
+  const { setLogger } = AssessmentClient
+  try {
+    assert.throws(
+      () => setLogger(console, { lvl: 'warn' }),
+      (err) => err instanceof InvalidArgumentError && err.message === 'unknown setLogger option "lvl"; expected level',
+    )
+    assert.throws(() => setLogger(null, { level: 'warn', levle: 'x' }), /unknown setLogger option "levle"/)
+    setLogger(console, { level: 'warn', __proto__: { lvl: 'inherited is not own' } })
+  } finally {
+    setLogger(console)
+  }
+})
+
+test('setClockOffsetMs refuses fractions and values beyond 64 bits, naming them', () => {
+  const refused = (ms, message) =>
+    assert.throws(
+      () => emu.setClockOffsetMs(ms),
+      (err) => {
+        assert.ok(err instanceof InvalidArgumentError, String(err))
+        assert.equal(err.message, message)
+        return true
+      },
+    )
+  refused(1.5, 'ms must be a whole number of milliseconds, got 1.5')
+  refused(-0.25, 'ms must be a whole number of milliseconds, got -0.25')
+  refused(2 ** 64, 'ms must fit in 64 bits, got 18446744073709552000')
+  refused(2 ** 63, 'ms must fit in 64 bits, got 9223372036854776000')
+  assert.throws(() => emu.setClockOffsetMs(-(2 ** 80)), /ms must fit in 64 bits, got -1\.20892581961462/)
+  emu.setClockOffsetMs(-60_000)
+  emu.setClockOffsetMs(0)
+})
+
+test('an enqueued event holds what JSON.stringify gives: a Date as its ISO text', async () => {
+  emu.reset()
+  const storedAt = new Date(Date.UTC(2026, 5, 9, 10, 31, 0, 5))
+  const custom = { toJSON: () => 'custom' }
+  const sent = { eventId: 'evt_date', event: 'assessment.reviewed', storedAt, at: [new Date(0)], custom, map: new Map([['a', 1]]) }
+  assert.equal(emu.enqueue([sent]), 1)
+  const { events } = await client.getWebhookEvents()
+  assert.equal(events.length, 1)
+  assert.deepEqual(events[0], JSON.parse(JSON.stringify(sent)))
+  assert.equal(events[0].storedAt, '2026-06-09T10:31:00.005Z')
+  assert.deepEqual(events[0].at, ['1970-01-01T00:00:00.000Z'])
+  emu.reset()
+})
+
+test("setRateLimit(null) and Emulator.start({ rate_limit: null }) are refused, saying what to pass", async () => {
+  for (const call of [() => emu.setRateLimit(null), () => emu.setRateLimit(undefined), () => emu.setRateLimit()]) {
+    assert.throws(call, (err) => {
+      assert.ok(err instanceof InvalidArgumentError, String(err))
+      assert.match(err.message, /^setRateLimit needs a rate-limit config, got (null|undefined); pass \{ idle_poll_interval_ms: null, bucket: null \} to turn both limits off, or \{\} for the defaults$/)
+      return true
+    })
+  }
+  await assert.rejects(Emulator.start({ rate_limit: null }), (err) => {
+    assert.ok(err instanceof InvalidArgumentError, String(err))
+    assert.equal(
+      err.message,
+      'rate_limit needs a rate-limit config, got null; pass { idle_poll_interval_ms: null, bucket: null } to turn both limits off, or {} for the defaults',
+    )
+    return true
+  })
+  emu.setRateLimit({ idle_poll_interval_ms: null, bucket: null })
+  emu.setRateLimit({})
+  emu.setRateLimit({ idle_poll_interval_ms: null, bucket: null })
 })

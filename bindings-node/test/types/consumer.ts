@@ -180,6 +180,27 @@ async function main(): Promise<void> {
   emu.addFault({ endpoint: 'acknowledge', remaining: 1, kind: { type: 'status', status: 503 } })
   const test = new AssessmentClient({ ...emu.clientOptions(), minPollIntervalMs: 0 })
   await test.close()
+  // faults() gives every optional field back, unset ones as null.
+  for (const rule of emu.faults()) {
+    if (rule.kind.type === 'status') {
+      const retryAfter: string | null | undefined = rule.kind.retry_after
+      const mayBeNull: null extends typeof rule.kind.body ? true : false = true
+      console.log(retryAfter, mayBeNull)
+    }
+  }
+  // null is refused at run time: it says to pass this (limits off) or {} (defaults).
+  emu.setRateLimit({ idle_poll_interval_ms: null, bucket: null })
+  emu.setRateLimit({})
+  // @ts-expect-error null is ambiguous (off or the defaults?), so it is not a config
+  emu.setRateLimit(null)
+  // @ts-expect-error likewise in the emulator's options
+  await Emulator.start({ rate_limit: null })
+  // A non-object event is delivered as the fallback: its ID and problem can be read.
+  const batch = await test.getWebhookEvents().catch(() => ({ events: [] as AssessmentClient.WebhookEvent[] }))
+  for (const e of batch.events) {
+    const id: string = e.eventId
+    if (e.decodeError !== undefined) console.log(id, e.decodeError.length, e.event.length)
+  }
   await emu.stop()
 }
 
