@@ -320,7 +320,10 @@ test('calls pending when the client closes reject, even when their result was al
 
     closing = clientFor(emu)
     let drained
-    // The handler lets the drain finish; the thread is held until it has acknowledged.
+    // The handler lets the drain finish; the thread is held until it has acknowledged. The
+    // acknowledge is slowed down so that it cannot complete, and the drain's result reach
+    // JavaScript, before the test holds the thread.
+    emu.addFault({ endpoint: 'acknowledge', kind: { type: 'latency', ms: 300 }, remaining: 1 })
     await new Promise((resolve) => {
       drained = closing.drain(() => { setImmediate(resolve) }, { limit: 1 })
     })
