@@ -60,10 +60,14 @@ pub(crate) async fn around(State(shared): State<Arc<Shared>>, req: Request, next
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(e) => {
-            let err = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request body could not be read (limit {limit} bytes): {e}"),
-            );
+            // Only a body over the limit is too large; one cut short or broken is a bad request.
+            let over_limit = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            let err = if over_limit {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("Request body is larger than {limit} bytes"))
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, format!("Request body could not be read: {e}"))
+            };
             return finish(&shared, &mut draft, err.into_response());
         }
     };

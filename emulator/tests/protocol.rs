@@ -513,3 +513,32 @@ async fn prefixed_paths_wrong_methods_and_unknown_paths() {
     assert!(r.error().contains("/api/v2/nothing"));
     assert!(r.header("date").is_some());
 }
+
+#[tokio::test]
+async fn a_body_cut_short_is_a_bad_request_and_only_an_oversized_one_is_too_large() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emu = start_plain().await;
+    let addr = emu.url().trim_start_matches("http://").to_string();
+    let status_of = |head: String, body: &'static [u8]| {
+        let addr = addr.clone();
+        async move {
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(body).await.unwrap();
+            conn.shutdown().await.unwrap();
+            let mut reply = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut reply)).await;
+            String::from_utf8_lossy(&reply).lines().next().unwrap_or_default().to_string()
+        }
+    };
+    let path = "/api/v1/webhook/events/acknowledge";
+    // Ten bytes of the hundred announced, then the client stops sending.
+    let head = format!("POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100\r\n\r\n");
+    let line = status_of(head, br#"{"eventIds"#).await;
+    assert!(line.starts_with("HTTP/1.1 400"), "{line}");
+    let big = vec![b' '; 10 * 1024 * 1024 + 1];
+    let reply = reqwest::Client::new().post(format!("{}{path}", emu.url())).body(big).send().await.unwrap();
+    assert_eq!(reply.status(), 413);
+    let body: serde_json::Value = serde_json::from_str(&reply.text().await.unwrap()).unwrap();
+    assert_eq!(body["error"], "Request body is larger than 10485760 bytes");
+}
