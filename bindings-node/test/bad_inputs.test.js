@@ -91,6 +91,7 @@ const CASES = [
   { name: 'acknowledge options not an object', run: (emu) => client(emu).acknowledgeWebhookEvents(['evt_1'], 5000), error: IA, fragments: ['acknowledge options must be an object, got a number'] },
   { name: 'acknowledge options a Map', run: (emu) => client(emu).acknowledgeWebhookEvents(['evt_1'], new Map([['signal', AbortSignal.abort()]])), error: IA, fragments: ['acknowledge options must be a plain object, got an instance of Map'] },
   { name: 'session options a class instance', run: (emu) => client(emu).createSession({ users: [{ name: 'A', email: 'a@example.com' }], recruiterId: 'r' }, new (class CallOpts {})()), error: IA, fragments: ['session options must be a plain object, got an instance of CallOpts'] },
+  { name: 'session request key misspelt', run: session({ users: [{ name: 'A', email: 'a@example.com' }], recruiterEmail: 'r@example.com', recruiterID: 'r1' }), error: IA, fragments: ['unknown session option "recruiterID"', 'recruiterId'] },
   { name: 'session options misspelt', run: (emu) => client(emu).createSession({ users: [{ name: 'A', email: 'a@example.com' }] }, { timeout: 5 }), error: IA, fragments: ['unknown session option "timeout"'] },
   { name: 'an empty-string ID', run: ack(['evt_1', '']), error: IA, fragments: ['eventIds[1]', '""'] },
   { name: 'a number among the IDs', run: ack(['evt_1', 7]), error: IA, fragments: ['eventIds[1]', 'got 7'] },
