@@ -121,8 +121,8 @@ def _second_empty_poll_is_refused(emu: Emulator) -> bool:
 
 
 def test_set_rate_limit_refuses_an_explicit_none() -> None:
-    # Node's setRateLimit(null) turns the limits off; here None restored the defaults, so a
-    # test ported from one to the other flipped. None is refused, saying what to pass.
+    # None restored the defaults while Node's setRateLimit(null) turned the limits off, so a
+    # test ported from one to the other flipped. Both are refused now, saying what to pass.
     with Emulator(rate_limit=False) as emu:
         with pytest.raises(TypeError, match="set_rate_limit") as info:
             emu.set_rate_limit(None)  # type: ignore[arg-type]

@@ -272,7 +272,7 @@ pub struct EventsArgs {
 const ACK_HELP: &str = "\
 Examples:
   smartai-events ack evt_01J9XYZABC
-  smartai-events events --json | jq -r .eventId | xargs smartai-events ack
+  smartai-events events --json | jq -r '.eventId // empty' | xargs smartai-events ack
 
 IDs that are unknown or already acknowledged are skipped without error.";
 

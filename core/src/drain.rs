@@ -16,7 +16,8 @@ impl AssessmentClient {
     /// nothing of that batch is acknowledged, the drain stops and returns
     /// [`Error::Handler`] with the handler's error as its source; the platform delivers those
     /// events again (at-least-once). If an acknowledge fails after its retries, the drain
-    /// stops with that error. Within one drain no event ID is handed to the handler twice.
+    /// stops with that error. Within one drain no event ID is handed to the handler twice
+    /// (among the last [`DEDUPE_WINDOW`](crate::DEDUPE_WINDOW) it handed out).
     ///
     /// ```no_run
     /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {

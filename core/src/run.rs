@@ -196,8 +196,9 @@ impl AssessmentClient {
     /// Polls for ever: drains, waits `interval`, and repeats until `stop` resolves.
     ///
     /// - Transient errors (network, timeouts, 5xx, 429, a bad response) are logged and
-    ///   retried with backoff; they never end the loop. Authentication, configuration and
-    ///   not-found errors do end it, since retrying cannot fix them.
+    ///   retried with backoff; they never end the loop. Authentication, configuration,
+    ///   not-found, invalid-request (400, 422) and invalid-argument errors do end it, since
+    ///   retrying cannot fix them.
     /// - A handler error leaves its batch unacknowledged for the next cycle. An event that
     ///   failed `max_attempts` times goes to the dead-letter hook, and is acknowledged once
     ///   the hook succeeds.

@@ -166,7 +166,7 @@ class AsyncBatches:
 
 
 class AsyncAssessmentClient(ClientBase):
-    """The asyncio SmartAI client: every method is a coroutine, run on the Rust core's own
+    """The asyncio SmartAI client: every call to the platform is a coroutine, run on the Rust core's own
     runtime, so the event loop is never blocked. Works with any number of event loops
     (each call belongs to the loop it was awaited on). Cancelling the awaiting task aborts
     the call.
@@ -234,7 +234,8 @@ class AsyncAssessmentClient(ClientBase):
         If the handler raises, nothing of that batch is acknowledged, the drain stops, and
         :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
         events come back on a later poll (at-least-once: make your save idempotent on
-        ``event_id``). Within one drain an event is never handed out twice. So it is when a
+        ``event_id``). Within one drain an event is never handed out twice
+        (among the last 50,000 it handed out). So it is when a
         plain handler raises a ``BaseException`` such as ``CancelledError`` or
         ``GeneratorExit``: only the caller sees it. ``KeyboardInterrupt`` and ``SystemExit``
         also go on to the event loop, which stops.
@@ -281,7 +282,8 @@ class AsyncAssessmentClient(ClientBase):
         seconds (at least 5 unless ``min_poll_interval`` was lowered), repeats.
 
         Transient errors (network, timeouts, 5xx, 429) are logged and retried with backoff;
-        authentication, configuration and not-found errors end the run. A handler error
+        authentication, configuration, not-found, invalid-request (400, 422) and
+        invalid-argument errors end the run. A handler error
         leaves its batch unacknowledged for the next cycle; an event that failed
         ``max_attempts`` times goes to ``dead_letter(events, reason)`` (plain or async) and
         is acknowledged once that hook returns. Events that failed before are retried one at

@@ -171,7 +171,8 @@ class AssessmentClient(ClientBase):
         If the handler raises, nothing of that batch is acknowledged, the drain stops, and
         :class:`HandlerError` is raised with the handler's exception as ``__cause__``; the
         events come back on a later poll (at-least-once: make your save idempotent on
-        ``event_id``). Within one drain an event is never handed out twice.
+        ``event_id``). Within one drain an event is never handed out twice
+        (among the last 50,000 it handed out).
 
         The handler must be a plain function: one that returns an awaitable (a coroutine)
         has failed in the same way, with a :class:`TypeError` as ``__cause__``; the
@@ -212,7 +213,8 @@ class AssessmentClient(ClientBase):
         ``min_poll_interval`` was lowered), repeats.
 
         Transient errors (network, timeouts, 5xx, 429) are logged and retried with backoff;
-        authentication, configuration and not-found errors end the run. A handler error
+        authentication, configuration, not-found, invalid-request (400, 422) and
+        invalid-argument errors end the run. A handler error
         leaves its batch unacknowledged for the next cycle; an event that failed
         ``max_attempts`` times goes to ``dead_letter(events, reason)`` and is acknowledged
         once that hook returns. Events that failed before are retried one at a time, so that

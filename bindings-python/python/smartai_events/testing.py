@@ -38,8 +38,8 @@ _LIMITS_OFF: dict[str, Any] = {"idle_poll_interval_ms": None, "bucket": None}
 
 
 def _refuse_rate_limit(what: str, value: Any, default: str, settings: str) -> TypeError:
-    # None in particular: Node's setRateLimit(null) turns the limits off, so a test ported
-    # from one language to the other must not silently get the opposite.
+    # None in particular: it could mean the limits off or the defaults, so it is refused,
+    # as Node refuses setRateLimit(null).
     return TypeError(
         f"{what} must be True, False or a mapping, got {value!r}: pass False to turn the limits off, "
         f"True ({default}) for the platform's defaults, or {settings}"
@@ -196,8 +196,8 @@ class Emulator:
         ``set_rate_limit(idle_poll_interval_ms=1000, bucket={"per_second": 5, "burst": 5})``
         (keyword arguments are laid over what the positional argument gives).
 
-        ``None`` raises ``TypeError``: Node's ``setRateLimit(null)`` turns the limits off, so
-        it would mean the opposite in a test ported from one language to the other."""
+        ``None`` raises ``TypeError``: it could mean the limits off or the defaults (Node's
+        ``setRateLimit(null)`` is refused for the same reason)."""
         if config is False:
             cfg: dict[str, Any] = dict(_LIMITS_OFF)
         elif config is True:
