@@ -149,7 +149,7 @@ const CASES = [
   { name: 'a session key with a lone surrogate', run: session({ users: [{ name: 'A', email: 'a@b.com' }], ['recruiterId\ud800']: 'r' }), error: IA, fragments: ['a key that is not valid text (a lone surrogate)'] },
   { name: 'an API key with a lone surrogate', run: build({ apiKey: `${KEY}\ud800`, secretKey: 's' }), error: IA, fragments: ['apiKey is not valid text (a lone surrogate)'] },
   { name: 'an enqueued event with a lone surrogate', run: async (emu) => emu.enqueue([{ eventId: 'ok' }, { eventId: 'x\ud800' }]), error: IA, fragments: ['events[1].eventId is not valid text (a lone surrogate)'] },
-  { name: 'an ID of 11 MB', run: ack(['x'.repeat(11 << 20)]), error: AssessmentClient.InvalidRequestError, fragments: ['HTTP 413', 'limit 10485760 bytes'] },
+  { name: 'an ID of 11 MB', run: ack(['x'.repeat(11 << 20)]), error: AssessmentClient.InvalidRequestError, fragments: ['HTTP 413', 'larger than 10485760 bytes'] },
   {
     name: 'odd IDs are sent and signed as they are',
     run: async (emu) => {

@@ -167,7 +167,7 @@ CASES = [
     Case("a None ID", ack([None]), IA, ("eventIds[0]", "got null")),
     Case("bytes as an ID", ack([b"evt_1"]), IA, ("eventIds[0] has an unsupported type bytes",)),
     Case("a lone surrogate as an ID", ack(["evt_1", "\ud800"]), IA, ("eventIds[1] is not valid text",)),
-    Case("an ID of 11 MB", ack(["x" * (11 << 20)]), se.InvalidRequestError, ("HTTP 413", "limit 10485760 bytes")),
+    Case("an ID of 11 MB", ack(["x" * (11 << 20)]), se.InvalidRequestError, ("HTTP 413", "larger than 10485760 bytes")),
     Case("odd IDs are sent and signed as they are", odd_ids),
     Case("10,000 IDs go in chunks of 100", ten_thousand_ids),
     # base URL and keys

@@ -190,7 +190,7 @@ fn cases() -> Vec<Case> {
         }),
         case(
             "an ID of 11 MB",
-            err(ErrorCode::InvalidRequest, &["HTTP 413", "limit 10485760 bytes"]),
+            err(ErrorCode::InvalidRequest, &["HTTP 413", "larger than 10485760 bytes"]),
             |emu| async move { builder(&emu).build()?.acknowledge_webhook_events(&["x".repeat(11 << 20)]).await.map(drop) },
         ),
         case("IDs with quotes, controls and non-ASCII are sent and signed as they are", Expect::Ok, |emu| async move {
