@@ -54,7 +54,7 @@ impl Queue {
         self.entries.len()
     }
 
-    #[cfg(test)]
+    /// Whether an event with this ID is pending.
     pub fn contains(&self, id: &str) -> bool {
         self.index.contains_key(id)
     }

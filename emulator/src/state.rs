@@ -218,7 +218,10 @@ impl Shared {
             cursor.last_stored_at_ms = now;
             now
         };
-        let prepared = events.into_iter().filter_map(|(event, given)| self.prepare(event, given, now)).collect();
+        let state = self.key_state(api_key);
+        let pending = |id: &str| state.is_some_and(|s| lock(&s.data).queue.contains(id));
+        let prepared =
+            events.into_iter().filter_map(|(event, given)| self.prepare(event, given, now, &pending)).collect();
         self.push_prepared(api_key, prepared)
     }
 
@@ -240,8 +243,15 @@ impl Shared {
         added
     }
 
-    /// Fills in `eventId` and `storedAt` when missing and serialises the event once.
-    fn prepare(&self, mut event: Value, given: Option<String>, now_ms: i64) -> Option<(String, i64, String)> {
+    /// Fills in `eventId` and `storedAt` when missing and serialises the event once. A
+    /// filled-in ID is never one `pending` already holds: the event would not be added.
+    fn prepare(
+        &self,
+        mut event: Value,
+        given: Option<String>,
+        now_ms: i64,
+        pending: &dyn Fn(&str) -> bool,
+    ) -> Option<(String, i64, String)> {
         let obj = event.as_object_mut()?;
         let was_empty = obj.is_empty();
         // The fields filled in, in the order they are appended.
@@ -249,8 +259,12 @@ impl Shared {
         let id = match obj.get("eventId") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => {
-                let n = self.fill_counter.fetch_add(1, Ordering::Relaxed);
-                let id = generator::filler_event_id(n);
+                let id = loop {
+                    let id = generator::filler_event_id(self.fill_counter.fetch_add(1, Ordering::Relaxed));
+                    if !pending(&id) {
+                        break id;
+                    }
+                };
                 filled.push(("eventId", Value::String(id.clone())));
                 id
             }

@@ -302,6 +302,18 @@ async fn an_unusable_event_id_or_stored_at_is_replaced_not_repeated() {
 }
 
 #[tokio::test]
+async fn a_filled_in_event_id_is_never_one_already_pending() {
+    let emu = start_plain().await;
+    // IDs the filler would hand out next, enqueued by hand first.
+    let taken = [r#"{"eventId":"evt_F000000000","event":"x.y"}"#, r#"{"eventId":"evt_F000000001","event":"x.y"}"#];
+    assert_eq!(emu.enqueue_json(&format!("[{}]", taken.join(","))).unwrap(), 2);
+    assert_eq!(emu.enqueue_json(r#"[{"event":"x.y","n":1},{"event":"x.y","n":2}]"#).unwrap(), 2, "an event was lost");
+    let pending = emu.pending_ids();
+    assert_eq!(pending.len(), 4, "{pending:?}");
+    assert_eq!(pending.iter().collect::<std::collections::HashSet<_>>().len(), 4, "{pending:?}");
+}
+
+#[tokio::test]
 async fn only_the_latest_acknowledged_ids_are_remembered_and_all_are_counted() {
     let emu = start(EmulatorConfig::default().without_rate_limit().with_acknowledged_history(2)).await;
     let now = now_ms();
