@@ -562,7 +562,8 @@ declare namespace AssessmentClient {
     clientOptions(): { apiKey: string; secretKey: string; baseUrl: string }
     /**
      * Enqueues events; returns how many were new. Each holds what `JSON.stringify` gives of
-     * it (a `Date` as its ISO text); a string with a lone surrogate is refused.
+     * it (a `Date` as its ISO text), but a `BigInt` is kept exact (up to 64 bits); a string
+     * with a lone surrogate, a function or `undefined` in a list is refused.
      */
     enqueue(events: object | object[]): number
     /** Enqueues `n` generated events (at most 10,000,000 per call); returns how many. */

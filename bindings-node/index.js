@@ -128,6 +128,21 @@ function unpack(text) {
   return payload
 }
 
+/**
+ * An event's values as `JSON.stringify` writes them (`toJSON()` applied, so a `Date` is its
+ * ISO text, a `Map` an empty object), except that a `BigInt` is kept for the native
+ * conversion, which writes it exactly. Past the conversion's nesting limit the value is
+ * left as it is, so that one which contains itself is refused there, naming it.
+ */
+function asJsonValues(value, key, depth) {
+  if (value != null && typeof value === 'object' && typeof value.toJSON === 'function') value = value.toJSON(key)
+  if (value == null || typeof value !== 'object' || depth > 200) return value
+  if (Array.isArray(value)) return value.map((item, i) => asJsonValues(item, String(i), depth + 1))
+  const out = {}
+  for (const [k, v] of Object.entries(value)) out[k] = asJsonValues(v, k, depth + 1)
+  return out
+}
+
 /** Sets a property that `JSON.stringify`, `Object.keys` and spreading leave out. */
 function hidden(object, key, value) {
   Object.defineProperty(object, key, { value, enumerable: false, configurable: true, writable: true })
@@ -680,15 +695,7 @@ class Emulator {
    * refused.
    */
   enqueue(events) {
-    let given = events
-    if (isObject(events)) {
-      try {
-        given = JSON.parse(JSON.stringify(events))
-      } catch (err) {
-        throw new errors.InvalidArgumentError(`events cannot be written as JSON: ${err?.message ?? err}`, { cause: err })
-      }
-    }
-    return callNative(() => this.#native.enqueue(given))
+    return callNative(() => this.#native.enqueue(asJsonValues(events, '', 0)))
   }
 
   /** Enqueues `n` generated, realistic events; returns how many. */

@@ -283,6 +283,20 @@ test('an enqueued event holds what JSON.stringify gives: a Date as its ISO text'
   emu.reset()
 })
 
+test('an enqueued event may hold a BigInt, as before (JSON.stringify alone would refuse it)', async () => {
+  emu.reset()
+  const big = 2n ** 60n + 1n
+  assert.equal(emu.enqueue({ eventId: 'evt_big', event: 'assessment.reviewed', n: big, at: new Date(0) }), 1)
+  const { events } = await client.getWebhookEvents()
+  assert.equal(events[0].n, Number(big))
+  assert.equal(events[0].at, '1970-01-01T00:00:00.000Z')
+  // A value that contains itself is still refused, by the conversion's nesting limit.
+  const loop = { eventId: 'evt_loop', event: 'assessment.reviewed' }
+  loop.self = loop
+  assert.throws(() => emu.enqueue([loop]), (err) => err instanceof InvalidArgumentError && /contains itself/.test(err.message))
+  emu.reset()
+})
+
 test("setRateLimit(null) and Emulator.start({ rate_limit: null }) are refused, saying what to pass", async () => {
   for (const call of [() => emu.setRateLimit(null), () => emu.setRateLimit(undefined), () => emu.setRateLimit()]) {
     assert.throws(call, (err) => {
