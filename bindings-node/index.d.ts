@@ -304,9 +304,10 @@ declare namespace AssessmentClient {
 
   /**
    * An event of a known type that does not match that type's documented shape (a field
-   * missing or of another type). It is delivered exactly as the server sent it, so its
-   * `event` is still a known type; `decodeError` (non-enumerable, so `JSON.stringify` leaves
-   * it out) says what is wrong. Check it before narrowing on `event`, or such an event
+   * missing or of another type), or an event of any type whose `eventId`, `event` or
+   * `storedAt` appears twice (its fields hold the last value, as `JSON.parse` reads them).
+   * It is delivered exactly as the server sent it, so its `event` may still be a known type;
+   * `decodeError` (non-enumerable, so `JSON.stringify` leaves it out) says what is wrong. Check it before narrowing on `event`, or such an event
    * reaches the typed branch with fields missing:
    *
    * ```ts
@@ -315,7 +316,7 @@ declare namespace AssessmentClient {
    * ```
    */
   export interface MalformedEvent {
-    event: KnownWebhookEvent['event']
+    event: KnownWebhookEvent['event'] | UnknownEventType
     eventId: string
     storedAt?: string
     readonly decodeError: string
@@ -326,8 +327,8 @@ declare namespace AssessmentClient {
    * What an event that is not a JSON object at all (`null`, `"text"`, `5`, an array) is
    * delivered as, so that the rest of its batch is not lost and a handler can read every
    * event's `eventId` and `decodeError`: no ID (`''`, so it cannot be acknowledged), no
-   * type (`''`), and the core's `decodeError` (`'expected a JSON object, got null'`), both
-   * non-enumerable. `JSON.stringify(event)` still gives the value exactly as the server sent it.
+   * type (`''`), and the core's `decodeError` (`'expected a JSON object, got null'`). The
+   * `decodeError` and `toJSON` are non-enumerable. `JSON.stringify(event)` still gives the value exactly as the server sent it.
    */
   export interface NonObjectEvent {
     event: ''

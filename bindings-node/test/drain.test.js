@@ -376,3 +376,20 @@ test('events that are not JSON objects are delivered as the fallback with the de
   checkNonObjectEvents(first.value.events, good)
   await it.return()
 })
+
+test('an event with a repeated eventId is malformed, read with the last ID, and acknowledged', async () => {
+  emu.reset()
+  // Enqueued as text through the admin API: an object literal cannot repeat a key.
+  const storedAt = new Date().toISOString()
+  const text = `[{"eventId":"first","event":"assessment.reviewed","storedAt":"${storedAt}","eventId":"second"}]`
+  const reply = await fetch(`${emu.url}/_emulator/events`, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } })
+  assert.equal(reply.status, 200, await reply.text())
+  assert.deepEqual(emu.pendingIds(), ['second'])
+  const seen = []
+  const summary = await clientFor(emu).drain((batch) => {
+    for (const e of batch) seen.push([e.eventId, e.event, e.decodeError])
+  })
+  assert.deepEqual(seen, [['second', 'assessment.reviewed', 'duplicate field `eventId`']])
+  assert.equal(summary.acknowledged, 1)
+  assert.deepEqual(emu.pendingIds(), [])
+})

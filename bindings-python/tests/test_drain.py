@@ -471,3 +471,24 @@ async def test_a_handler_leaving_a_thread_future_fails_its_batch(
         assert "returned a concurrent.futures.Future" in str(blocking.value)
         assert len(emu.pending_ids()) == 5, "nothing acknowledged"
         gate.set()
+
+
+def test_an_event_with_a_repeated_event_id_is_malformed_read_with_the_last_id_and_acknowledged(
+    emu: Emulator,
+) -> None:
+    import datetime
+    import urllib.request
+
+    # Enqueued as text through the admin API: a dict cannot repeat a key.
+    stored_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    text = f'[{{"eventId":"first","event":"assessment.reviewed","storedAt":"{stored_at}","eventId":"second"}}]'
+    request = urllib.request.Request(f"{emu.url}/_emulator/events", data=text.encode(), method="POST")
+    with urllib.request.urlopen(request) as reply:
+        assert reply.status == 200
+    assert emu.pending_ids() == ["second"]
+    seen: list[tuple[str, str, object]] = []
+    with se.AssessmentClient(**emu.client_kwargs()) as client:
+        summary = client.drain(lambda batch: seen.extend((e.event_id, e.event_type, e.decode_error) for e in batch))
+    assert seen == [("second", "assessment.reviewed", "duplicate field `eventId`")]
+    assert summary.acknowledged == 1
+    assert emu.pending_ids() == []

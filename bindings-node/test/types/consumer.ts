@@ -43,10 +43,11 @@ async function main(): Promise<void> {
 
   for (const e of events) {
     if (e.decodeError !== undefined) {
-      // A known type that does not match its shape, or a value that is not an object at
-      // all (no type, no ID): only what every event has is typed.
+      // A known type that does not match its shape, an event with a repeated eventId, event
+      // or storedAt (of any type), or a value that is not an object at all (no type, no ID):
+      // only what every event has is typed.
       const problem: string = e.decodeError
-      const type: 'assessment.completed' | 'assessment.disqualified' | 'assessment.sent' | '' = e.event
+      const type: AssessmentClient.WebhookEventType | AssessmentClient.UnknownEventType | '' = e.event
       console.log(problem, type, e.eventId, JSON.stringify(e))
       continue
     }

@@ -418,8 +418,10 @@ class AssessmentSent(WebhookEvent):
 
 
 class UnknownEvent(WebhookEvent):
-    """An event type this SDK does not know, or a known type that did not decode
-    (then :attr:`decode_error` says why). The original JSON is kept whole.
+    """An event type this SDK does not know, or an event that did not decode (then
+    :attr:`decode_error` says why): a known type that does not match its shape, or an event
+    of any type whose ``eventId``, ``event`` or ``storedAt`` appears twice (its attributes
+    hold the last value, as the platform reads it). The original JSON is kept whole.
 
     Its JSON may even be something other than an object (``null``, a string): such an
     event reads as an empty mapping (no keys, ``to_dict() == {}``), and :attr:`raw` gives
