@@ -17,7 +17,7 @@
 //! request by its own path (`users[0].name`), anything else from the argument's name
 //! (`eventIds[1]`), which the method gives when it takes the value ([`Loose::value`]).
 
-use crate::error::coded;
+use crate::error::{coded, to_napi};
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
 use napi::{Error, Result, Status, ValueType, sys};
 use serde_json::{Map, Number, Value};
@@ -27,6 +27,26 @@ use std::ptr;
 /// Nesting deeper than this is refused: the core's limit, the same in every binding. It
 /// also stops a value that contains itself.
 const MAX_DEPTH: usize = validate::MAX_NESTING;
+
+/// The argument types below take any JavaScript value and check it themselves: napi's own
+/// type check would refuse it first, with its internal wording.
+macro_rules! any_js_value {
+    ($($name:ty),*) => {$(
+        impl TypeName for $name {
+            fn type_name() -> &'static str {
+                "unknown"
+            }
+
+            fn value_type() -> ValueType {
+                ValueType::Unknown
+            }
+        }
+
+        impl ValidateNapiValue for $name {}
+    )*};
+}
+
+any_js_value!(Loose, Options, NumberArg);
 
 /// Any JavaScript value, converted to JSON, or why it could not be: the method that takes
 /// it names the argument ([`Loose::value`]), so that the message can say where the problem is.
@@ -44,18 +64,6 @@ impl Loose {
         self.0.map_err(|failure| failure.into_error(arg))
     }
 }
-
-impl TypeName for Loose {
-    fn type_name() -> &'static str {
-        "unknown"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Unknown
-    }
-}
-
-impl ValidateNapiValue for Loose {}
 
 impl FromNapiValue for Loose {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
@@ -86,18 +94,6 @@ impl Options {
         self.0.value("options")
     }
 }
-
-impl TypeName for Options {
-    fn type_name() -> &'static str {
-        "unknown"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Unknown
-    }
-}
-
-impl ValidateNapiValue for Options {}
 
 impl FromNapiValue for Options {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
@@ -157,18 +153,6 @@ unsafe fn class_name(env: sys::napi_env, value: sys::napi_value) -> Result<Optio
 /// with its internal wording and no error code; the callee names the value in its own
 /// message instead.
 pub struct NumberArg(pub std::result::Result<f64, String>);
-
-impl TypeName for NumberArg {
-    fn type_name() -> &'static str {
-        "unknown"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Unknown
-    }
-}
-
-impl ValidateNapiValue for NumberArg {}
 
 impl FromNapiValue for NumberArg {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
@@ -266,21 +250,22 @@ impl Failure {
         }
     }
 
-    /// The error, naming the place in the argument `arg`.
+    /// The error, naming the place in the argument `arg`. The words for what no binding can
+    /// turn into JSON are the core's; those for JavaScript's own values are here.
     fn into_error(self, arg: &str) -> Error {
         let message = match self {
             Failure::Napi(e) => return e,
-            Failure::Refused { what, path } if path.is_empty() => format!("{what} cannot be passed here"),
-            Failure::Refused { what, path } => format!("{what} cannot be passed here (at {})", place(arg, &path)),
-            Failure::NotFinite { shown, path } => format!("{} must be a finite number, got {shown}", place(arg, &path)),
-            Failure::BeyondI64 { shown, path } => format!("{} must fit in 64 bits, got {shown}", place(arg, &path)),
-            Failure::NotText { path } => format!("{} is not valid text (a lone surrogate)", place(arg, &path)),
-            Failure::KeyNotText { path } => {
-                format!("{} has a key that is not valid text (a lone surrogate)", place(arg, &path))
-            }
+            Failure::NotFinite { shown, path } => return to_napi(validate::not_finite(&place(arg, &path), shown)),
+            Failure::NotText { path } => return to_napi(validate::not_text(&place(arg, &path))),
             Failure::TooDeep { top } => {
                 let root = if top.starts_with('.') { place(arg, &top) } else { arg.to_string() };
-                format!("{root} is nested more than {MAX_DEPTH} levels deep (or contains itself)")
+                return to_napi(validate::nested_too_deep(&root));
+            }
+            Failure::Refused { what, path } if path.is_empty() => format!("{what} cannot be passed here"),
+            Failure::Refused { what, path } => format!("{what} cannot be passed here (at {})", place(arg, &path)),
+            Failure::BeyondI64 { shown, path } => format!("{} must fit in 64 bits, got {shown}", place(arg, &path)),
+            Failure::KeyNotText { path } => {
+                format!("{} has a key that is not valid text (a lone surrogate)", place(arg, &path))
             }
         };
         coded(ErrorCode::InvalidArgument, message)

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use smartai_emulator::{Emulator, EmulatorConfig, FaultRule, RateLimitConfig};
+use smartai_emulator::{Emulator, EmulatorConfig, FaultRule, RateLimitConfig, generator};
 use smartai_events::ErrorCode;
 use std::sync::Mutex;
 
@@ -116,16 +116,13 @@ impl NativeEmulator {
     /// Enqueues `n` generated events; returns how many.
     #[napi(catch_unwind)]
     pub fn generate(&self, n: NumberArg) -> Result<u32> {
-        let needs = |got: String| {
-            coded(ErrorCode::InvalidArgument, format!("generate needs a non-negative integer, got {got}"))
-        };
+        let needs = |got: String| coded(ErrorCode::InvalidArgument, generator::not_a_count("generate", got));
         let n = n.0.map_err(needs)?;
         // Taken as a number: napi would wrap -1 into 4294967295 and generate for ever.
         if !(n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)) {
             return Err(needs(n.to_string()));
         }
-        let n = smartai_emulator::generator::generated_count("generate", n as u64)
-            .map_err(|e| coded(ErrorCode::InvalidArgument, e))?;
+        let n = generator::generated_count("generate", n as u64).map_err(|e| coded(ErrorCode::InvalidArgument, e))?;
         Ok(self.get()?.generate(n) as u32)
     }
 

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
-use smartai_events::validate::MAX_NESTING;
+use smartai_events::validate::{self, MAX_NESTING};
 use smartai_events::{Error, EventKind, RawEvent, WebhookEventBatch};
 
 /// Converts a Python argument to JSON: `None`, `bool`, `int`, `float` (finite), `str`,
@@ -42,20 +42,14 @@ fn to_json(obj: &Bound<'_, PyAny>, name: &str, root: &str, depth: usize) -> Resu
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let v = f.value();
-        return Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| invalid_argument(format!("{name} must be a finite number, got {v}")));
+        return Number::from_f64(v).map(Value::Number).ok_or_else(|| validate::not_finite(name, v));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(
-            s.to_str().map_err(|_| invalid_argument(format!("{name} is not valid text")))?.into(),
-        ));
+        return Ok(Value::String(s.to_str().map_err(|_| validate::not_text(name))?.into()));
     }
     let nests = obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>();
     if nests && depth >= MAX_NESTING {
-        return Err(invalid_argument(format!(
-            "{root} is nested more than {MAX_NESTING} levels deep (or contains itself)"
-        )));
+        return Err(validate::nested_too_deep(root));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::with_capacity(d.len());

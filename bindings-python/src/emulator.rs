@@ -5,7 +5,7 @@ use crate::runtime;
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
-use smartai_emulator::{Emulator, EmulatorConfig, FaultRule, RateLimitConfig};
+use smartai_emulator::{Emulator, EmulatorConfig, FaultRule, RateLimitConfig, generator};
 use std::sync::Mutex;
 
 fn parse<T: DeserializeOwned>(text: &str, what: &str) -> PyResult<T> {
@@ -99,13 +99,13 @@ impl NativeEmulator {
                 let got = out_of_range(py, n, e)?;
                 // Negative (as Node's generate says it), or beyond 64 bits and so beyond the cap.
                 return Err(PyValueError::new_err(if n.lt(0)? {
-                    format!("generate needs a non-negative integer, got {got}")
+                    generator::not_a_count("generate", got)
                 } else {
-                    format!("generate must be at most {} events, got {got}", smartai_emulator::generator::MAX_GENERATED)
+                    generator::too_many("generate", got)
                 }));
             }
         };
-        let n = smartai_emulator::generator::generated_count("generate", n).map_err(PyValueError::new_err)?;
+        let n = generator::generated_count("generate", n).map_err(PyValueError::new_err)?;
         let emu = self.get()?;
         Ok(py.detach(|| emu.generate(n)))
     }

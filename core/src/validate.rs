@@ -21,6 +21,38 @@ pub const ACK_CHUNK: usize = 100;
 /// assert_eq!(smartai_events::validate::MAX_NESTING, 128);
 /// ```
 pub const MAX_NESTING: usize = 128;
+/// An argument (or a place in one) nested deeper than [`MAX_NESTING`]: the words both
+/// bindings use when their conversion to JSON stops.
+///
+/// ```
+/// let e = smartai_events::validate::nested_too_deep("users");
+/// assert_eq!(e.to_string(), "users is nested more than 128 levels deep (or contains itself)");
+/// ```
+pub fn nested_too_deep(name: &str) -> Error {
+    Error::invalid_argument(format!("{name} is nested more than {MAX_NESTING} levels deep (or contains itself)"))
+}
+
+/// A number JSON cannot hold (NaN, an infinity), `shown` as the caller's language writes it.
+///
+/// ```
+/// let e = smartai_events::validate::not_finite("limit", "NaN");
+/// assert!(e.to_string().ends_with("limit must be a finite number, got NaN"));
+/// ```
+pub fn not_finite(name: &str, shown: impl std::fmt::Display) -> Error {
+    Error::invalid_argument(format!("{name} must be a finite number, got {shown}"))
+}
+
+/// A string no Rust string can hold (half of a UTF-16 surrogate pair): it would be sent
+/// changed, as another ID or name.
+///
+/// ```
+/// let e = smartai_events::validate::not_text("eventIds[0]");
+/// assert!(e.to_string().ends_with("eventIds[0] is not valid text (a lone surrogate)"));
+/// ```
+pub fn not_text(name: &str) -> Error {
+    Error::invalid_argument(format!("{name} is not valid text (a lone surrogate)"))
+}
+
 /// Below this a `since` is almost surely seconds, not milliseconds (it is March 1973 in ms).
 pub const MIN_SINCE_MS: i64 = 100_000_000_000;
 

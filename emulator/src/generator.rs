@@ -22,10 +22,23 @@ pub const MAX_GENERATED: usize = 10_000_000;
 /// assert!(generated_count("generate", MAX_GENERATED as u64 + 1).is_err());
 /// ```
 pub fn generated_count(name: &str, n: u64) -> Result<usize, String> {
-    usize::try_from(n)
-        .ok()
-        .filter(|&n| n <= MAX_GENERATED)
-        .ok_or_else(|| format!("{name} must be at most {MAX_GENERATED} events, got {n}"))
+    usize::try_from(n).ok().filter(|&n| n <= MAX_GENERATED).ok_or_else(|| too_many(name, n))
+}
+
+/// The message for a count above [`MAX_GENERATED`], `got` as the caller shows it (a binding
+/// may hold a number no `u64` can).
+pub fn too_many(name: &str, got: impl std::fmt::Display) -> String {
+    format!("{name} must be at most {MAX_GENERATED} events, got {got}")
+}
+
+/// The message for a count that is negative or not a whole number, `got` as the caller
+/// shows it.
+///
+/// ```
+/// assert_eq!(smartai_emulator::generator::not_a_count("generate", -1), "generate needs a non-negative integer, got -1");
+/// ```
+pub fn not_a_count(name: &str, got: impl std::fmt::Display) -> String {
+    format!("{name} needs a non-negative integer, got {got}")
 }
 
 /// The `assessment.completed` example from the platform's documentation page, field for field.
