@@ -323,14 +323,7 @@ async fn an_escaped_nul_id_and_an_id_that_reads_like_it_are_two_dead_letters() {
 async fn a_database_from_the_first_schema_is_migrated_and_keeps_its_dead_letters() {
     let Some(db) = TestDb::create().await else { return };
     // The first schema, as an earlier release left it, with a dead letter in it.
-    let mut first = sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
-        1,
-        "webhook_events".into(),
-        sqlx::migrate::MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/postgres/0001_webhook_events.sql")),
-        false,
-    )]);
-    first.dangerous_set_table_name("_smartai_events_migrations");
+    let first = first_schema();
     let mut conn = PgConnection::connect(&db.url).await.unwrap();
     first.run(&mut conn).await.unwrap();
     sqlx::query("INSERT INTO webhook_dead_letters (event_id, payload, reason) VALUES ('evt_old', '{}', 'old')")
@@ -350,6 +343,20 @@ async fn a_database_from_the_first_schema_is_migrated_and_keeps_its_dead_letters
             .await,
         1
     );
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_that_knows_only_the_first_schema_refuses_a_database_migrated_further() {
+    // What the README says of upgrades: every sync of one database is upgraded together.
+    let Some(db) = TestDb::create().await else { return };
+    let emu = emulator(1).await;
+    sync_once(&emu, &db.url).await;
+    let first = first_schema();
+    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let err = first.run(&mut conn).await.unwrap_err().to_string();
+    assert!(err.contains("migration 2 was previously applied but is missing"), "{err}");
+    conn.close().await.unwrap();
     db.drop_db().await;
 }
 
@@ -431,6 +438,19 @@ async fn slow_store_warned(p: &Proc) {
 }
 
 /// `sync --once` into the database; its stderr, once it exited 0.
+/// The migrations of the first release only, as its binary ran them.
+fn first_schema() -> sqlx::migrate::Migrator {
+    let mut first = sqlx::migrate::Migrator::with_migrations(vec![sqlx::migrate::Migration::new(
+        1,
+        "webhook_events".into(),
+        sqlx::migrate::MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/postgres/0001_webhook_events.sql")),
+        false,
+    )]);
+    first.dangerous_set_table_name("_smartai_events_migrations");
+    first
+}
+
 async fn sync_once(emu: &smartai_emulator::Emulator, db: &str) -> String {
     let mut cmd = command(emu);
     cmd.args(["sync", "--once", "--db", db]).args(FAST);
