@@ -200,6 +200,14 @@ impl ClientBuilder {
                 self.retry.max_retries
             )));
         }
+        if self.retry.max_delay < self.retry.base_delay {
+            // The doubling would start above its own cap, so every backoff would be the cap:
+            // almost always two fields swapped.
+            return Err(Error::invalid_argument(format!(
+                "retry_policy.max_delay ({:?}) must not be shorter than retry_policy.base_delay ({:?})",
+                self.retry.max_delay, self.retry.base_delay
+            )));
+        }
         let timeout = positive("timeout", self.timeout.unwrap_or(Duration::from_secs(30)))?;
         let connect_timeout = positive("connect_timeout", self.connect_timeout.unwrap_or(Duration::from_secs(10)))?;
         let min_poll_interval = self.min_poll_interval.unwrap_or(Duration::from_secs(5));

@@ -22,7 +22,8 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// The first backoff ceiling; it doubles on every retry.
     pub base_delay: Duration,
-    /// The largest backoff ceiling.
+    /// The largest backoff ceiling; [`ClientBuilder::build`](crate::ClientBuilder::build)
+    /// refuses one shorter than `base_delay`.
     pub max_delay: Duration,
 }
 

@@ -484,6 +484,18 @@ fn cases() -> Vec<Case> {
         case("max_retries huge (typed)", err(InvalidArgument, &["max_retries", "got 4294967295"]), |_| async move {
             keys(Some("wc_ak_test_0123456789"), Some("s")).max_retries(u32::MAX).build().map(drop)
         }),
+        case(
+            "retry policy with its delays swapped",
+            err(InvalidArgument, &["retry_policy.max_delay (250ms)", "base_delay (30s)"]),
+            |_| async move {
+                let swapped = RetryPolicy {
+                    max_retries: 3,
+                    base_delay: Duration::from_secs(30),
+                    max_delay: Duration::from_millis(250),
+                };
+                keys(Some("wc_ak_test_0123456789"), Some("s")).retry_policy(swapped).build().map(drop)
+            },
+        ),
         case("client option misspelt", err(InvalidArgument, &[r#""timeOut""#]), |_| async move {
             ClientBuilder::from_json(&json!({"timeOut": 5})).map(drop)
         }),
