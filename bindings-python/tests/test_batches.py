@@ -206,3 +206,49 @@ async def test_async_batches_made_before_close_raise_the_cores_cancelled_error_a
     with pytest.raises(ZeroDivisionError):
         async with batches:
             1 / 0
+
+
+async def test_a_second_async_step_while_one_runs_is_refused_not_handed_the_same_batch(emu: Emulator) -> None:
+    import asyncio
+
+    emu.generate(30)
+    emu.add_fault("latency", ms=300, endpoint="fetch", times=1)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    batches = client.batches(limit=10)
+    first = asyncio.ensure_future(batches.__anext__())
+    await asyncio.sleep(0.05)  # the first step's fetch is on its way
+    with pytest.raises(se.InvalidArgumentError, match=r"__anext__\(\) was called while another call"):
+        await batches.__anext__()
+    with pytest.raises(se.InvalidArgumentError, match=r"commit\(\) was called while another call"):
+        await batches.commit()
+    batch = await first
+    assert len(batch) == 10
+    # The refused calls changed nothing: the loop goes on from the batch in hand.
+    seen = [e.event_id for e in batch]
+    async for more in batches:
+        seen += [e.event_id for e in more]
+    assert len(seen) == len(set(seen)) == 30
+    assert emu.pending_ids() == []
+    await client.aclose()
+
+
+def test_a_second_blocking_step_from_another_thread_is_refused(emu: Emulator) -> None:
+    import threading
+
+    emu.generate(30)
+    emu.add_fault("latency", ms=1000, endpoint="fetch", times=1)
+    client = se.AssessmentClient(**emu.client_kwargs())
+    batches = client.batches(limit=10)
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.append(next(batches)))
+    worker.start()
+    # Wait until the worker's step has begun (the latency then holds it for a second).
+    while not batches._one_step._lock.locked():
+        threading.Event().wait(0.001)
+    with pytest.raises(se.InvalidArgumentError, match=r"__next__\(\) was called while another call"):
+        next(batches)
+    worker.join(10)
+    assert len(results) == 1 and len(results[0]) == 10  # type: ignore[arg-type]
+    assert sum(len(b) for b in batches) == 20
+    assert emu.pending_ids() == []
+    client.close()

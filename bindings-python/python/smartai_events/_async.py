@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable, Iterable, Optional, Union
 
 from ._common import (
     ClientBase,
+    OneStep,
     check_callable,
     drain_options,
     fetch_options,
@@ -110,6 +111,9 @@ class AsyncBatches:
       Or ``await batches.commit()``.
     * The loop ends when the queue is drained or a bound (``max_events``, ``max_batches``)
       is reached; that last step acknowledges the final batch.
+    * One step at a time: asking for the next batch, or :meth:`commit`, while another step
+      on this iterator is still running (another task or thread) raises
+      :class:`InvalidArgumentError` and changes nothing.
     * After the client is closed, asking for the next batch and :meth:`commit` raise
       :class:`CancelledError` ("cancelled: the client was closed", code ``CANCELLED``), as
       the client's other calls do, and as a step in flight at the close ends; :meth:`abandon`
@@ -119,22 +123,25 @@ class AsyncBatches:
 
     def __init__(self, native: Any) -> None:
         self._native = native
+        self._one_step = OneStep()
 
     def __aiter__(self) -> AsyncBatches:
         return self
 
     async def __anext__(self) -> WebhookEventBatch:
-        batch: Optional[WebhookEventBatch] = await _call(lambda loop, fut: self._native.next(loop, fut))
-        if batch is None:
-            raise StopAsyncIteration
-        # Only now is it the caller's: a batch whose awaiting task was cancelled on the way
-        # is put back by the native side and handed out again, not acknowledged unseen.
-        self._native.received()
-        return batch
+        with self._one_step("__anext__()"):
+            batch: Optional[WebhookEventBatch] = await _call(lambda loop, fut: self._native.next(loop, fut))
+            if batch is None:
+                raise StopAsyncIteration
+            # Only now is it the caller's: a batch whose awaiting task was cancelled on the way
+            # is put back by the native side and handed out again, not acknowledged unseen.
+            self._native.received()
+            return batch
 
     async def commit(self) -> None:
         """Acknowledges the batch handed out last, if it is not acknowledged yet."""
-        await _call(lambda loop, fut: self._native.commit(loop, fut))
+        with self._one_step("commit()"):
+            await _call(lambda loop, fut: self._native.commit(loop, fut))
 
     def abandon(self) -> None:
         """Forgets the batch handed out last without acknowledging it. The platform delivers

@@ -3,6 +3,7 @@ which takes the options under their Python names and names them so in its messag
 
 from __future__ import annotations
 
+from _thread import allocate_lock
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
@@ -111,6 +112,30 @@ def is_async_callable(fn: Any) -> bool:
     import inspect  # not at import time: it costs more than the whole package
 
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+class OneStep:
+    """One step at a time on a batches iterator, whatever the thread or task. A second
+    ``next`` while one runs would put back the batch the first is bringing (so both callers
+    get it), and a ``commit`` would acknowledge it before any loop body has seen it."""
+
+    def __init__(self) -> None:
+        self._lock = allocate_lock()
+
+    def __call__(self, what: str) -> OneStep:
+        if not self._lock.acquire(False):
+            raise InvalidArgumentError(
+                f"{what} was called while another call on these batches was still running; "
+                "batches are handed out one at a time and asking for the next one acknowledges "
+                "the last, so take them in one loop (to share the work, hand events on from it)"
+            )
+        return self
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
 
 
 class ClientBase:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._common import (
     ClientBase,
+    OneStep,
     check_callable,
     drain_options,
     fetch_options,
@@ -49,6 +50,9 @@ class Batches:
       finished; leaving it by an exception acknowledges nothing. Or call :meth:`commit`.
     * The loop ends when the queue is drained (``pending_count == 0``) or a bound
       (``max_events``, ``max_batches``) is reached; that last step acknowledges the final batch.
+    * One step at a time: asking for the next batch, or :meth:`commit`, while another step
+      on this iterator is still running (another task or thread) raises
+      :class:`InvalidArgumentError` and changes nothing.
     * After the client is closed, asking for the next batch and :meth:`commit` raise
       :class:`CancelledError` ("cancelled: the client was closed", code ``CANCELLED``), as
       the client's other calls do, and as a step in flight at the close ends; :meth:`abandon`
@@ -58,20 +62,23 @@ class Batches:
 
     def __init__(self, native: Any) -> None:
         self._native = native
+        self._one_step = OneStep()
 
     def __iter__(self) -> Iterator[WebhookEventBatch]:
         return self
 
     def __next__(self) -> WebhookEventBatch:
-        batch: Optional[WebhookEventBatch] = self._native.next()
-        if batch is None:
-            raise StopIteration
-        self._native.received()
-        return batch
+        with self._one_step("__next__()"):
+            batch: Optional[WebhookEventBatch] = self._native.next()
+            if batch is None:
+                raise StopIteration
+            self._native.received()
+            return batch
 
     def commit(self) -> None:
         """Acknowledges the batch handed out last, if it is not acknowledged yet."""
-        self._native.commit()
+        with self._one_step("commit()"):
+            self._native.commit()
 
     def abandon(self) -> None:
         """Forgets the batch handed out last without acknowledging it. The platform delivers
