@@ -52,3 +52,32 @@ async fn without_the_gate_the_server_rate_limits_idle_polls() {
     assert_eq!(err.code(), smartai_events::ErrorCode::RateLimited);
     assert!(err.retry_after().is_some());
 }
+
+#[tokio::test]
+async fn fetches_waiting_at_the_gate_together_go_one_at_a_time_so_the_server_never_says_429() {
+    let interval = Duration::from_millis(400);
+    let config = EmulatorConfig {
+        rate_limit: RateLimitConfig { idle_poll_interval: Some(interval), bucket: None },
+        ..Default::default()
+    };
+    let emu = smartai_emulator::Emulator::start(config).await.unwrap();
+    let client: AssessmentClient = builder(&emu).min_poll_interval(interval).max_retries(0).build().unwrap();
+    client.get_webhook_events(FetchOptions::new()).await.unwrap();
+
+    // Three fetches of one client at once, after an empty poll: each waits its turn.
+    let fetch = || {
+        let client = client.clone();
+        tokio::spawn(async move { client.get_webhook_events(FetchOptions::new()).await })
+    };
+    let (a, b, c) = (fetch(), fetch(), fetch());
+    for task in [a, b, c] {
+        let batch = task.await.unwrap().unwrap();
+        assert_eq!(batch.pending_count, 0);
+    }
+    let log = emu.request_log();
+    assert_eq!(log.len(), 4);
+    assert!(log.iter().all(|r| r.status == 200), "{log:?}");
+    for pair in log.windows(2) {
+        assert!(pair[1].at_ms - pair[0].at_ms >= 390, "polls {} ms apart", pair[1].at_ms - pair[0].at_ms);
+    }
+}
