@@ -179,7 +179,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
     stop: &mut Stop,
 ) -> Result<Ended> {
     loop {
-        settle(batches, stop).await?;
+        settle(client, batches, stop).await?;
         if stop.fired() {
             return Ok(Ended::Stopped);
         }
@@ -286,7 +286,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
         }
         if let Some(error) = first_error {
             // Acknowledge what was handled; the failed events come back next cycle.
-            settle(batches, stop).await?;
+            settle(client, batches, stop).await?;
             return Err(error);
         }
     }
@@ -294,7 +294,7 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
 
 /// Sends what is owed, with every retry; once the stop has fired, for its grace only.
 /// What is not acknowledged by then stays owed and unacknowledged, and comes back later.
-async fn settle<E: QueueEvent>(batches: &mut Batches<E>, stop: &mut Stop) -> Result<()> {
+async fn settle<E: QueueEvent>(client: &AssessmentClient, batches: &mut Batches<E>, stop: &mut Stop) -> Result<()> {
     let grace = stop.grace();
     let owed = batches.owed().len();
     match within_grace(batches.settle(), stop.wait(), grace).await {
@@ -305,7 +305,16 @@ async fn settle<E: QueueEvent>(batches: &mut Batches<E>, stop: &mut Stop) -> Res
                 grace_ms = grace.as_millis() as u64,
                 "stopping with an acknowledgement unfinished; its events come back later"
             );
-            Ok(())
+            // A failed cycle like any other, so that the run's errors and health() show it:
+            // the events were handled and will be handed out again.
+            let error = Error::Timeout {
+                message: format!(
+                    "the acknowledgement of {owed} handled events did not finish within the stop grace ({grace:?}); they come back later"
+                ),
+                context: Default::default(),
+            };
+            client.inner.health.failed(&error);
+            Err(error)
         }
     }
 }

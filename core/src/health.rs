@@ -32,7 +32,11 @@ pub struct Health {
     pub events_acknowledged: u64,
     /// Events handed to the dead-letter hook.
     pub events_dead_lettered: u64,
-    /// Failed fetches, acknowledges and handler calls.
+    /// Failed calls since the client was built, each counted once: a fetch or acknowledge
+    /// after its last retry, a handler call (in `run`, an event retried alone is a call of
+    /// its own), a dead-letter hook call, and an acknowledgement a stopped `run` left
+    /// unfinished. A `run` cycle can hold several, so this can exceed
+    /// [`RunSummary::errors`](crate::RunSummary::errors).
     pub errors: u64,
     /// Failures since the queue last moved: since an acknowledge succeeded or a fetch found
     /// nothing to handle. A fetch that brings events does not end the count, so it keeps

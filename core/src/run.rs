@@ -128,7 +128,8 @@ impl<E: QueueEvent> RunOptions<E> {
     /// After this many handler failures an event goes to the dead-letter hook (default 5).
     /// Only a failure of the event handed out alone counts: a whole batch's failure does not
     /// say which event is bad, so its events are retried one at a time next cycle, and a
-    /// poison event reaches the handler `max_attempts` + 1 times.
+    /// poison event reaches the handler `max_attempts` + 1 times (`max_attempts` times if it
+    /// came alone in its batch, whose failure then does say which event is bad).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts;
         self
@@ -188,7 +189,10 @@ pub struct RunSummary {
     /// answer was lost is sent again, and that retry counts 0 for them: so this can be lower
     /// than what was handled, with nothing of it left in the queue.
     pub acknowledged: u64,
-    /// Failed cycles (network, server, handler).
+    /// Cycles that ended with an error: a fetch or acknowledge that failed after its
+    /// retries, a handler or dead-letter hook that failed (once per cycle, however many of
+    /// its calls failed), or an acknowledgement the stop grace cut short. For each failed
+    /// call, see [`Health::errors`](crate::Health::errors).
     pub errors: u64,
 }
 

@@ -326,6 +326,12 @@ async fn a_stopped_run_gives_an_unfinished_acknowledgement_its_grace_not_every_r
     let summary = within("run", client.run(handler, options, token.cancelled_owned())).await.unwrap();
     assert_eq!((summary.events, summary.acknowledged), (3, 0));
     assert_eq!(emu.pending_ids().len(), 3, "not acknowledged, so they come back");
+    // The unfinished acknowledgement is a failed cycle, in the summary and in health().
+    let health = client.health();
+    assert_eq!((summary.errors, health.errors), (1, 1));
+    assert_eq!(health.last_error_code.as_deref(), Some("TIMEOUT"));
+    let message = health.last_error.unwrap_or_default();
+    assert!(message.contains("acknowledgement of 3 handled events") && message.contains("300ms"), "{message}");
 }
 
 #[tokio::test]
