@@ -175,7 +175,11 @@ declare namespace AssessmentClient {
      * than what was handled, with nothing of it left in the queue.
      */
     acknowledged: number
-    /** Failed cycles (network, server, handler). */
+    /**
+     * Cycles that ended with an error: a fetch or acknowledge that failed after its retries, a
+     * handler or dead-letter hook that failed (once per cycle), or an acknowledgement the stop
+     * grace cut short. `health().errors` counts each failed call instead.
+     */
     errors: number
   }
 
@@ -191,6 +195,12 @@ declare namespace AssessmentClient {
     eventsHandled: number
     eventsAcknowledged: number
     eventsDeadLettered: number
+    /**
+     * Failed calls since the client was made, each once: a fetch or acknowledge after its last
+     * retry, a handler or dead-letter hook call (in `run` an event retried alone is a call of
+     * its own), an acknowledgement a stopped `run` left unfinished. It can exceed a run's
+     * `errors`, which counts failed cycles.
+     */
     errors: number
     /**
      * Failures since the queue last moved (an acknowledge succeeded, or a fetch found nothing

@@ -56,7 +56,9 @@ class RunSummary:
     answer was lost is sent again, and that retry counts 0 for them: so this can be lower
     than what was handled, with nothing of it left in the queue."""
     errors: int
-    """Failed cycles (network, server, handler)."""
+    """Cycles that ended with an error: a fetch or acknowledge that failed after its retries, a
+    handler or dead-letter hook that failed (once per cycle), or an acknowledgement the stop
+    grace cut short. ``health().errors`` counts each failed call instead."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,10 @@ class Health:
     events_acknowledged: int
     events_dead_lettered: int
     errors: int
-    """Failed fetches, acknowledges and handler calls."""
+    """Failed calls since the client was made, each once: a fetch or acknowledge after its last
+    retry, a handler or dead-letter hook call (in ``run`` an event retried alone is a call of
+    its own), an acknowledgement a stopped ``run`` left unfinished. It can exceed a run's
+    ``errors``, which counts failed cycles."""
     consecutive_failures: int
     """Failures since the queue last moved (an acknowledge succeeded, or a fetch found nothing
     to handle). A fetch that brings events does not end the count, so it keeps growing while
