@@ -97,5 +97,6 @@ fn init_tracing(verbose: u8, json: bool, emulator: bool) {
     // layer reports a failed write with `eprintln!`, which panics on that same stderr.
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
+    let builder = builder.with_ansi(smartai_emulator::cli::stderr_wants_colour());
     let _ = if json { builder.json().try_init() } else { builder.with_target(verbose > 0).try_init() };
 }

@@ -427,3 +427,17 @@ async fn odd_client_flags_exit_2_and_name_the_flag() {
     assert_eq!(status.code(), Some(2), "{out}\n{err}");
     assert!(!out.contains("\"start\""), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_to_a_pipe_carry_no_colour_codes() {
+    let emu = emulator(2).await;
+    let unavailable = smartai_emulator::FaultKind::Status { status: 503, retry_after: None, body: None };
+    emu.add_fault(smartai_emulator::FaultRule::new(unavailable).on(smartai_emulator::Endpoint::Fetch).times(1));
+    let mut cmd = command(&emu);
+    cmd.args(["-v", "events", "--min-poll-interval", "0"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{out}\n{err}");
+    // The retried 503 is logged as a warning: the log is there, only without escapes.
+    assert!(err.contains("WARN") && err.contains("retrying"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}

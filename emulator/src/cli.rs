@@ -221,6 +221,12 @@ fn wait_for_signal() -> std::io::Result<impl Future<Output = ()>> {
     }
 }
 
+/// Whether log lines on stderr may carry colour codes: only for a terminal, and not when
+/// `NO_COLOR` is set to anything (no-color.org). A file or pipe gets plain text.
+pub fn stderr_wants_colour() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Logs to stderr, `info` unless `RUST_LOG` says otherwise. For the binary; a host CLI
 /// sets up its own subscriber.
 pub fn init_tracing() {
@@ -229,7 +235,7 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(stderr_wants_colour())
         // A stderr that cannot be written loses the record, not the server: by default the
         // fmt layer reports a failed write with `eprintln!`, which panics on that stderr.
         .log_internal_errors(false)
