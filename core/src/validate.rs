@@ -75,7 +75,8 @@ pub fn limit(value: i64) -> Result<u32> {
 /// ```
 /// use smartai_events::validate::since;
 /// assert!(since(1_717_200_000_000).is_ok());
-/// assert!(since(1_717_200_000).unwrap_err().to_string().contains("seconds"));
+/// assert!(since(1_717_200_000).unwrap_err().to_string().contains("looks like seconds"));
+/// assert!(since(0).unwrap_err().to_string().contains("leave since out"));
 /// ```
 pub fn since(value: i64) -> Result<i64> {
     if value < 0 {
@@ -89,6 +90,13 @@ pub fn since(value: i64) -> Result<i64> {
         let as_date = chrono::DateTime::from_timestamp_millis(value)
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default();
+        if value.saturating_mul(1000) < MIN_SINCE_MS {
+            // Not a date after 1973 in seconds either (0, a small count): multiplying would not help.
+            return Err(Error::invalid_argument(format!(
+                "since must be a Unix timestamp in milliseconds from {MIN_SINCE_MS} (March 1973) on, \
+                 got {value} ({as_date}); no event is that old, so leave since out to fetch from the start"
+            )));
+        }
         return Err(Error::invalid_argument(format!(
             "since must be a Unix timestamp in milliseconds, got {value}, which looks like seconds; \
              multiply by 1000 (as milliseconds it is {as_date}; for a date that early, leave since out: \

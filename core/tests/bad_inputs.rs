@@ -143,6 +143,9 @@ fn cases() -> Vec<Case> {
         case("since in seconds", err(InvalidArgument, &["1717200000", "looks like seconds"]), |emu| async move {
             fetch_with(&emu, FetchOptions::new().since_ms(1_717_200_000)).await
         }),
+        case("since zero", err(InvalidArgument, &["got 0 (1970-01-01", "leave since out"]), |emu| async move {
+            fetch_with(&emu, FetchOptions::new().since_ms(0)).await
+        }),
         case("since negative", err(InvalidArgument, &["non-negative", "got -5"]), |emu| async move {
             fetch_with(&emu, FetchOptions::new().since_ms(-5)).await
         }),
