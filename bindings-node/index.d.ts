@@ -131,7 +131,8 @@ declare namespace AssessmentClient {
     intervalMs?: number | bigint | undefined
     /**
      * An `AbortSignal`: stops the poller. A fetch or wait in progress is abandoned, a handler
-     * in progress finishes and its batch is acknowledged. (Typed structurally, so that no
+     * in progress finishes and its batch is acknowledged. Aborted and `close()`d as well (in
+     * either order), the run no longer waits for that handler; its batch comes back. (Typed structurally, so that no
      * particular `lib` or `@types/node` is needed.)
      */
     signal?: AbortSignalLike | undefined

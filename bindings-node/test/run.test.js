@@ -219,3 +219,37 @@ test('run hands events that are not JSON objects to the handler as the fallback,
   assert.equal(summary.errors, 0, JSON.stringify(summary))
   assert.equal(summary.events, 5)
 })
+
+test('a run aborted and closed as well (either order) stops waiting for a handler that never settles', async () => {
+  for (const closeFirst of [false, true]) {
+    emu.reset()
+    emu.enqueue(events(5, closeFirst ? 'cf' : 'af'))
+    const client = clientFor(emu)
+    const controller = new AbortController()
+    let started
+    const handlerStarted = new Promise((resolve) => {
+      started = resolve
+    })
+    let settled = false
+    const running = client
+      .run(() => {
+        started()
+        return new Promise(() => {}) // ignores its signal and never settles
+      }, { signal: controller.signal })
+      .finally(() => {
+        settled = true
+      })
+    await withinMs(handlerStarted, 20_000, 'the handler starts')
+    const abort = () => controller.abort()
+    const close = () => client.close()
+    await (closeFirst ? close : abort)()
+    // One of them alone is the graceful stop: the run still waits for the handler.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(settled, false, `closeFirst=${closeFirst}: one stop alone waits for the handler`)
+    await (closeFirst ? abort : close)()
+    const summary = await withinMs(running, 10_000, `run after both (closeFirst=${closeFirst})`)
+    assert.equal(summary.events, 5)
+    assert.equal(summary.acknowledged, 0)
+    assert.equal(emu.stats().pending, 5, 'nothing acknowledged')
+  }
+})

@@ -270,3 +270,26 @@ async def test_async_health_reports_the_pending_count_of_the_last_fetch(
     emu.generate(30)
     await aclient.drain(lambda events: None, limit=10, max_batches=1)
     assert aclient.health().pending_count == 20
+
+
+async def test_an_async_run_stopped_and_closed_stops_waiting_for_a_handler_that_never_returns(emu: Emulator) -> None:
+    emu.generate(5)
+    client = se.AsyncAssessmentClient(**emu.client_kwargs())
+    stop = asyncio.Event()
+    started = asyncio.Event()
+
+    async def handler(events: list[se.WebhookEvent]) -> None:
+        started.set()
+        await asyncio.Event().wait()  # never returns, whatever it is told
+
+    task = asyncio.create_task(client.run(handler, stop=stop))
+    await asyncio.wait_for(started.wait(), 20)
+    stop.set()
+    # The stop alone is graceful: the run still waits for the handler.
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    await client.aclose()
+    summary = await asyncio.wait_for(task, 10)
+    assert (summary.events, summary.acknowledged) == (5, 0)
+    assert len(emu.pending_ids()) == 5
+

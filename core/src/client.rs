@@ -277,7 +277,9 @@ impl AssessmentClient {
     /// Closes the client and every clone of it. Calls in flight end at once with
     /// [`Error::Closed`] (code `CANCELLED`; a drain's batch in hand is not acknowledged, so it comes back),
     /// later calls fail with it, and a [`run`](AssessmentClient::run) stops as its `stop`
-    /// would stop it: the handler in progress finishes and its batch is acknowledged.
+    /// would stop it: the handler in progress finishes and its batch is acknowledged. A run
+    /// whose `stop` has come as well no longer waits for its handler: a close is the way out
+    /// of a handler that never returns (its batch is not acknowledged and comes back).
     /// Idempotent.
     ///
     /// ```
@@ -305,9 +307,9 @@ impl AssessmentClient {
         self.inner.closed.is_cancelled()
     }
 
-    /// Resolves when the client is closed.
-    pub(crate) fn closed(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
-        self.inner.closed.clone().cancelled_owned()
+    /// The token that [`AssessmentClient::close`] cancels.
+    pub(crate) fn closed_token(&self) -> CancellationToken {
+        self.inner.closed.clone()
     }
 
     /// `call`, ended with [`Error::Closed`] when the client is closed, or refused at once

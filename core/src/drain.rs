@@ -192,7 +192,12 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
         let Some(dl) = dead.as_mut() else {
             // drain: all or nothing per batch.
             let count = batch.events.len();
-            if let Err(source) = handler.handle(batch.events).await {
+            let Some(result) = stop.unless_forced(handler.handle(batch.events)).await else {
+                batches.abandon();
+                ended_by_close("handler", count);
+                return Ok(Ended::Stopped);
+            };
+            if let Err(source) = result {
                 batches.abandon();
                 if stop.fired() {
                     ended_by_stop("handler", source, count);
@@ -224,16 +229,20 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                     let reason = dl.attempts.reason(exhausted[0].event_id()).to_string();
                     let ids = ids_of(&exhausted);
                     tracing::warn!(events = ids.len(), "handing events that kept failing to the dead-letter hook");
-                    match hook.dead_letter(exhausted, reason).await {
-                        Ok(()) => {
+                    match stop.unless_forced(hook.dead_letter(exhausted, reason)).await {
+                        None => {
+                            ended_by_close("dead-letter hook", ids.len());
+                            batches.release(&ids);
+                        }
+                        Some(Ok(())) => {
                             dl.attempts.forget(&ids);
                             client.inner.health.dead_lettered(ids.len());
                         }
-                        Err(source) if stop.fired() => {
+                        Some(Err(source)) if stop.fired() => {
                             ended_by_stop("dead-letter hook", source, ids.len());
                             batches.release(&ids);
                         }
-                        Err(source) => {
+                        Some(Err(source)) => {
                             // Those events stay unacknowledged; the rest of the batch is still
                             // handled, so that a hook that cannot take one event does not
                             // hold back the queue behind it.
@@ -267,7 +276,12 @@ pub(crate) async fn drive<E: QueueEvent, H: Handler<E> + ?Sized>(
                 batches.release(&ids);
                 continue;
             }
-            match handler.handle(group).await {
+            let Some(result) = stop.unless_forced(handler.handle(group)).await else {
+                ended_by_close("handler", ids.len());
+                batches.release(&ids);
+                continue;
+            };
+            match result {
                 Ok(()) => {
                     client.inner.health.handled(ids.len());
                     dl.attempts.forget(&ids);
@@ -329,6 +343,15 @@ fn ids_of<E: QueueEvent>(events: &[E]) -> Vec<String> {
 /// them.
 fn ended_by_stop(what: &str, source: crate::handler::BoxError, events: usize) {
     tracing::info!(events, error = %Error::handler(source), "the {what} failed after the stop; its events stay unacknowledged");
+}
+
+/// A handler (or dead-letter hook) still running when the client was closed after the stop:
+/// the run no longer waits for it, and its events stay unacknowledged and come back.
+fn ended_by_close(what: &str, events: usize) {
+    tracing::warn!(
+        events,
+        "the client was closed after the stop while the {what} was still running; no longer waiting for it, its events stay unacknowledged"
+    );
 }
 
 fn handler_failed(client: &AssessmentClient, source: crate::handler::BoxError, events: usize) -> Error {

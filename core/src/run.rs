@@ -212,7 +212,9 @@ impl AssessmentClient {
     ///   unacknowledged, without an error reported or an attempt counted against them; so do
     ///   the events of a dead-letter hook that fails once the stop has come.) Events of that
     ///   batch still waiting for a retry one at a time are not handed out: they stay in the
-    ///   queue for the next run.
+    ///   queue for the next run. [`close`](AssessmentClient::close) stops a run as `stop`
+    ///   does; the two together, in either order, no longer wait for a handler (or
+    ///   dead-letter hook) in progress: its batch is not acknowledged and comes back.
     ///
     /// ```no_run
     /// # async fn demo(client: smartai_events::AssessmentClient) -> smartai_events::Result<()> {
@@ -265,15 +267,9 @@ impl AssessmentClient {
         if self.is_closed() {
             return Err(Error::Closed);
         }
-        // Closing the client stops a run as `stop` does.
-        let closed = self.closed();
-        let mut stop = Stop::new(async move {
-            tokio::select! {
-                _ = stop => {}
-                _ = closed => {}
-            }
-        })
-        .with_grace(options.stop_grace);
+        // Closing the client stops a run as `stop` does; the two together also end the wait
+        // for a handler that does not return.
+        let mut stop = Stop::new(stop).with_close(self.closed_token()).with_grace(options.stop_grace);
         let mut attempts = Attempts::new(options.max_attempts);
         let mut summary = RunSummary::default();
         let mut consecutive_failures: u32 = 0;

@@ -1190,3 +1190,42 @@ async fn a_dead_letter_hook_that_fails_because_of_the_stop_is_no_error() {
     assert!(!health.last_error.unwrap_or_default().contains("parked"));
     assert_eq!(health.events_dead_lettered, 0);
 }
+
+/// Stopped, a run waits for the handler in progress; closing the client as well ends that
+/// wait (a handler that never returns could otherwise keep it for ever). Either order works,
+/// and nothing of the batch is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_given_both_its_stop_and_a_close_stops_waiting_for_a_handler_that_never_returns() {
+    for close_first in [false, true] {
+        let emu = emulator().await;
+        emu.generate(5);
+        let client = builder(&emu).build().unwrap();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let started_tx = std::sync::Mutex::new(Some(started_tx));
+        let handler = move |_: Vec<WebhookEvent>| {
+            if let Some(tx) = started_tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+            std::future::pending::<Result<(), Boom>>()
+        };
+        let token = CancellationToken::new();
+        let run = tokio::spawn({
+            let (client, token) = (client.clone(), token.clone());
+            async move { client.run(handler, RunOptions::new(), token.cancelled_owned()).await }
+        });
+        within("the handler starts", started).await.unwrap();
+        let (first, second): (Box<dyn Fn()>, Box<dyn Fn()>) = if close_first {
+            (Box::new(|| client.close()), Box::new(|| token.cancel()))
+        } else {
+            (Box::new(|| token.cancel()), Box::new(|| client.close()))
+        };
+        first();
+        // One of them alone is the graceful stop: the run still waits for the handler.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!run.is_finished(), "close_first={close_first}: one stop alone did not wait for the handler");
+        second();
+        let summary = within("the run after both", run).await.unwrap().unwrap();
+        assert_eq!((summary.events, summary.acknowledged), (5, 0), "close_first={close_first}");
+        assert_eq!(emu.pending_ids().len(), 5, "close_first={close_first}: nothing acknowledged");
+    }
+}

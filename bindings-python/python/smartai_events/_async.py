@@ -307,6 +307,8 @@ class AsyncAssessmentClient(ClientBase):
         cancellation of the awaiting task the same graceful stop happens, then
         ``asyncio.CancelledError`` propagates (cancel a second time to abort at once, which
         cancels the handler in progress too; nothing of its batch is acknowledged).
+        :meth:`aclose` stops it gracefully as well; the stop and a close together no longer
+        wait for the handler (its batch is not acknowledged and comes back).
         """
         check_callable(handler, "handler")
         if dead_letter is not None:

@@ -231,7 +231,9 @@ class AssessmentClient(ClientBase):
         anything with ``is_set()``) is checked before the first fetch, so one already set
         makes ``run`` return at once, and then every 100 ms: a wait or fetch in progress is
         abandoned at once; a handler in progress finishes, its batch is acknowledged, and
-        ``run`` returns.
+        ``run`` returns. :meth:`close` stops it the same way. The handler runs on the calling
+        thread, so nothing else ends a handler that does not return; Ctrl-C raises
+        ``KeyboardInterrupt`` in it.
         Ctrl-C interrupts at once (the batch in hand comes back later).
         """
         _check_sync(handler, "handler")
