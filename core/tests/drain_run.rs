@@ -1214,11 +1214,9 @@ async fn a_run_given_both_its_stop_and_a_close_stops_waiting_for_a_handler_that_
             async move { client.run(handler, RunOptions::new(), token.cancelled_owned()).await }
         });
         within("the handler starts", started).await.unwrap();
-        let (first, second): (Box<dyn Fn()>, Box<dyn Fn()>) = if close_first {
-            (Box::new(|| client.close()), Box::new(|| token.cancel()))
-        } else {
-            (Box::new(|| token.cancel()), Box::new(|| client.close()))
-        };
+        let close = || client.close();
+        let stop = || token.cancel();
+        let (first, second): (&dyn Fn(), &dyn Fn()) = if close_first { (&close, &stop) } else { (&stop, &close) };
         first();
         // One of them alone is the graceful stop: the run still waits for the handler.
         tokio::time::sleep(Duration::from_millis(300)).await;
