@@ -122,6 +122,7 @@ async fn an_empty_smartai_events_db_counts_as_unset_and_the_flag_wins_over_the_v
     cmd.current_dir(dir.path()).args(["sync", "--once", "--db", ""]);
     let (status, _, err) = run(cmd, BOUND).await;
     assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("the database URL is empty"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

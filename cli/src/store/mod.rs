@@ -37,6 +37,12 @@ impl DbUrl {
     /// value (with any password masked).
     pub fn parse(raw: &str) -> anyhow::Result<DbUrl> {
         let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(usage(
+                "the database URL is empty: give --db (or SMARTAI_EVENTS_DB) a sqlite://PATH or postgres://USER@HOST/DB, \
+                 or leave both out for sqlite://smartai-events.db",
+            ));
+        }
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("sqlite:") {
             if trimmed.len() <= "sqlite:".len() || trimmed == "sqlite://" {
