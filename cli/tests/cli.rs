@@ -442,3 +442,21 @@ async fn logs_to_a_pipe_carry_no_colour_codes() {
     assert!(err.contains("WARN") && err.contains("retrying"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_error_through_a_proxy_names_the_proxy_and_no_proxy_exempts_the_host() {
+    let emu = emulator(2).await;
+    // Port 1 on loopback: nothing listens, so the proxy refuses the connection.
+    let mut cmd = command(&emu);
+    cmd.env("HTTP_PROXY", "http://user:pw@127.0.0.1:1").args(["events", "--max-retries", "0"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert_eq!(status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("through the proxy http://127.0.0.1:1 that"), "{err}");
+    assert!(!err.contains("pw@"), "the proxy's credentials are not shown: {err}");
+
+    let mut cmd = command(&emu);
+    cmd.env("HTTP_PROXY", "http://127.0.0.1:1").env("NO_PROXY", "127.0.0.1").args(["events"]);
+    let (status, out, err) = run(cmd, BOUND).await;
+    assert!(status.success(), "{out}\n{err}");
+    assert!(out.contains("2 shown"), "{out}");
+}

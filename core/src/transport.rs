@@ -24,6 +24,9 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     pub(crate) config: Config,
     pub(crate) clock: SkewClock,
+    /// The proxy the environment sends requests to the base URL through, as
+    /// `scheme://host:port` (no credentials), for the messages of connection errors.
+    proxy: Option<String>,
 }
 
 /// One API call, before signing.
@@ -63,7 +66,11 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::configuration(format!("could not build the HTTP client: {e}")))?;
-        Ok(Transport { http, config, clock: SkewClock::default() })
+        let proxy = proxy_for(&config.base_url);
+        if let Some(proxy) = &proxy {
+            tracing::debug!(proxy, "requests go through the proxy the environment sets");
+        }
+        Ok(Transport { http, config, clock: SkewClock::default(), proxy })
     }
 
     /// Sends `call`, retrying as the protocol says, and returns what `read` makes of the
@@ -167,7 +174,7 @@ impl Transport {
 
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return transport_failure(&e, context(None, None), self.config.timeout),
+            Err(e) => return transport_failure(&e, context(None, None), self.config.timeout, self.proxy.as_deref()),
         };
         let status = response.status();
         if let Some(date) = response.headers().get("date").and_then(|v| v.to_str().ok()) {
@@ -188,7 +195,12 @@ impl Transport {
                 });
             }
             Err(BodyError::Transport(e)) => {
-                return transport_failure(&e, context(Some(status.as_u16()), None), self.config.timeout);
+                return transport_failure(
+                    &e,
+                    context(Some(status.as_u16()), None),
+                    self.config.timeout,
+                    self.proxy.as_deref(),
+                );
             }
         };
         read(status, bytes, retry_after, &|msg| context(Some(status.as_u16()), msg))
@@ -341,8 +353,20 @@ fn excerpt(bytes: &[u8]) -> String {
     shorten(&String::from_utf8_lossy(head), EXCERPT_CHARS)
 }
 
-fn transport_failure<T>(error: &reqwest::Error, context: ErrorContext, timeout: Duration) -> Outcome<T> {
-    let message = error_chain(error);
+fn transport_failure<T>(
+    error: &reqwest::Error,
+    context: ErrorContext,
+    timeout: Duration,
+    proxy: Option<&str>,
+) -> Outcome<T> {
+    let mut message = error_chain(error);
+    if let Some(proxy) = proxy {
+        // reqwest names the URL asked for, not the proxy it connected to: without this, a
+        // dead proxy reads as a dead platform.
+        message.push_str(&format!(
+            " (through the proxy {proxy} that HTTPS_PROXY, HTTP_PROXY or ALL_PROXY sets; NO_PROXY exempts a host)"
+        ));
+    }
     let error = if error.is_timeout() {
         Error::Timeout {
             message: format!("no complete response within {} s ({message})", timeout.as_secs_f64()),
@@ -354,6 +378,19 @@ fn transport_failure<T>(error: &reqwest::Error, context: ErrorContext, timeout: 
         Error::Network { message, context, source: None }
     };
     Outcome::Retry { error, retry_after: None }
+}
+
+/// The proxy that reqwest will use for `base_url`, read from the environment by the same
+/// matcher reqwest uses, shown without credentials.
+fn proxy_for(base_url: &url::Url) -> Option<String> {
+    let uri: http::Uri = base_url.as_str().parse().ok()?;
+    let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+    let proxy = intercept.uri();
+    let host = proxy.host()?;
+    Some(match proxy.port_u16() {
+        Some(port) => format!("{}://{host}:{port}", proxy.scheme_str().unwrap_or("http")),
+        None => format!("{}://{host}", proxy.scheme_str().unwrap_or("http")),
+    })
 }
 
 /// reqwest's own message is terse ("error sending request"); the cause chain says why.
