@@ -309,6 +309,13 @@ impl AssessmentClient {
                     tracing::error!(error = %e.for_log(), "poller stopped: retrying cannot fix this error");
                     return Err(e);
                 }
+                Err(e) if stop.fired() => {
+                    // Most likely an acknowledgement the stop grace cut short: a failed
+                    // cycle, but nothing to try again.
+                    tracing::warn!(error = %e.for_log(), "the last cycle ended with an error; stopping");
+                    summary.errors += 1;
+                    break;
+                }
                 Err(e) => {
                     summary.errors += 1;
                     consecutive_failures = consecutive_failures.saturating_add(1);
