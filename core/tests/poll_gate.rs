@@ -7,15 +7,21 @@ use smartai_emulator::{EmulatorConfig, RateLimitConfig};
 use smartai_events::{AssessmentClient, DrainOptions, FetchOptions, WebhookEvent};
 use std::time::Duration;
 
-#[tokio::test]
-async fn the_gate_keeps_idle_polls_apart_so_the_server_never_says_429() {
-    let interval = Duration::from_millis(400);
+/// An emulator that rate-limits idle polls closer than `interval`, and a client whose gate
+/// keeps them that far apart, with no retry to hide a 429.
+async fn gated(interval: Duration) -> (smartai_emulator::Emulator, AssessmentClient) {
     let config = EmulatorConfig {
         rate_limit: RateLimitConfig { idle_poll_interval: Some(interval), bucket: None },
         ..Default::default()
     };
     let emu = smartai_emulator::Emulator::start(config).await.unwrap();
-    let client: AssessmentClient = builder(&emu).min_poll_interval(interval).max_retries(0).build().unwrap();
+    let client = builder(&emu).min_poll_interval(interval).max_retries(0).build().unwrap();
+    (emu, client)
+}
+
+#[tokio::test]
+async fn the_gate_keeps_idle_polls_apart_so_the_server_never_says_429() {
+    let (emu, client) = gated(Duration::from_millis(400)).await;
 
     for _ in 0..3 {
         let batch = client.get_webhook_events(FetchOptions::new()).await.unwrap();
@@ -55,13 +61,7 @@ async fn without_the_gate_the_server_rate_limits_idle_polls() {
 
 #[tokio::test]
 async fn fetches_waiting_at_the_gate_together_go_one_at_a_time_so_the_server_never_says_429() {
-    let interval = Duration::from_millis(400);
-    let config = EmulatorConfig {
-        rate_limit: RateLimitConfig { idle_poll_interval: Some(interval), bucket: None },
-        ..Default::default()
-    };
-    let emu = smartai_emulator::Emulator::start(config).await.unwrap();
-    let client: AssessmentClient = builder(&emu).min_poll_interval(interval).max_retries(0).build().unwrap();
+    let (emu, client) = gated(Duration::from_millis(400)).await;
     client.get_webhook_events(FetchOptions::new()).await.unwrap();
 
     // Three fetches of one client at once, after an empty poll: each waits its turn.
