@@ -353,7 +353,7 @@ impl AssessmentClient {
     /// what closing ends.
     pub(crate) async fn fetch_as<E: QueueEvent>(&self, options: FetchOptions) -> Result<WebhookEventBatch<E>> {
         let (limit, since) = options.validated()?;
-        self.inner.gate.wait().await;
+        let turn = self.inner.gate.wait().await;
         let mut query = vec![("limit", limit.to_string())];
         if let Some(since) = since {
             query.push(("since", since.to_string()));
@@ -367,7 +367,7 @@ impl AssessmentClient {
         let result = tracing::Instrument::instrument(result, span).await;
         match &result {
             Ok(batch) => {
-                self.inner.gate.record(batch.pending_count);
+                turn.record(batch.pending_count);
                 self.inner.health.poll_succeeded(batch.events.len(), batch.pending_count);
                 tracing::debug!(events = batch.events.len(), pending = batch.pending_count, "fetched");
             }

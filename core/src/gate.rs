@@ -29,10 +29,17 @@ impl PollGate {
     /// Of several fetches waiting at once (two drains on one client), one goes when the
     /// interval is up and the others wait for its outcome: they would all have reached an
     /// empty queue within the same millisecond, and the platform answers every poll after
-    /// the first with 429.
-    pub(crate) async fn wait(&self) {
+    /// the first with 429. The outcome is given to the returned [`Turn`]; a turn dropped
+    /// without one (the fetch failed or was cancelled) gives the gate back as it was.
+    pub(crate) async fn wait(&self) -> Turn<'_> {
+        Turn { gate: self, claim: self.claim().await }
+    }
+
+    /// Waits as [`PollGate::wait`] says; `Some((previous, claimed_at))` if this fetch took
+    /// the turn after an empty poll at `previous`.
+    async fn claim(&self) -> Option<(Instant, Instant)> {
         if self.interval.is_zero() {
-            return;
+            return None;
         }
         loop {
             // Registered before the state is read, so that a record in between still wakes us.
@@ -41,7 +48,7 @@ impl PollGate {
             recorded.as_mut().enable();
             let ready = {
                 let mut idle_since = self.idle_since.lock().unwrap_or_else(|p| p.into_inner());
-                let Some(since) = *idle_since else { return };
+                let since = (*idle_since)?;
                 // An interval too long to add (Duration::MAX) means no further poll, not a panic.
                 let ready = since.checked_add(self.interval);
                 let now = Instant::now();
@@ -49,7 +56,7 @@ impl PollGate {
                     // This fetch takes the turn; a fetch that comes while it is out waits a
                     // full interval from now, unless its outcome says there are events.
                     *idle_since = Some(now);
-                    return;
+                    return Some((since, now));
                 }
                 ready
             };
@@ -63,11 +70,40 @@ impl PollGate {
     }
 
     /// Records the outcome of a fetch.
-    pub(crate) fn record(&self, pending_count: u64) {
+    fn record(&self, pending_count: u64) {
         let mut idle_since = self.idle_since.lock().unwrap_or_else(|p| p.into_inner());
         *idle_since = if pending_count == 0 { Some(Instant::now()) } else { None };
         drop(idle_since);
         self.recorded.notify_waiters();
+    }
+}
+
+/// A fetch's pass through the gate, until its outcome is recorded.
+pub(crate) struct Turn<'a> {
+    gate: &'a PollGate,
+    claim: Option<(Instant, Instant)>,
+}
+
+impl Turn<'_> {
+    /// The fetch succeeded with this `pendingCount`.
+    pub(crate) fn record(mut self, pending_count: u64) {
+        self.claim = None;
+        self.gate.record(pending_count);
+    }
+}
+
+impl Drop for Turn<'_> {
+    /// No outcome: the fetch failed or was cancelled, and says nothing about the queue. The
+    /// next fetch goes as it would have without this one, unless another fetch has recorded
+    /// an outcome since.
+    fn drop(&mut self) {
+        let Some((previous, claimed_at)) = self.claim.take() else { return };
+        let mut idle_since = self.gate.idle_since.lock().unwrap_or_else(|p| p.into_inner());
+        if *idle_since == Some(claimed_at) {
+            *idle_since = Some(previous);
+        }
+        drop(idle_since);
+        self.gate.recorded.notify_waiters();
     }
 }
 
@@ -87,46 +123,74 @@ mod tests {
     async fn waits_only_after_an_empty_fetch() {
         let gate = PollGate::new(Duration::from_secs(5));
         let start = Instant::now();
-        gate.wait().await;
+        let turn = gate.wait().await;
         assert_eq!(Instant::now(), start, "first fetch goes at once");
 
-        gate.record(3);
-        gate.wait().await;
+        turn.record(3);
+        let turn = gate.wait().await;
         assert_eq!(Instant::now(), start, "a drain continues at once");
 
-        gate.record(0);
-        gate.wait().await;
+        turn.record(0);
+        drop(gate.wait().await);
         assert_eq!(Instant::now() - start, Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
     async fn of_fetches_waiting_together_one_goes_and_the_others_wait_for_its_outcome() {
+        use tokio::sync::{mpsc, oneshot};
         let gate = std::sync::Arc::new(PollGate::new(Duration::from_secs(5)));
         let start = Instant::now();
-        gate.record(0);
-        let waiter = |gate: std::sync::Arc<PollGate>| {
+        gate.wait().await.record(0);
+        // Each fetch reports when it went, then holds its turn until told its outcome
+        // (`None`: it failed).
+        let (went_tx, mut went) = mpsc::unbounded_channel::<(usize, Duration)>();
+        let mut outcomes = Vec::new();
+        for i in 0..3 {
+            let (outcome_tx, outcome) = oneshot::channel::<Option<u64>>();
+            outcomes.push(Some(outcome_tx));
+            let (gate, went_tx) = (gate.clone(), went_tx.clone());
             tokio::spawn(async move {
-                gate.wait().await;
-                Instant::now()
-            })
-        };
-        let (a, b, c) = (waiter(gate.clone()), waiter(gate.clone()), waiter(gate.clone()));
-        tokio::time::sleep(Duration::from_secs(6)).await;
-        let finished: Vec<bool> = [&a, &b, &c].iter().map(|t| t.is_finished()).collect();
-        assert_eq!(finished.iter().filter(|f| **f).count(), 1, "one fetch went at 5 s: {finished:?}");
-        // That fetch found the queue empty again: the next goes 5 s after it answered.
+                let turn = gate.wait().await;
+                went_tx.send((i, Instant::now() - start)).unwrap();
+                if let Some(pending_count) = outcome.await.unwrap() {
+                    turn.record(pending_count);
+                }
+            });
+        }
+        let mut tell = |i: usize, outcome: Option<u64>| outcomes[i].take().unwrap().send(outcome).unwrap();
+
+        let (first, at) = went.recv().await.unwrap();
+        assert_eq!(at, Duration::from_secs(5), "one goes when the interval is up");
         tokio::time::sleep(Duration::from_secs(1)).await;
-        gate.record(0);
-        tokio::time::sleep(Duration::from_secs(6)).await;
-        let finished = [&a, &b, &c].iter().filter(|t| t.is_finished()).count();
-        assert_eq!(finished, 2, "the second went 5 s after the first's outcome");
-        // That one found events: whoever waits goes at once.
-        gate.record(7);
+        assert!(went.try_recv().is_err(), "the others wait for its outcome");
+        // It found the queue empty: the next goes 5 s after its answer.
+        tell(first, Some(0));
+        let (second, at) = went.recv().await.unwrap();
+        assert_eq!(at, Duration::from_secs(11));
+        // That one fails: it says nothing about the queue, so the last goes at once.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(went.try_recv().is_err());
+        tell(second, None);
+        let (third, at) = went.recv().await.unwrap();
+        assert_eq!(at, Duration::from_secs(12));
+        // It found events: a fetch after it goes at once.
+        tell(third, Some(7));
         tokio::task::yield_now().await;
-        let times = [a.await.unwrap(), b.await.unwrap(), c.await.unwrap()];
-        let mut offsets: Vec<Duration> = times.iter().map(|t| *t - start).collect();
-        offsets.sort();
-        assert_eq!(offsets, [Duration::from_secs(5), Duration::from_secs(12), Duration::from_secs(13)]);
+        let before = Instant::now();
+        drop(gate.wait().await);
+        assert_eq!(Instant::now(), before);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fetch_that_fails_or_is_cancelled_leaves_the_gate_as_it_was() {
+        let gate = PollGate::new(Duration::from_secs(5));
+        gate.wait().await.record(0);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Took the turn, then failed (dropped without an outcome).
+        drop(gate.wait().await);
+        let before = Instant::now();
+        drop(gate.wait().await);
+        assert_eq!(Instant::now(), before, "the next fetch goes at once");
     }
 
     #[tokio::test(start_paused = true)]
