@@ -240,15 +240,50 @@ def test_a_second_blocking_step_from_another_thread_is_refused(emu: Emulator) ->
     client = se.AssessmentClient(**emu.client_kwargs())
     batches = client.batches(limit=10)
     results: list[object] = []
-    worker = threading.Thread(target=lambda: results.append(next(batches)))
+    calling = threading.Event()
+
+    def step() -> None:
+        calling.set()
+        results.append(next(batches))
+
+    worker = threading.Thread(target=step)
     worker.start()
-    # Wait until the worker's step has begun (the latency then holds it for a second).
-    while not batches._one_step._lock.locked():
-        threading.Event().wait(0.001)
+    # The worker is about to take its step, which the latency then holds for a second.
+    assert calling.wait(10)
+    threading.Event().wait(0.2)
     with pytest.raises(se.InvalidArgumentError, match=r"__next__\(\) was called while another call"):
         next(batches)
     worker.join(10)
     assert len(results) == 1 and len(results[0]) == 10  # type: ignore[arg-type]
+    assert sum(len(b) for b in batches) == 20
+    assert emu.pending_ids() == []
+    client.close()
+
+
+def test_a_blocking_step_interrupted_before_it_gave_the_iterator_back_does_not_lock_it_for_good(
+    emu: Emulator,
+) -> None:
+    import threading
+
+    emu.generate(20)
+    client = se.AssessmentClient(**emu.client_kwargs())
+    batches = client.batches(limit=10)
+    # What Ctrl-C between taking the step and the block that gives it back leaves behind.
+    assert batches._one_step._lock.acquire(False)
+    # Another thread is refused: for all it knows, a step is running.
+    refused: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            next(batches)
+        except se.InvalidArgumentError as e:
+            refused.append(e)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    worker.join(10)
+    assert len(refused) == 1
+    # The interrupted thread itself goes on.
     assert sum(len(b) for b in batches) == 20
     assert emu.pending_ids() == []
     client.close()

@@ -3,7 +3,7 @@ which takes the options under their Python names and names them so in its messag
 
 from __future__ import annotations
 
-from _thread import allocate_lock
+from _thread import RLock, allocate_lock
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
@@ -117,10 +117,16 @@ def is_async_callable(fn: Any) -> bool:
 class OneStep:
     """One step at a time on a batches iterator, whatever the thread or task. A second
     ``next`` while one runs would put back the batch the first is bringing (so both callers
-    get it), and a ``commit`` would acknowledge it before any loop body has seen it."""
+    get it), and a ``commit`` would acknowledge it before any loop body has seen it.
 
-    def __init__(self) -> None:
-        self._lock = allocate_lock()
+    ``per_thread`` (the blocking iterator): the thread that holds the step may take it again.
+    A blocking step runs on its caller's thread, so that thread calling again means the last
+    step was interrupted (Ctrl-C can land between taking the lock and the ``with`` block
+    that gives it back), and it must not lock the iterator for good. Tasks of one event loop
+    share a thread, so the asyncio iterator uses a plain lock."""
+
+    def __init__(self, per_thread: bool = False) -> None:
+        self._lock = RLock() if per_thread else allocate_lock()
 
     def __call__(self, what: str) -> OneStep:
         if not self._lock.acquire(False):

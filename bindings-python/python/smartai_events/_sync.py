@@ -62,7 +62,7 @@ class Batches:
 
     def __init__(self, native: Any) -> None:
         self._native = native
-        self._one_step = OneStep()
+        self._one_step = OneStep(per_thread=True)
 
     def __iter__(self) -> Iterator[WebhookEventBatch]:
         return self
