@@ -13,15 +13,26 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(crate) struct PollGate {
     interval: Duration,
-    idle_since: Mutex<Option<Instant>>,
+    last: Mutex<Last>,
     /// Wakes waiters when a fetch records its outcome, so that they go at once when it found
     /// events, and wait a full interval from it when it found none.
     recorded: Notify,
 }
 
+/// What the client knows of the queue from its own fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// No fetch has answered yet: the queue may well be empty.
+    Unknown,
+    /// The last fetch brought events or said more are pending: fetches go at once.
+    Events,
+    /// The last fetch found the queue empty at this time, or one has been out since then.
+    Empty(Instant),
+}
+
 impl PollGate {
     pub(crate) fn new(interval: Duration) -> Self {
-        PollGate { interval, idle_since: Mutex::new(None), recorded: Notify::new() }
+        PollGate { interval, last: Mutex::new(Last::Unknown), recorded: Notify::new() }
     }
 
     /// Waits, if the last fetch found the queue empty, until the interval has passed.
@@ -29,15 +40,16 @@ impl PollGate {
     /// Of several fetches waiting at once (two drains on one client), one goes when the
     /// interval is up and the others wait for its outcome: they would all have reached an
     /// empty queue within the same millisecond, and the platform answers every poll after
-    /// the first with 429. The outcome is given to the returned [`Turn`]; a turn dropped
-    /// without one (the fetch failed or was cancelled) gives the gate back as it was.
+    /// the first with 429. So do the first fetches of a new client, which knows nothing of
+    /// the queue yet. The outcome is given to the returned [`Turn`]; a turn dropped without
+    /// one (the fetch failed or was cancelled) gives the gate back as it was.
     pub(crate) async fn wait(&self) -> Turn<'_> {
         Turn { gate: self, claim: self.claim().await }
     }
 
     /// Waits as [`PollGate::wait`] says; `Some((previous, claimed_at))` if this fetch took
-    /// the turn after an empty poll at `previous`.
-    async fn claim(&self) -> Option<(Instant, Instant)> {
+    /// the turn, which others then wait for.
+    async fn claim(&self) -> Option<(Last, Instant)> {
         if self.interval.is_zero() {
             return None;
         }
@@ -47,16 +59,19 @@ impl PollGate {
             tokio::pin!(recorded);
             recorded.as_mut().enable();
             let ready = {
-                let mut idle_since = self.idle_since.lock().unwrap_or_else(|p| p.into_inner());
-                let since = (*idle_since)?;
-                // An interval too long to add (Duration::MAX) means no further poll, not a panic.
-                let ready = since.checked_add(self.interval);
+                let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
+                // An interval too long to add (Duration::MAX) means no further poll, not a panic.
+                let ready = match *last {
+                    Last::Events => return None,
+                    Last::Unknown => Some(now),
+                    Last::Empty(since) => since.checked_add(self.interval),
+                };
                 if ready.is_some_and(|ready| ready <= now) {
                     // This fetch takes the turn; a fetch that comes while it is out waits a
                     // full interval from now, unless its outcome says there are events.
-                    *idle_since = Some(now);
-                    return Some((since, now));
+                    let previous = std::mem::replace(&mut *last, Last::Empty(now));
+                    return Some((previous, now));
                 }
                 ready
             };
@@ -71,9 +86,9 @@ impl PollGate {
 
     /// Records the outcome of a fetch.
     fn record(&self, pending_count: u64) {
-        let mut idle_since = self.idle_since.lock().unwrap_or_else(|p| p.into_inner());
-        *idle_since = if pending_count == 0 { Some(Instant::now()) } else { None };
-        drop(idle_since);
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        *last = if pending_count == 0 { Last::Empty(Instant::now()) } else { Last::Events };
+        drop(last);
         self.recorded.notify_waiters();
     }
 }
@@ -81,7 +96,7 @@ impl PollGate {
 /// A fetch's pass through the gate, until its outcome is recorded.
 pub(crate) struct Turn<'a> {
     gate: &'a PollGate,
-    claim: Option<(Instant, Instant)>,
+    claim: Option<(Last, Instant)>,
 }
 
 impl Turn<'_> {
@@ -98,11 +113,11 @@ impl Drop for Turn<'_> {
     /// an outcome since.
     fn drop(&mut self) {
         let Some((previous, claimed_at)) = self.claim.take() else { return };
-        let mut idle_since = self.gate.idle_since.lock().unwrap_or_else(|p| p.into_inner());
-        if *idle_since == Some(claimed_at) {
-            *idle_since = Some(previous);
+        let mut last = self.gate.last.lock().unwrap_or_else(|p| p.into_inner());
+        if *last == Last::Empty(claimed_at) {
+            *last = previous;
         }
-        drop(idle_since);
+        drop(last);
         self.gate.recorded.notify_waiters();
     }
 }
@@ -191,6 +206,25 @@ mod tests {
         let before = Instant::now();
         drop(gate.wait().await);
         assert_eq!(Instant::now(), before, "the next fetch goes at once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_fetches_of_a_new_client_wait_for_the_first_answer() {
+        let gate = std::sync::Arc::new(PollGate::new(Duration::from_secs(5)));
+        let start = Instant::now();
+        let first = gate.wait().await;
+        assert_eq!(Instant::now(), start, "the first goes at once");
+        let second = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                drop(gate.wait().await);
+                Instant::now() - start
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!second.is_finished(), "the second waits for the first's answer");
+        first.record(7);
+        assert_eq!(second.await.unwrap(), Duration::from_secs(1), "events: it goes at once");
     }
 
     #[tokio::test(start_paused = true)]
