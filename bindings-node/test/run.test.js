@@ -231,10 +231,15 @@ test('a run aborted and closed as well (either order) stops waiting for a handle
       started = resolve
     })
     let settled = false
+    // Kept referenced: a promise nothing can reach any more may be collected, and with it
+    // the handler's call would end by itself.
+    const hung = []
     const running = client
       .run(() => {
         started()
-        return new Promise(() => {}) // ignores its signal and never settles
+        const never = new Promise(() => {}) // ignores its signal and never settles
+        hung.push(never)
+        return never
       }, { signal: controller.signal })
       .finally(() => {
         settled = true
@@ -251,5 +256,6 @@ test('a run aborted and closed as well (either order) stops waiting for a handle
     assert.equal(summary.events, 5)
     assert.equal(summary.acknowledged, 0)
     assert.equal(emu.stats().pending, 5, 'nothing acknowledged')
+    assert.equal(hung.length, 1)
   }
 })
